@@ -1,0 +1,59 @@
+"""Environments and who may do what in them."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+def new_environment_key() -> str:
+    """A random, URL-safe key: it names the environment in URLs and authenticates event senders."""
+    return secrets.token_urlsafe(16)
+
+
+class Environment(models.Model):
+    name = models.CharField(max_length=200)
+    key = models.CharField(max_length=64, unique=True, default=new_environment_key, editable=False)
+    experimentation_enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+class Membership(models.Model):
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.environment}"
+
+
+def role_of(user, environment: Environment) -> str | None:
+    """The user's role in the environment; superusers act as admins everywhere."""
+    if user.is_superuser:
+        return Role.ADMIN
+    membership = Membership.objects.filter(environment=environment, user=user).first()
+    return membership.role if membership else None

@@ -1,0 +1,57 @@
+"""Environments and memberships over the API."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from liftlab.accounts.models import Environment, Membership, Role
+from liftlab.api.validators import TextField
+
+
+class EnvironmentSerializer(serializers.ModelSerializer):
+    name = TextField(max_length=200)
+
+    class Meta:
+        model = Environment
+        fields = ["id", "name", "key", "experimentation_enabled", "created_at"]
+        read_only_fields = ["id", "key", "created_at"]
+
+    def validate_name(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("must not be blank.")
+        return value
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.SlugRelatedField(
+        source="user", slug_field="username", queryset=get_user_model().objects.all()
+    )
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        environment = self.context["environment"]
+        user = attrs.get("user")
+        if self.instance is None and environment.memberships.filter(user=user).exists():
+            raise serializers.ValidationError(
+                {"username": "is already a member of this environment."}
+            )
+        if self.instance is not None and "user" in attrs and attrs["user"] != self.instance.user:
+            raise serializers.ValidationError({"username": "cannot be changed; remove and re-add."})
+        if self.instance is not None and attrs.get("role") == Role.VIEWER:
+            ensure_another_admin(self.instance)
+        return attrs
+
+
+def ensure_another_admin(membership: Membership) -> None:
+    """An environment always keeps at least one admin, so nobody locks everyone out."""
+    if membership.role != Role.ADMIN:
+        return
+    others = membership.environment.memberships.filter(role=Role.ADMIN).exclude(pk=membership.pk)
+    if not others.exists():
+        raise serializers.ValidationError({"role": "the environment must keep at least one admin."})

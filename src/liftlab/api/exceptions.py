@@ -1,0 +1,45 @@
+"""One error shape for the whole API: never a 500 for something the caller can fix."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import JsonResponse
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Conflict(exceptions.APIException):
+    """The request is valid but the current state forbids it (e.g. deleting a metric in use)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, plus Django validation errors as 400 and lost uniqueness races as 409."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        )
+    elif isinstance(exc, IntegrityError):
+        exc = Conflict("A concurrent change conflicts with this request; please retry.")
+    return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """Unknown URLs under /api/ answer JSON like every other API error; pages keep HTML."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """Last resort: a JSON body for API clients instead of an HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    return default_server_error(request)

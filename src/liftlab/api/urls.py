@@ -1,0 +1,21 @@
+"""The REST API under /api/v1/: environments and everything scoped to one."""
+
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from liftlab.accounts.views import EnvironmentViewSet, MembershipViewSet
+from liftlab.audit.views import AuditLogViewSet
+from liftlab.experiments.views import ExperimentMetricViewSet, ExperimentViewSet, MetricViewSet
+
+ENVIRONMENT = r"environments/(?P<environment_key>[^/.]+)"
+EXPERIMENT = ENVIRONMENT + r"/experiments/(?P<experiment_pk>\d+)"
+
+router = SimpleRouter()
+router.register("environments", EnvironmentViewSet, basename="environment")
+router.register(ENVIRONMENT + "/members", MembershipViewSet, basename="member")
+router.register(ENVIRONMENT + "/experiment-metrics", MetricViewSet, basename="metric")
+router.register(ENVIRONMENT + "/experiments", ExperimentViewSet, basename="experiment")
+router.register(ENVIRONMENT + "/audit-log", AuditLogViewSet, basename="audit-log")
+router.register(EXPERIMENT + "/metrics", ExperimentMetricViewSet, basename="experiment-metric")
+
+urlpatterns = [path("", include(router.urls))]

@@ -1,0 +1,59 @@
+"""The ``liftlab`` command: one sub-command module per concern.
+
+Each module in ``COMMAND_MODULES`` exposes ``register(subparsers)``, which adds its
+sub-commands and sets ``func`` on them; ``func(args) -> int`` is the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "liftlab.cli.server",
+    "liftlab.cli.users",
+    "liftlab.cli.events",
+    "liftlab.cli.results",
+    "liftlab.cli.simulate",
+    "liftlab.cli.demo",
+)
+
+
+class CommandError(Exception):
+    """A problem the person can fix: printed as one line, exit code 2, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liftlab", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(f"liftlab: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def setup_django() -> None:
+    """Configure Django for commands that touch the models (lazily: `--help` stays fast)."""
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liftlab.settings")
+    django.setup()

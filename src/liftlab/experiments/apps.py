@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ExperimentsConfig(AppConfig):
+    name = "liftlab.experiments"
+    label = "experiments"
+    verbose_name = "Metrics and experiments"

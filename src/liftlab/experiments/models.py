@@ -1,0 +1,136 @@
+"""The metric library, experiments, metric attachments and frozen results.
+
+Invariants that the database can hold are constraints here; the rest live in
+``serializers.py`` (input) and ``services.py`` (transitions).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from liftlab.accounts.models import Environment
+
+DEFAULT_EXPOSURE_EVENT = "$flag_exposure"
+
+
+class MetricType(models.TextChoices):
+    NUMERIC = "numeric"
+    CONVERSION = "conversion"
+
+
+class Aggregation(models.TextChoices):
+    COUNT = "count"
+    SUM = "sum"
+    MEAN = "mean"
+    OCCURRENCE = "occurrence"
+
+
+class SoftDeleteQuerySet(models.QuerySet):
+    def alive(self) -> SoftDeleteQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+
+class Metric(models.Model):
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="metrics")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    metric_type = models.CharField(max_length=20, choices=MetricType.choices)
+    aggregation = models.CharField(max_length=20, choices=Aggregation.choices)
+    higher_is_better = models.BooleanField(default=True)
+    definition = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SoftDeleteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "name"],
+                condition=Q(deleted_at__isnull=True),
+                name="metric_name_unique_per_environment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExperimentStatus(models.TextChoices):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+
+
+class Experiment(models.Model):
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="experiments"
+    )
+    name = models.CharField(max_length=200)
+    hypothesis = models.TextField(blank=True, default="")
+    feature_name = models.CharField(max_length=200)
+    variants = models.JSONField()
+    control_variant = models.CharField(max_length=200)
+    exposure_event = models.CharField(max_length=200, default=DEFAULT_EXPOSURE_EVENT)
+    alpha = models.FloatField(default=0.05)
+    status = models.CharField(
+        max_length=20, choices=ExperimentStatus.choices, default=ExperimentStatus.DRAFT
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SoftDeleteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "feature_name"],
+                condition=Q(deleted_at__isnull=True) & ~Q(status="completed"),
+                name="one_open_experiment_per_flag",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def variant_keys(self) -> list[str]:
+        return [v["key"] for v in self.variants]
+
+
+class ExpectedDirection(models.TextChoices):
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    NO_CHANGE = "no_change"
+
+
+class MetricRole(models.TextChoices):
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    GUARDRAIL = "guardrail"
+
+
+class ExperimentMetric(models.Model):
+    experiment = models.ForeignKey(
+        Experiment, on_delete=models.CASCADE, related_name="experiment_metrics"
+    )
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="attachments")
+    expected_direction = models.CharField(max_length=20, choices=ExpectedDirection.choices)
+    role = models.CharField(max_length=20, choices=MetricRole.choices, default=MetricRole.PRIMARY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "metric"], name="attach_metric_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} on {self.experiment}"

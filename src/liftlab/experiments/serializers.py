@@ -1,0 +1,241 @@
+"""Input rules for metrics, experiments and attachments (the seed's review checks included)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rest_framework import serializers
+
+from liftlab.analysis.definition import DefinitionError, metric_type_for, parse_definition
+from liftlab.api.validators import TextField, json_without_nul
+from liftlab.experiments.models import (
+    DEFAULT_EXPOSURE_EVENT,
+    Aggregation,
+    Experiment,
+    ExperimentMetric,
+    ExperimentStatus,
+    Metric,
+    MetricType,
+)
+
+IMMUTABLE_METRIC_FIELDS = ("definition", "aggregation", "metric_type")
+DRAFT_ONLY_EXPERIMENT_FIELDS = ("feature_name", "variants", "control_variant", "exposure_event")
+MAX_VARIANTS = 20
+WEIGHT_TOLERANCE = 1e-9
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise serializers.ValidationError("must not be blank.")
+    return value
+
+
+class MetricSerializer(serializers.ModelSerializer):
+    name = TextField(max_length=200, validators=[_non_blank])
+    description = TextField(max_length=10_000, required=False, allow_blank=True)
+    metric_type = serializers.ChoiceField(choices=MetricType.choices, required=False)
+    aggregation = serializers.ChoiceField(choices=Aggregation.choices)
+    definition = serializers.JSONField()
+
+    class Meta:
+        model = Metric
+        fields = [
+            "id",
+            "name",
+            "description",
+            "metric_type",
+            "aggregation",
+            "higher_is_better",
+            "definition",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+    def validate_name(self, value: str) -> str:
+        environment = self.context["environment"]
+        taken = Metric.objects.alive().filter(environment=environment, name=value)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("a metric with this name already exists here.")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        if self.instance is not None:
+            return self._validate_change(attrs)
+        attrs["definition"] = _parse_definition(attrs["definition"])
+        derived = metric_type_for(attrs["aggregation"]).value
+        if attrs.setdefault("metric_type", derived) != derived:
+            raise serializers.ValidationError(
+                {"metric_type": f"must be '{derived}' for aggregation '{attrs['aggregation']}'."}
+            )
+        uses_value = attrs["aggregation"] in (Aggregation.SUM, Aggregation.MEAN)
+        if not uses_value and attrs["definition"].get("value") is not None:
+            raise serializers.ValidationError(
+                {"definition.value": "only sum and mean metrics read a value; use null."}
+            )
+        return attrs
+
+    def _validate_change(self, attrs: dict) -> dict:
+        changed = {
+            field: "cannot be changed once the metric exists; create a new metric instead."
+            for field in IMMUTABLE_METRIC_FIELDS
+            if field in attrs and attrs[field] != getattr(self.instance, field)
+        }
+        if changed:
+            raise serializers.ValidationError(changed)
+        return attrs
+
+
+def _parse_definition(raw: Any) -> dict:
+    """Validate a definition; errors are keyed by their full path (``definition.filters.0.op``)."""
+    json_without_nul(raw, "definition")
+    try:
+        return parse_definition(raw).to_json()
+    except DefinitionError as exc:
+        raise serializers.ValidationError(
+            {_definition_path(e["path"]): e["message"] for e in exc.errors}
+        ) from exc
+
+
+def _definition_path(path: str) -> str:
+    """Error keys name the field from the request body's root, e.g. ``definition.filters.0.op``."""
+    return path if path == "definition" or path.startswith("definition.") else f"definition.{path}"
+
+
+class VariantSerializer(serializers.Serializer):
+    key = TextField(max_length=200, validators=[_non_blank])
+    weight = serializers.FloatField()
+
+    def validate_weight(self, value: float) -> float:
+        if not math.isfinite(value) or value <= 0:
+            raise serializers.ValidationError("must be a number greater than 0.")
+        return value
+
+
+class ExperimentSerializer(serializers.ModelSerializer):
+    name = TextField(max_length=200, validators=[_non_blank])
+    hypothesis = TextField(max_length=10_000, required=False, allow_blank=True)
+    feature_name = TextField(max_length=200, validators=[_non_blank])
+    variants = VariantSerializer(many=True)
+    control_variant = TextField(max_length=200, required=False)
+    exposure_event = TextField(max_length=200, required=False, validators=[_non_blank])
+    alpha = serializers.FloatField(required=False, min_value=1e-6, max_value=0.5)
+
+    class Meta:
+        model = Experiment
+        fields = [
+            "id",
+            "name",
+            "hypothesis",
+            "feature_name",
+            "variants",
+            "control_variant",
+            "exposure_event",
+            "alpha",
+            "status",
+            "started_at",
+            "ended_at",
+            "created_at",
+        ]
+        read_only_fields = ["id", "status", "started_at", "ended_at", "created_at"]
+
+    def validate_variants(self, variants: list[dict]) -> list[dict]:
+        if not 2 <= len(variants) <= MAX_VARIANTS:
+            raise serializers.ValidationError(f"needs between 2 and {MAX_VARIANTS} variants.")
+        keys = [v["key"] for v in variants]
+        if len(set(keys)) != len(keys):
+            raise serializers.ValidationError("variant keys must be unique.")
+        total = math.fsum(v["weight"] for v in variants)
+        if abs(total - 1) > WEIGHT_TOLERANCE:
+            raise serializers.ValidationError(f"weights must sum to 1 (they sum to {total!r}).")
+        return [{"key": v["key"], "weight": v["weight"]} for v in variants]
+
+    def validate(self, attrs: dict) -> dict:
+        if self.instance is not None:
+            self._refuse_changes_after_draft(attrs)
+        variants = attrs.get("variants", getattr(self.instance, "variants", None))
+        keys = [v["key"] for v in variants]
+        control = attrs.get("control_variant", getattr(self.instance, "control_variant", None))
+        if control is None or ("variants" in attrs and "control_variant" not in attrs):
+            control = control if control in keys else keys[0]
+        if control not in keys:
+            raise serializers.ValidationError(
+                {"control_variant": "must be one of the variant keys."}
+            )
+        attrs["control_variant"] = control
+        self._refuse_second_open_experiment(attrs)
+        return attrs
+
+    def _refuse_changes_after_draft(self, attrs: dict) -> None:
+        if self.instance.status == ExperimentStatus.DRAFT:
+            return
+        changed = {
+            field: f"can only change while the experiment is a draft "
+            f"(it is {self.instance.status})."
+            for field in DRAFT_ONLY_EXPERIMENT_FIELDS
+            if field in attrs and attrs[field] != getattr(self.instance, field)
+        }
+        if changed:
+            raise serializers.ValidationError(changed)
+
+    def _refuse_second_open_experiment(self, attrs: dict) -> None:
+        feature_name = attrs.get("feature_name", getattr(self.instance, "feature_name", None))
+        open_ones = (
+            Experiment.objects.alive()
+            .filter(environment=self.context["environment"], feature_name=feature_name)
+            .exclude(status=ExperimentStatus.COMPLETED)
+        )
+        if self.instance is not None:
+            open_ones = open_ones.exclude(pk=self.instance.pk)
+        if open_ones.exists():
+            raise serializers.ValidationError(
+                {"feature_name": "another experiment on this flag is not completed yet."}
+            )
+
+    def create(self, validated_data: dict) -> Experiment:
+        validated_data.setdefault("exposure_event", DEFAULT_EXPOSURE_EVENT)
+        return super().create(validated_data)
+
+
+class ExperimentMetricSerializer(serializers.ModelSerializer):
+    metric = serializers.PrimaryKeyRelatedField(queryset=Metric.objects.all())
+    metric_name = serializers.CharField(source="metric.name", read_only=True)
+    aggregation = serializers.CharField(source="metric.aggregation", read_only=True)
+
+    class Meta:
+        model = ExperimentMetric
+        fields = [
+            "id",
+            "metric",
+            "metric_name",
+            "aggregation",
+            "expected_direction",
+            "role",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        experiment: Experiment = self.context["experiment"]
+        if experiment.status == ExperimentStatus.COMPLETED:
+            raise serializers.ValidationError(
+                {"experiment": "is completed; its metrics can no longer change."}
+            )
+        if self.instance is not None:
+            if "metric" in attrs and attrs["metric"] != self.instance.metric:
+                raise serializers.ValidationError(
+                    {"metric": "cannot be changed; detach and attach another metric."}
+                )
+            return attrs
+        metric: Metric = attrs["metric"]
+        if metric.deleted_at is not None:
+            raise serializers.ValidationError({"metric": "has been deleted."})
+        if metric.environment_id != experiment.environment_id:
+            raise serializers.ValidationError(
+                {"metric": "must belong to the experiment's environment."}
+            )
+        if experiment.experiment_metrics.filter(metric=metric).exists():
+            raise serializers.ValidationError({"metric": "is already attached to this experiment."})
+        return attrs

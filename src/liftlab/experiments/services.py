@@ -1,0 +1,69 @@
+"""Experiment lifecycle and deletions: the state changes, each audited."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from liftlab.api.exceptions import Conflict
+from liftlab.experiments.models import Experiment, ExperimentMetric, ExperimentStatus, Metric
+
+# Which status each action leads to, and from which statuses it may be taken.
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "start": (
+        frozenset({ExperimentStatus.DRAFT, ExperimentStatus.PAUSED}),
+        ExperimentStatus.RUNNING,
+    ),
+    "pause": (frozenset({ExperimentStatus.RUNNING}), ExperimentStatus.PAUSED),
+    "complete": (
+        frozenset({ExperimentStatus.RUNNING, ExperimentStatus.PAUSED}),
+        ExperimentStatus.COMPLETED,
+    ),
+}
+
+
+def transition(experiment: Experiment, action: str) -> Experiment:
+    """Move the experiment along its lifecycle, or refuse with the current status named."""
+    allowed_from, target = TRANSITIONS[action]
+    if experiment.status not in allowed_from:
+        raise serializers.ValidationError(
+            {"status": f"cannot {action} an experiment that is {experiment.status}."}
+        )
+    now = timezone.now()
+    experiment.status = target
+    if target == ExperimentStatus.RUNNING and experiment.started_at is None:
+        experiment.started_at = now
+    if target == ExperimentStatus.COMPLETED:
+        experiment.ended_at = now
+    experiment.save(update_fields=["status", "started_at", "ended_at"])
+    return experiment
+
+
+def soft_delete_metric(metric: Metric) -> None:
+    """Soft-delete a metric unless an experiment that still runs (or may) uses it."""
+    in_use = (
+        ExperimentMetric.objects.filter(metric=metric, experiment__deleted_at__isnull=True)
+        .exclude(experiment__status=ExperimentStatus.COMPLETED)
+        .exists()
+    )
+    if in_use:
+        raise Conflict(
+            "This metric is attached to an experiment that is not completed; "
+            "detach it or complete the experiment first."
+        )
+    metric.deleted_at = timezone.now()
+    metric.save(update_fields=["deleted_at"])
+
+
+def soft_delete_experiment(experiment: Experiment) -> None:
+    experiment.deleted_at = timezone.now()
+    experiment.save(update_fields=["deleted_at"])
+
+
+def detach_metric(attachment: ExperimentMetric) -> None:
+    """Detaching from a completed experiment would change its frozen results: refused."""
+    if attachment.experiment.status == ExperimentStatus.COMPLETED:
+        raise serializers.ValidationError(
+            {"experiment": "is completed; its metrics can no longer change."}
+        )
+    attachment.delete()

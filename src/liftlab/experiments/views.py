@@ -1,0 +1,137 @@
+"""Metric library, experiment and attachment endpoints: thin, rules in serializers/services."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.db import transaction
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from liftlab.api.audited import AuditedMixin
+from liftlab.api.scoping import EnvironmentAccess, EnvironmentScopedMixin
+from liftlab.audit.models import Action, ObjectType
+from liftlab.experiments import services
+from liftlab.experiments.models import Experiment, ExperimentMetric, Metric
+from liftlab.experiments.serializers import (
+    ExperimentMetricSerializer,
+    ExperimentSerializer,
+    MetricSerializer,
+)
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input; the body names each field and the reason."),
+    401: OpenApiResponse(description="Not signed in."),
+    403: OpenApiResponse(description="Not an admin, or experimentation is disabled."),
+    404: OpenApiResponse(description="No such environment, experiment or metric."),
+}
+
+
+class ExperimentationViewSet(AuditedMixin, EnvironmentScopedMixin, viewsets.ModelViewSet):
+    """Shared by every experiment and metric endpoint: membership, role and the gate."""
+
+    permission_classes = [EnvironmentAccess]
+    requires_experimentation = True
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        if "environment_key" in self.kwargs:
+            context["environment"] = self.environment
+        return context
+
+    def save_kwargs(self) -> dict:
+        return {"environment": self.environment}
+
+
+@extend_schema(responses={**ERRORS, 409: OpenApiResponse(description="Metric in use.")})
+class MetricViewSet(ExperimentationViewSet):
+    """The environment's metric library."""
+
+    serializer_class = MetricSerializer
+    lookup_value_regex = r"\d+"
+    audit_object_type = ObjectType.METRIC
+
+    def get_queryset(self):
+        return Metric.objects.alive().filter(environment=self.environment)
+
+    def delete_instance(self, instance: Metric) -> None:
+        services.soft_delete_metric(instance)
+
+
+@extend_schema(responses=ERRORS)
+class ExperimentViewSet(ExperimentationViewSet):
+    """Experiments and their lifecycle (start, pause, complete)."""
+
+    serializer_class = ExperimentSerializer
+    lookup_value_regex = r"\d+"
+    audit_object_type = ObjectType.EXPERIMENT
+
+    def get_queryset(self):
+        return Experiment.objects.alive().filter(environment=self.environment)
+
+    def delete_instance(self, instance: Experiment) -> None:
+        services.soft_delete_experiment(instance)
+
+    def _transition(self, name: str) -> Response:
+        experiment = self.get_object()
+        before = self.snapshot(experiment)
+        with transaction.atomic():
+            locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
+            experiment = services.transition(locked, name)
+            self.audit(Action.STATUS_CHANGE, experiment, before, self.snapshot(experiment))
+        return Response(self.snapshot(experiment))
+
+    @extend_schema(request=None, responses={200: ExperimentSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, *args, **kwargs) -> Response:
+        return self._transition("start")
+
+    @extend_schema(request=None, responses={200: ExperimentSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, *args, **kwargs) -> Response:
+        return self._transition("pause")
+
+    @extend_schema(request=None, responses={200: ExperimentSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, *args, **kwargs) -> Response:
+        return self._transition("complete")
+
+
+@extend_schema(responses=ERRORS)
+class ExperimentMetricViewSet(ExperimentationViewSet):
+    """Metrics attached to one experiment, with their expected direction and role."""
+
+    serializer_class = ExperimentMetricSerializer
+    lookup_value_regex = r"\d+"
+    audit_object_type = ObjectType.ATTACHMENT
+
+    @cached_property
+    def experiment(self) -> Experiment:
+        experiment = (
+            Experiment.objects.alive()
+            .filter(environment=self.environment, pk=self.kwargs["experiment_pk"])
+            .first()
+        )
+        if experiment is None:
+            raise Http404("No experiment with that id.")
+        return experiment
+
+    def get_queryset(self):
+        return self.experiment.experiment_metrics.select_related("metric")
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        if "experiment_pk" in self.kwargs:
+            context["experiment"] = self.experiment
+        return context
+
+    def save_kwargs(self) -> dict:
+        return {"experiment": self.experiment}
+
+    def delete_instance(self, instance: ExperimentMetric) -> None:
+        services.detach_metric(instance)

@@ -1,0 +1,13 @@
+"""Root URLs: the API, its schema and docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("api/v1/", include("liftlab.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+handler404 = "liftlab.api.exceptions.not_found"
+handler500 = "liftlab.api.exceptions.server_error"
