@@ -134,3 +134,45 @@ class ExperimentMetric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} on {self.experiment}"
+
+
+class ResultCache(models.Model):
+    """The latest results of a running or paused experiment, recomputed on demand.
+
+    ``fingerprint`` covers everything the document depends on besides the events (the
+    attached metrics, variants, alpha...), so a change of configuration is never served stale.
+    """
+
+    experiment = models.OneToOneField(
+        Experiment, on_delete=models.CASCADE, related_name="result_cache"
+    )
+    fingerprint = models.CharField(max_length=64)
+    computed_at = models.DateTimeField()
+    document = models.JSONField()
+
+
+class ResultSnapshot(models.Model):
+    """The frozen results of a completed experiment: the exposure summary and SRM check."""
+
+    experiment = models.OneToOneField(
+        Experiment, on_delete=models.CASCADE, related_name="result_snapshot"
+    )
+    computed_at = models.DateTimeField()
+    summary = models.JSONField()
+
+
+class MetricResultSnapshot(models.Model):
+    """One attached metric's frozen result (variants, comparisons, verdict)."""
+
+    snapshot = models.ForeignKey(
+        ResultSnapshot, on_delete=models.CASCADE, related_name="metric_results"
+    )
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField()
+    result = models.JSONField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "metric"], name="one_result_per_metric")
+        ]

@@ -6,7 +6,8 @@ from functools import cached_property
 
 from django.db import transaction
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -15,8 +16,9 @@ from rest_framework.response import Response
 from liftlab.api.audited import AuditedMixin
 from liftlab.api.scoping import EnvironmentAccess, EnvironmentScopedMixin
 from liftlab.audit.models import Action, ObjectType
+from liftlab.experiments import results as experiment_results
 from liftlab.experiments import services
-from liftlab.experiments.models import Experiment, ExperimentMetric, Metric
+from liftlab.experiments.models import Experiment, ExperimentMetric, ExperimentStatus, Metric
 from liftlab.experiments.serializers import (
     ExperimentMetricSerializer,
     ExperimentSerializer,
@@ -83,6 +85,8 @@ class ExperimentViewSet(ExperimentationViewSet):
         with transaction.atomic():
             locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
             experiment = services.transition(locked, name)
+            if experiment.status == ExperimentStatus.COMPLETED:
+                experiment_results.freeze(experiment)
             self.audit(Action.STATUS_CHANGE, experiment, before, self.snapshot(experiment))
         return Response(self.snapshot(experiment))
 
@@ -95,6 +99,20 @@ class ExperimentViewSet(ExperimentationViewSet):
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, *args, **kwargs) -> Response:
         return self._transition("pause")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "refresh", bool, description="recompute (at most once a minute per experiment)"
+            )
+        ],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def results(self, request: Request, *args, **kwargs) -> Response:
+        """Per-metric, per-variant results; the frozen snapshot once completed."""
+        refresh = request.query_params.get("refresh", "").lower() in ("1", "true", "yes")
+        return Response(experiment_results.results_for(self.get_object(), refresh=refresh))
 
     @extend_schema(request=None, responses={200: ExperimentSerializer, **ERRORS})
     @action(detail=True, methods=["post"])

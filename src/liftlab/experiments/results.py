@@ -1,0 +1,190 @@
+"""Experiment results: computed from the event store, cached while running, frozen at completion.
+
+The statistics and the SQL live in ``liftlab.analysis``; this module only turns models into
+the analysis' plain inputs, runs the query on the configured store and keeps the outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import serializers
+
+from liftlab.analysis.definition import parse_definition
+from liftlab.analysis.query import ExperimentSpec, MetricSpec
+from liftlab.analysis.results import compute_results
+from liftlab.eventstore import open_store
+from liftlab.experiments.models import (
+    Experiment,
+    ExperimentMetric,
+    ExperimentStatus,
+    MetricResultSnapshot,
+    ResultCache,
+    ResultSnapshot,
+)
+
+REFRESH_INTERVAL = timedelta(minutes=1)
+MIN_IDENTITIES = 50
+MIN_CONVERSIONS = 5
+
+
+def attachments(experiment: Experiment) -> list[ExperimentMetric]:
+    return list(experiment.experiment_metrics.select_related("metric").order_by("id"))
+
+
+def experiment_spec(experiment: Experiment, end: datetime) -> ExperimentSpec:
+    """The analysis' view of an experiment: flag, variants, window and metric definitions."""
+    return ExperimentSpec(
+        environment_key=experiment.environment.key,
+        feature_name=experiment.feature_name,
+        exposure_event=experiment.exposure_event,
+        variant_keys=tuple(experiment.variant_keys),
+        start=experiment.started_at,
+        end=end,
+        metrics=tuple(
+            MetricSpec(
+                key=str(a.metric_id),
+                aggregation=a.metric.aggregation,
+                definition=parse_definition(a.metric.definition),
+            )
+            for a in attachments(experiment)
+        ),
+    )
+
+
+def metrics_meta(experiment: Experiment) -> list[dict]:
+    """What the report says about each attached metric besides its numbers."""
+    return [
+        {
+            "metric": a.metric_id,
+            "key": str(a.metric_id),
+            "name": a.metric.name,
+            "metric_type": a.metric.metric_type,
+            "aggregation": a.metric.aggregation,
+            "expected_direction": a.expected_direction,
+            "role": a.role,
+            "higher_is_better": a.metric.higher_is_better,
+        }
+        for a in attachments(experiment)
+    ]
+
+
+def compute_document(experiment: Experiment, end: datetime) -> dict:
+    """Run the one-scan query and the statistics; the whole result document."""
+    now = timezone.now()
+    report = compute_results(
+        open_store(settings.EVENTSTORE_URL),
+        experiment_spec(experiment, end),
+        metrics_meta(experiment),
+        weights=[v["weight"] for v in experiment.variants],
+        control=experiment.control_variant,
+        alpha=experiment.alpha,
+        min_identities=MIN_IDENTITIES,
+        min_conversions=MIN_CONVERSIONS,
+    )
+    return {
+        "experiment": experiment.pk,
+        "status": experiment.status,
+        "is_final": experiment.status == ExperimentStatus.COMPLETED,
+        "computed_at": now.isoformat(),
+        **report,
+    }
+
+
+def fingerprint(experiment: Experiment) -> str:
+    """Everything besides the events that the document depends on."""
+    parts = {
+        "status": experiment.status,
+        "variants": experiment.variants,
+        "control": experiment.control_variant,
+        "alpha": experiment.alpha,
+        "exposure_event": experiment.exposure_event,
+        "feature_name": experiment.feature_name,
+        "metrics": [
+            [a.metric_id, a.expected_direction, a.role, a.metric.name, a.metric.higher_is_better]
+            for a in attachments(experiment)
+        ],
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def results_for(experiment: Experiment, *, refresh: bool = False) -> dict:
+    """The document the results endpoint serves.
+
+    Completed: the frozen snapshot, never the event store. Running or paused: the cached
+    document unless it is stale (configuration changed) or a refresh is asked for; refreshes
+    run at most once per ``REFRESH_INTERVAL`` per experiment.
+    """
+    if experiment.status == ExperimentStatus.DRAFT:
+        raise serializers.ValidationError(
+            {"status": "the experiment has not started; results exist once it runs."}
+        )
+    if experiment.status == ExperimentStatus.COMPLETED:
+        return frozen_document(experiment)
+    current = fingerprint(experiment)
+    cache = ResultCache.objects.filter(experiment=experiment).first()
+    if cache is not None and cache.fingerprint == current:
+        age = timezone.now() - cache.computed_at
+        if not refresh or age < REFRESH_INTERVAL:
+            return _cached(cache, throttled=refresh)
+    document = compute_document(experiment, timezone.now())
+    ResultCache.objects.update_or_create(
+        experiment=experiment,
+        defaults={
+            "fingerprint": current,
+            "computed_at": datetime.fromisoformat(document["computed_at"]),
+            "document": document,
+        },
+    )
+    return {**document, "cached": False}
+
+
+def _cached(cache: ResultCache, *, throttled: bool) -> dict:
+    document = {**cache.document, "cached": True}
+    if throttled:
+        next_at = cache.computed_at + REFRESH_INTERVAL
+        document["refresh"] = (
+            f"results were computed at {cache.computed_at.isoformat()}; "
+            f"they can be refreshed again after {next_at.isoformat()}."
+        )
+    return document
+
+
+def freeze(experiment: Experiment) -> ResultSnapshot:
+    """Compute the final results of a just-completed experiment and keep them for good."""
+    document = compute_document(experiment, experiment.ended_at)
+    summary = {k: v for k, v in document.items() if k != "metrics"}
+    with transaction.atomic():
+        snapshot = ResultSnapshot.objects.create(
+            experiment=experiment,
+            computed_at=datetime.fromisoformat(document["computed_at"]),
+            summary=summary,
+        )
+        MetricResultSnapshot.objects.bulk_create(
+            MetricResultSnapshot(snapshot=snapshot, metric_id=m["metric"], position=i, result=m)
+            for i, m in enumerate(document["metrics"])
+        )
+        ResultCache.objects.filter(experiment=experiment).delete()
+    return snapshot
+
+
+def frozen_document(experiment: Experiment) -> dict:
+    snapshot = (
+        ResultSnapshot.objects.filter(experiment=experiment)
+        .prefetch_related("metric_results")
+        .first()
+    )
+    if snapshot is None:  # completed before results existed (e.g. a failed freeze): freeze now
+        snapshot = freeze(experiment)
+    return {
+        **snapshot.summary,
+        "status": experiment.status,
+        "is_final": True,
+        "cached": True,
+        "metrics": [m.result for m in snapshot.metric_results.all()],
+    }
