@@ -7,7 +7,6 @@ directly, because creating them is what the tests of those endpoints are for.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -17,9 +16,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from liftlab.accounts.models import Environment, Membership, Role
-from tests.api import paths
 
-_unique = itertools.count(1)
+from . import paths
+from .bodies import created, experiment_body, metric_body
 
 Factory = Callable[..., dict[str, Any]]
 
@@ -108,32 +107,6 @@ def environment(admin_user, viewer_user) -> Environment:
 def other_environment(outsider_user) -> Environment:
     """An environment olga administers and nobody else belongs to."""
     return make_environment(outsider_user, name="Elsewhere")
-
-
-def metric_body(**fields: Any) -> dict[str, Any]:
-    """A valid metric (a count of purchases) with a fresh name, with `fields` overriding."""
-    return {
-        "name": f"metric-{next(_unique)}",
-        "aggregation": "count",
-        "definition": {"version": 1, "event": "purchase"},
-        **fields,
-    }
-
-
-def experiment_body(**fields: Any) -> dict[str, Any]:
-    """A valid 50/50 experiment on a fresh flag, with `fields` overriding."""
-    return {
-        "name": "Checkout button",
-        "feature_name": f"flag-{next(_unique)}",
-        "variants": [{"key": "control", "weight": 0.5}, {"key": "treatment", "weight": 0.5}],
-        **fields,
-    }
-
-
-def created(response) -> dict[str, Any]:
-    """The body of a 201, failing with the body when the API refused."""
-    assert response.status_code == 201, response.json()
-    return response.json()
 
 
 @pytest.fixture

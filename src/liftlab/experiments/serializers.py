@@ -239,3 +239,7 @@ class ExperimentMetricSerializer(serializers.ModelSerializer):
         if experiment.experiment_metrics.filter(metric=metric).exists():
             raise serializers.ValidationError({"metric": "is already attached to this experiment."})
         return attrs
+
+
+class StartSerializer(serializers.Serializer):
+    started_at = serializers.DateTimeField(required=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -22,17 +24,27 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
-def transition(experiment: Experiment, action: str) -> Experiment:
-    """Move the experiment along its lifecycle, or refuse with the current status named."""
+def transition(
+    experiment: Experiment, action: str, started_at: datetime | None = None
+) -> Experiment:
+    """Move the experiment along its lifecycle, or refuse with the current status named.
+
+    ``started_at`` lets a first start record an earlier moment, for a flag that was already
+    serving its variants before the experiment was set up here (never in the future).
+    """
     allowed_from, target = TRANSITIONS[action]
     if experiment.status not in allowed_from:
         raise serializers.ValidationError(
             {"status": f"cannot {action} an experiment that is {experiment.status}."}
         )
     now = timezone.now()
+    if started_at is not None and (experiment.started_at is not None or started_at > now):
+        raise serializers.ValidationError(
+            {"started_at": "may only be given on the first start, and not in the future."}
+        )
     experiment.status = target
     if target == ExperimentStatus.RUNNING and experiment.started_at is None:
-        experiment.started_at = now
+        experiment.started_at = started_at or now
     if target == ExperimentStatus.COMPLETED:
         experiment.ended_at = now
     experiment.save(update_fields=["status", "started_at", "ended_at"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cached_property
 
 from django.db import transaction
@@ -23,6 +24,7 @@ from liftlab.experiments.serializers import (
     ExperimentMetricSerializer,
     ExperimentSerializer,
     MetricSerializer,
+    StartSerializer,
 )
 
 ERRORS = {
@@ -79,21 +81,24 @@ class ExperimentViewSet(ExperimentationViewSet):
     def delete_instance(self, instance: Experiment) -> None:
         services.soft_delete_experiment(instance)
 
-    def _transition(self, name: str) -> Response:
+    def _transition(self, name: str, started_at: datetime | None = None) -> Response:
         experiment = self.get_object()
         before = self.snapshot(experiment)
         with transaction.atomic():
             locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
-            experiment = services.transition(locked, name)
+            experiment = services.transition(locked, name, started_at)
             if experiment.status == ExperimentStatus.COMPLETED:
                 experiment_results.freeze(experiment)
             self.audit(Action.STATUS_CHANGE, experiment, before, self.snapshot(experiment))
         return Response(self.snapshot(experiment))
 
-    @extend_schema(request=None, responses={200: ExperimentSerializer, **ERRORS})
+    @extend_schema(request=StartSerializer, responses={200: ExperimentSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def start(self, request: Request, *args, **kwargs) -> Response:
-        return self._transition("start")
+        """Start or resume; a first start may record an earlier ``started_at``."""
+        body = StartSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        return self._transition("start", body.validated_data.get("started_at"))
 
     @extend_schema(request=None, responses={200: ExperimentSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
