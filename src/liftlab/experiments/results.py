@@ -16,9 +16,6 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from liftlab.analysis.definition import parse_definition
-from liftlab.analysis.query import ExperimentSpec, MetricSpec
-from liftlab.analysis.results import compute_results
-from liftlab.eventstore import open_store
 from liftlab.experiments.models import (
     Experiment,
     ExperimentMetric,
@@ -37,8 +34,10 @@ def attachments(experiment: Experiment) -> list[ExperimentMetric]:
     return list(experiment.experiment_metrics.select_related("metric").order_by("id"))
 
 
-def experiment_spec(experiment: Experiment, end: datetime) -> ExperimentSpec:
+def experiment_spec(experiment: Experiment, end: datetime):
     """The analysis' view of an experiment: flag, variants, window and metric definitions."""
+    from liftlab.analysis.query import ExperimentSpec, MetricSpec  # LEAD: hoist once it exists
+
     return ExperimentSpec(
         environment_key=experiment.environment.key,
         feature_name=experiment.feature_name,
@@ -76,6 +75,9 @@ def metrics_meta(experiment: Experiment) -> list[dict]:
 
 def compute_document(experiment: Experiment, end: datetime) -> dict:
     """Run the one-scan query and the statistics; the whole result document."""
+    from liftlab.analysis.results import compute_results  # LEAD: hoist once it exists
+    from liftlab.eventstore import open_store
+
     now = timezone.now()
     report = compute_results(
         open_store(settings.EVENTSTORE_URL),

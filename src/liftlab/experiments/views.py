@@ -8,7 +8,12 @@ from functools import cached_property
 from django.db import transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -26,13 +31,6 @@ from liftlab.experiments.serializers import (
     MetricSerializer,
     StartSerializer,
 )
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input; the body names each field and the reason."),
-    401: OpenApiResponse(description="Not signed in."),
-    403: OpenApiResponse(description="Not an admin, or experimentation is disabled."),
-    404: OpenApiResponse(description="No such environment, experiment or metric."),
-}
 
 
 class ExperimentationViewSet(AuditedMixin, EnvironmentScopedMixin, viewsets.ModelViewSet):
@@ -52,7 +50,11 @@ class ExperimentationViewSet(AuditedMixin, EnvironmentScopedMixin, viewsets.Mode
         return {"environment": self.environment}
 
 
-@extend_schema(responses={**ERRORS, 409: OpenApiResponse(description="Metric in use.")})
+@extend_schema_view(
+    destroy=extend_schema(
+        responses={204: None, 409: OpenApiResponse(description="Attached to a running experiment.")}
+    )
+)
 class MetricViewSet(ExperimentationViewSet):
     """The environment's metric library."""
 
@@ -67,7 +69,6 @@ class MetricViewSet(ExperimentationViewSet):
         services.soft_delete_metric(instance)
 
 
-@extend_schema(responses=ERRORS)
 class ExperimentViewSet(ExperimentationViewSet):
     """Experiments and their lifecycle (start, pause, complete)."""
 
@@ -92,7 +93,7 @@ class ExperimentViewSet(ExperimentationViewSet):
             self.audit(Action.STATUS_CHANGE, experiment, before, self.snapshot(experiment))
         return Response(self.snapshot(experiment))
 
-    @extend_schema(request=StartSerializer, responses={200: ExperimentSerializer, **ERRORS})
+    @extend_schema(request=StartSerializer, responses=ExperimentSerializer)
     @action(detail=True, methods=["post"])
     def start(self, request: Request, *args, **kwargs) -> Response:
         """Start or resume; a first start may record an earlier ``started_at``."""
@@ -100,7 +101,7 @@ class ExperimentViewSet(ExperimentationViewSet):
         body.is_valid(raise_exception=True)
         return self._transition("start", body.validated_data.get("started_at"))
 
-    @extend_schema(request=None, responses={200: ExperimentSerializer, **ERRORS})
+    @extend_schema(request=None, responses=ExperimentSerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, *args, **kwargs) -> Response:
         return self._transition("pause")
@@ -111,7 +112,7 @@ class ExperimentViewSet(ExperimentationViewSet):
                 "refresh", bool, description="recompute (at most once a minute per experiment)"
             )
         ],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses=OpenApiTypes.OBJECT,
     )
     @action(detail=True, methods=["get"])
     def results(self, request: Request, *args, **kwargs) -> Response:
@@ -119,13 +120,12 @@ class ExperimentViewSet(ExperimentationViewSet):
         refresh = request.query_params.get("refresh", "").lower() in ("1", "true", "yes")
         return Response(experiment_results.results_for(self.get_object(), refresh=refresh))
 
-    @extend_schema(request=None, responses={200: ExperimentSerializer, **ERRORS})
+    @extend_schema(request=None, responses=ExperimentSerializer)
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, *args, **kwargs) -> Response:
         return self._transition("complete")
 
 
-@extend_schema(responses=ERRORS)
 class ExperimentMetricViewSet(ExperimentationViewSet):
     """Metrics attached to one experiment, with their expected direction and role."""
 
