@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/v1/", include("liftlab.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("liftlab.web.urls")),
 ]
 
 handler404 = "liftlab.api.exceptions.not_found"

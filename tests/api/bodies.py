@@ -26,9 +26,3 @@ def experiment_body(**fields: Any) -> dict[str, Any]:
         "variants": [{"key": "control", "weight": 0.5}, {"key": "treatment", "weight": 0.5}],
         **fields,
     }
-
-
-def created(response) -> dict[str, Any]:
-    """The body of a 201, failing with the body when the API refused."""
-    assert response.status_code == 201, response.json()
-    return response.json()

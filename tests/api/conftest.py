@@ -18,7 +18,8 @@ from rest_framework.test import APIClient
 from liftlab.accounts.models import Environment, Membership, Role
 
 from . import paths
-from .bodies import created, experiment_body, metric_body
+from .bodies import experiment_body, metric_body
+from .expect import created
 
 Factory = Callable[..., dict[str, Any]]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import strategies as st
+from numpy.testing import assert_allclose
 
 from liftlab.stats import SampleSummary
 
@@ -69,3 +70,18 @@ def well_conditioned(values: np.ndarray) -> bool:
 def is_constant(values: np.ndarray) -> bool:
     """True when every identity has the same value."""
     return bool(np.all(values == values[0]))
+
+
+def assert_p_value_close(actual: float, expected: float, rtol: float = 1e-9) -> None:
+    """p-values agree to `rtol` relative; below 1e-50, their logarithms do.
+
+    A tail that far out multiplies the last-bit rounding of Σx² by about |ln p|
+    (100 to 700) on its way into p, and such a p-value is only ever read for its
+    order of magnitude.
+    """
+    if expected >= 1e-50:
+        assert_allclose(actual, expected, rtol=rtol, atol=1e-300)
+    else:
+        assert actual < 1e-49
+        with np.errstate(divide="ignore"):  # both may underflow to 0: log 0 = -inf on each side
+            assert_allclose(np.log(actual), np.log(expected), rtol=rtol)

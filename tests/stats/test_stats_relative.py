@@ -103,6 +103,13 @@ def test_two_constant_arms_give_a_zero_width_interval():
     assert (lift, se, low, high) == (0.25, 0.0, 0.25, 0.25)
 
 
+def test_same_constant_rounded_apart_is_no_relative_change():
+    lift, se, low, high = relative_lift(
+        SampleSummary.from_values([0.1] * 5), SampleSummary.from_values([0.1] * 7)
+    )
+    assert (lift, se, low, high) == (0.0, 0.0, 0.0, 0.0)
+
+
 def test_tiny_control_mean_does_not_underflow():
     """m_c⁴ underflows for m_c = 1e-90; the rearranged formula does not need it."""
     control = SampleSummary.of(4, 4e-90, 2e-179)

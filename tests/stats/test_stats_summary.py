@@ -54,12 +54,14 @@ def test_variance_matches_numpy_on_raw_data(values):
 
 
 def test_variance_is_exact_where_the_textbook_formula_cancels():
-    """Σx² − (Σx)²/n loses the variance of 1e7 + {0, 1, 2, 3}; error-free products keep it."""
-    values = 1e7 + np.arange(4.0)
-    summary = summarise(values)
-    assert summary.variance == 5.0 / 3.0
+    """(Σx² − (Σx)²/n)/(n − 1) gives 2.34375 for 1e7 + {0, 1, 3}; the truth is 7/3.
+
+    The sums are exact here, so error-free products recover the variance to the last bit.
+    """
+    summary = summarise(1e7 + np.array([0.0, 1.0, 3.0]))
+    assert summary.variance == 7.0 / 3.0
     textbook = (summary.sum_sq - summary.sum**2 / summary.n) / (summary.n - 1)
-    assert textbook != 5.0 / 3.0
+    assert textbook == 2.34375
 
 
 def test_rounding_residue_of_a_constant_is_zero_not_negative():

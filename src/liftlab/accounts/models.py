@@ -7,6 +7,12 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+# The alphabet of ``secrets.token_urlsafe``: URLs whose key cannot exist never reach the database
+# (PostgreSQL refuses to even compare a NUL character).
+ENVIRONMENT_KEY_PATTERN = r"[A-Za-z0-9_-]+"
+# Usernames in URLs: anything but a slash, and never NUL (see above).
+USERNAME_PATTERN = r"[^/\x00]+"
+
 
 def new_environment_key() -> str:
     """A random, URL-safe key: it names the environment in URLs and authenticates event senders."""

@@ -9,6 +9,16 @@ from liftlab.accounts.models import Environment, Membership, Role
 from liftlab.api.validators import TextField
 
 
+class UsernameField(serializers.SlugRelatedField):
+    """An existing user by username.
+
+    The name is checked as text first: PostgreSQL refuses even to compare a NUL character.
+    """
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(serializers.CharField().run_validation(data))
+
+
 class EnvironmentSerializer(serializers.ModelSerializer):
     name = TextField(max_length=200)
 
@@ -24,7 +34,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
-    username = serializers.SlugRelatedField(
+    username = UsernameField(
         source="user", slug_field="username", queryset=get_user_model().objects.all()
     )
     role = serializers.ChoiceField(choices=Role.choices)

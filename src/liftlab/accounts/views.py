@@ -6,7 +6,13 @@ from django.db import transaction
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import PermissionDenied
 
-from liftlab.accounts.models import Environment, Membership, Role
+from liftlab.accounts.models import (
+    ENVIRONMENT_KEY_PATTERN,
+    USERNAME_PATTERN,
+    Environment,
+    Membership,
+    Role,
+)
 from liftlab.accounts.serializers import (
     EnvironmentSerializer,
     MembershipSerializer,
@@ -30,6 +36,7 @@ class EnvironmentViewSet(
 
     serializer_class = EnvironmentSerializer
     lookup_field = "key"
+    lookup_value_regex = ENVIRONMENT_KEY_PATTERN
     environment_url_kwarg = "key"
     audit_object_type = ObjectType.ENVIRONMENT
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -80,7 +87,7 @@ class MembershipViewSet(
     permission_classes = [EnvironmentAccess]
     lookup_field = "user__username"
     lookup_url_kwarg = "username"
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = USERNAME_PATTERN
     audit_object_type = ObjectType.MEMBER
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 

@@ -3,11 +3,12 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from liftlab.accounts.models import ENVIRONMENT_KEY_PATTERN
 from liftlab.accounts.views import EnvironmentViewSet, MembershipViewSet
 from liftlab.audit.views import AuditLogViewSet
 from liftlab.experiments.views import ExperimentMetricViewSet, ExperimentViewSet, MetricViewSet
 
-ENVIRONMENT = r"environments/(?P<environment_key>[^/.]+)"
+ENVIRONMENT = rf"environments/(?P<environment_key>{ENVIRONMENT_KEY_PATTERN})"
 EXPERIMENT = ENVIRONMENT + r"/experiments/(?P<experiment_pk>\d+)"
 
 router = SimpleRouter()

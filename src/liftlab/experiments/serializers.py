@@ -181,6 +181,8 @@ class ExperimentSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(changed)
 
     def _refuse_second_open_experiment(self, attrs: dict) -> None:
+        if getattr(self.instance, "status", None) == ExperimentStatus.COMPLETED:
+            return  # a completed experiment no longer holds its flag: renaming it is fine
         feature_name = attrs.get("feature_name", getattr(self.instance, "feature_name", None))
         open_ones = (
             Experiment.objects.alive()

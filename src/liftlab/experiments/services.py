@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers
 
 from liftlab.api.exceptions import Conflict
+from liftlab.audit.models import Action, ObjectType
+from liftlab.audit.services import record
+from liftlab.experiments import results
 from liftlab.experiments.models import Experiment, ExperimentMetric, ExperimentStatus, Metric
+from liftlab.experiments.serializers import ExperimentSerializer
 
 # Which status each action leads to, and from which statuses it may be taken.
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -49,6 +54,33 @@ def transition(
         experiment.ended_at = now
     experiment.save(update_fields=["status", "started_at", "ended_at"])
     return experiment
+
+
+def change_status(
+    experiment: Experiment, action: str, actor, started_at: datetime | None = None
+) -> Experiment:
+    """Take a lifecycle action as ``actor``: the API and the web pages both come through here.
+
+    The row is locked so two concurrent actions cannot both pass the status check; completing
+    freezes the results in the same transaction, and the audit entry (the API representation
+    before and after) is written with it, so a failure anywhere leaves nothing half-done.
+    """
+    before = dict(ExperimentSerializer(experiment).data)
+    with transaction.atomic():
+        locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
+        changed = transition(locked, action, started_at)
+        if changed.status == ExperimentStatus.COMPLETED:
+            results.freeze(changed)
+        record(
+            environment=changed.environment,
+            actor=actor,
+            action=Action.STATUS_CHANGE,
+            object_type=ObjectType.EXPERIMENT,
+            obj=changed,
+            before=before,
+            after=dict(ExperimentSerializer(changed).data),
+        )
+    return changed
 
 
 def soft_delete_metric(metric: Metric) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cached_property
 
-from django.db import transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -21,10 +20,10 @@ from rest_framework.response import Response
 
 from liftlab.api.audited import AuditedMixin
 from liftlab.api.scoping import EnvironmentAccess, EnvironmentScopedMixin
-from liftlab.audit.models import Action, ObjectType
+from liftlab.audit.models import ObjectType
 from liftlab.experiments import results as experiment_results
 from liftlab.experiments import services
-from liftlab.experiments.models import Experiment, ExperimentMetric, ExperimentStatus, Metric
+from liftlab.experiments.models import Experiment, ExperimentMetric, Metric
 from liftlab.experiments.serializers import (
     ExperimentMetricSerializer,
     ExperimentSerializer,
@@ -83,14 +82,7 @@ class ExperimentViewSet(ExperimentationViewSet):
         services.soft_delete_experiment(instance)
 
     def _transition(self, name: str, started_at: datetime | None = None) -> Response:
-        experiment = self.get_object()
-        before = self.snapshot(experiment)
-        with transaction.atomic():
-            locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
-            experiment = services.transition(locked, name, started_at)
-            if experiment.status == ExperimentStatus.COMPLETED:
-                experiment_results.freeze(experiment)
-            self.audit(Action.STATUS_CHANGE, experiment, before, self.snapshot(experiment))
+        experiment = services.change_status(self.get_object(), name, self.request.user, started_at)
         return Response(self.snapshot(experiment))
 
     @extend_schema(request=StartSerializer, responses=ExperimentSerializer)

@@ -60,14 +60,12 @@ def welch_t_test(
     same t distribution; the relative lift uses the delta method.
     """
     alpha = _checked_alpha(alpha)
+    var_mean_c, var_mean_t, difference = _difference_of_means(control, treatment)
     with np.errstate(all="ignore"):
-        var_mean_c = control.variance / control.n
-        var_mean_t = treatment.variance / treatment.n
         se = np.sqrt(var_mean_c + var_mean_t)
         df = (var_mean_c + var_mean_t) ** 2 / (
             var_mean_c**2 / (control.n - 1.0) + var_mean_t**2 / (treatment.n - 1.0)
         )
-        difference = _constant_arms_snapped(control, treatment, se)
         statistic = _standardised(difference, se)
         p_value = _two_sided_p(statistic, special.stdtr(df, -np.abs(statistic)))
         quantile = special.stdtrit(df, 1.0 - alpha / 2.0)
@@ -113,10 +111,7 @@ def relative_lift(
     Uses each arm's sample variance (n − 1), as for numeric metrics.
     """
     alpha = _checked_alpha(alpha)
-    with np.errstate(all="ignore"):
-        var_mean_c = control.variance / control.n
-        var_mean_t = treatment.variance / treatment.n
-        difference = treatment.mean - control.mean
+    var_mean_c, var_mean_t, difference = _difference_of_means(control, treatment)
     return _relative(control.mean, var_mean_c, var_mean_t, difference, alpha)
 
 
@@ -174,17 +169,22 @@ def _comparison(
     return Comparison(test, *(np.array(a, dtype=np.float64) for a in arrays))
 
 
-def _constant_arms_snapped(
-    control: SampleSummary, treatment: SampleSummary, se: np.ndarray
-) -> np.ndarray:
-    """mean_t − mean_c, set to exactly 0 for two constant arms of the same value.
+def _difference_of_means(
+    control: SampleSummary, treatment: SampleSummary
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Var m_c, Var m_t, m_t − m_c) from sample variances, for numeric metrics.
 
-    With se == 0 any difference is decisive, so the few ulps by which two sums of
-    the same constant (0.1 five times, 0.1 seven times) round apart must not count.
+    The difference is exactly 0 for two constant arms of the same value: with no
+    variance any difference is decisive, so the few ulps by which two sums of one
+    constant (0.1 five times, 0.1 seven times) round apart must not count.
     """
-    difference = treatment.mean - control.mean
-    noise = control.mean_rounding + treatment.mean_rounding
-    return np.where((se == 0) & (np.abs(difference) <= noise), 0.0, difference)
+    with np.errstate(all="ignore"):
+        var_mean_c = control.variance / control.n
+        var_mean_t = treatment.variance / treatment.n
+        difference = treatment.mean - control.mean
+        noise = control.mean_rounding + treatment.mean_rounding
+        same_constant = (var_mean_c + var_mean_t == 0) & (np.abs(difference) <= noise)
+    return var_mean_c, var_mean_t, np.where(same_constant, 0.0, difference)
 
 
 def _standardised(estimate: np.ndarray, se: np.ndarray) -> np.ndarray:

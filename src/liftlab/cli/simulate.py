@@ -1,0 +1,205 @@
+"""``liftlab simulate``: traffic with known true effects for an experiment's variants.
+
+Reads the experiment and its attached metrics (from the database, or from the ``--send``
+server's API when ``--token`` is given), generates exposures and product events whose true
+effects are the ``--effect`` options, and sends them to the ingestion API or writes NDJSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from liftlab.cli import CommandError, setup_django
+from liftlab.simulate import (
+    Counts,
+    ExperimentSpec,
+    ExperimentUnavailable,
+    PlanError,
+    SendError,
+    SimulationPlan,
+    build_plan,
+    parse_effect,
+    simulate_to_api,
+    simulate_to_file,
+    true_means,
+)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _timestamp(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="generate an experiment's traffic with known true effects",
+        description=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument("--environment", required=True, metavar="KEY")
+    parser.add_argument("--experiment", required=True, type=int, metavar="ID")
+    parser.add_argument("--users", required=True, type=_positive_int)
+    parser.add_argument("--days", required=True, type=_positive_float, help="arrival period")
+    parser.add_argument(
+        "--effect",
+        action="append",
+        default=[],
+        metavar="METRIC[:VARIANT]=±N%",
+        help="true relative effect on a metric (id or name), all treatments unless VARIANT",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--start",
+        type=_timestamp,
+        help="first arrival, ISO 8601 (UTC unless an offset is given); default: ends now",
+    )
+    parser.add_argument(
+        "--horizon-hours",
+        type=_positive_float,
+        default=SimulationPlan.horizon_hours,
+        help="how long after their first exposure users keep sending events",
+    )
+    parser.add_argument(
+        "--double-exposure",
+        type=_share,
+        default=SimulationPlan.double_exposure_share,
+        help="share of users also exposed to a second variant",
+    )
+    parser.add_argument(
+        "--duplicates",
+        type=_share,
+        default=SimulationPlan.duplicate_share,
+        help="share of events sent twice with the same event_id",
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--send", metavar="URL", help="post to this service's ingestion API")
+    target.add_argument("--out", type=Path, metavar="FILE", help="write NDJSON to this file")
+    parser.add_argument(
+        "--token",
+        help="API token: read the experiment from the --send server instead of the database",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=simulate)
+
+
+def _read_experiment(args: argparse.Namespace) -> ExperimentSpec:
+    if args.token:
+        from liftlab.simulate.remote import fetch_experiment
+
+        return fetch_experiment(args.send, args.environment, args.experiment, args.token)
+    setup_django()
+    from django.db import DatabaseError
+
+    from liftlab.simulate.database import load_experiment
+
+    try:
+        return load_experiment(args.environment, args.experiment)
+    except DatabaseError as exc:
+        raise CommandError(f"cannot read the database: {exc}") from None
+
+
+def _plan(args: argparse.Namespace) -> SimulationPlan:
+    if args.token and not args.send:
+        raise CommandError("--token reads the experiment from the --send server; give --send")
+    try:
+        return build_plan(
+            _read_experiment(args),
+            users=args.users,
+            days=args.days,
+            effects=[parse_effect(text) for text in args.effect],
+            seed=args.seed,
+            start=args.start,
+            horizon_hours=args.horizon_hours,
+            double_exposure_share=args.double_exposure,
+            duplicate_share=args.duplicates,
+        )
+    except (PlanError, ExperimentUnavailable) as exc:
+        raise CommandError(str(exc)) from None
+
+
+def simulate(args: argparse.Namespace) -> int:
+    plan = _plan(args)
+    progress = not args.no_progress
+    if args.send:
+        try:
+            sent = simulate_to_api(plan, args.send, args.environment, progress)
+        except SendError as exc:
+            raise CommandError(str(exc)) from None
+        outcome = (
+            f"accepted {sent.accepted:,} · duplicates {sent.duplicates:,} · rejected "
+            f"{sent.rejected:,} ({sent.batches} batches, {sent.retries} retries, "
+            f"{sent.seconds:.1f} s)"
+        )
+        counts = sent.counts
+    else:
+        try:
+            written = simulate_to_file(plan, args.out, progress)
+        except OSError as exc:
+            raise CommandError(f"--out {args.out}: {exc.strerror or exc}") from None
+        outcome = f"wrote {written.path} ({written.seconds:.1f} s)"
+        counts = written.counts
+    _print_summary(plan, counts, outcome)
+    return 0
+
+
+def _print_summary(plan: SimulationPlan, counts: Counts, outcome: str) -> None:
+    console = Console()
+    console.print(
+        f"{counts.users:,} users over {plan.days:g} days from {plan.start:%Y-%m-%d %H:%M} UTC "
+        f"(seed {plan.seed}), flag {plan.flag!r}\n"
+        f"{counts.events:,} events: {counts.exposures:,} exposures, "
+        f"{counts.product_events:,} product events, {counts.pre_exposure_events:,} before "
+        f"exposure, {counts.duplicates:,} duplicate re-sends\n"
+        f"{counts.double_exposed_users:,} users exposed to two variants (to be quarantined)\n"
+        f"{outcome}",
+        highlight=False,
+        markup=False,
+    )
+    if plan.metrics:
+        console.print(_truth_table(plan))
+
+
+def _truth_table(plan: SimulationPlan) -> Table:
+    table = Table(title="true per-user means and lifts")
+    table.add_column("metric")
+    table.add_column("aggregation")
+    for variant in plan.variants:
+        table.add_column(Text(variant.key), justify="right")
+    means = true_means(plan)
+    for metric in plan.metrics:
+        by_variant = means[metric.key]
+        control = by_variant[plan.control]
+        cells = [
+            f"{by_variant[v.key]:.4g}"
+            + ("" if v.key == plan.control else f" ({by_variant[v.key] / control - 1:+.2%})")
+            for v in plan.variants
+        ]
+        table.add_row(Text(f"{metric.name} (id {metric.key})"), str(metric.aggregation), *cells)
+    return table

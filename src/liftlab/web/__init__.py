@@ -1,0 +1,1 @@
+"""Server-rendered pages: sign-in, environments, experiments with their results, metric library."""

@@ -1,0 +1,128 @@
+"""The two charts of the experiment page, as plotly figures (JSON for ``static/web/charts.js``).
+
+Figures are built with plotly's Python objects, which validate every property name and value,
+so a typo here fails in the tests rather than silently in a browser. The page embeds the JSON
+with ``json_script`` and one small script draws every figure it finds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import plotly.graph_objects as go
+
+TONE_COLOURS = {"good": "#1a7f37", "bad": "#cf222e", "neutral": "#6e7781"}
+BETTER_SIDE_FILL = "rgba(26, 127, 55, 0.07)"
+SERIES_COLOURS = ["#0969da", "#bf3989", "#1a7f37", "#9a6700", "#8250df", "#bc4c00", "#57606a"]
+FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
+
+
+def _layout(**extra) -> go.Layout:
+    return go.Layout(
+        template="none",
+        font=FONT,
+        margin={"l": 56, "r": 16, "t": 8, "b": 40},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        hoverlabel={"font": FONT},
+        **extra,
+    )
+
+
+def _as_json(figure: go.Figure) -> dict:
+    return figure.to_plotly_json()
+
+
+def cumulative_identities(
+    daily: Iterable[dict], variants: list[str]
+) -> tuple[list[str], dict[str, list[int]]]:
+    """Running totals of new identities per variant, on every date any variant was exposed."""
+    new: dict[tuple[str, str], int] = defaultdict(int)
+    for row in daily:
+        new[(row["date"], row["variant"])] += row["identities"]
+    dates = sorted({date for date, _ in new})
+    totals: dict[str, list[int]] = {}
+    for variant in variants:
+        running, series = 0, []
+        for date in dates:
+            running += new[(date, variant)]
+            series.append(running)
+        totals[variant] = series
+    return dates, totals
+
+
+def exposure_figure(daily: list[dict], variants: list[str]) -> dict | None:
+    """Cumulative identities per variant, one line each; ``None`` when there is no daily data."""
+    if not daily:
+        return None
+    dates, totals = cumulative_identities(daily, variants)
+    figure = go.Figure(layout=_layout(height=280, hovermode="x unified"))
+    for i, variant in enumerate(variants):
+        figure.add_trace(
+            go.Scatter(
+                x=dates,
+                y=totals[variant],
+                name=variant,
+                mode="lines+markers",
+                line={"color": SERIES_COLOURS[i % len(SERIES_COLOURS)], "width": 2},
+                marker={"size": 5},
+                hovertemplate="%{y:,} identities<extra>%{fullData.name}</extra>",
+            )
+        )
+    figure.update_xaxes(type="date", showgrid=False, tickformat="%d %b")
+    figure.update_yaxes(title_text="identities (cumulative)", rangemode="tozero", tickformat=",")
+    figure.update_layout(legend={"orientation": "h", "y": -0.18})
+    return _as_json(figure)
+
+
+def forest_figure(points: list[dict], higher_is_better: bool) -> dict | None:
+    """Relative lift of each treatment with its interval, against a zero line.
+
+    ``points`` holds ``variant``, ``lift``, ``low``, ``high``, ``tone`` and ``verdict``. The half
+    of the plot where a change is an improvement is shaded, so polarity reads at a glance.
+    """
+    shown = [p for p in points if p["lift"] is not None]
+    if not shown:
+        return None
+    reach = max(max(abs(p["low"]), abs(p["high"]), abs(p["lift"])) for p in shown) * 1.15 or 0.1
+    figure = go.Figure(layout=_layout(height=70 + 44 * len(shown), showlegend=False))
+    better = (0, reach) if higher_is_better else (-reach, 0)
+    figure.add_vrect(x0=better[0], x1=better[1], fillcolor=BETTER_SIDE_FILL, line_width=0)
+    figure.add_vline(x=0, line={"color": "#57606a", "width": 1, "dash": "dot"})
+    for p in shown:
+        colour = TONE_COLOURS[p["tone"]]
+        figure.add_trace(
+            go.Scatter(
+                x=[p["lift"]],
+                y=[p["variant"]],
+                mode="markers",
+                marker={"color": colour, "size": 11, "symbol": "diamond"},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [p["high"] - p["lift"]],
+                    "arrayminus": [p["lift"] - p["low"]],
+                    "color": colour,
+                    "thickness": 2.5,
+                    "width": 6,
+                },
+                name=p["variant"],
+                customdata=[[p["low"], p["high"], p["verdict"]]],
+                hovertemplate=(
+                    "%{y}: %{x:+.2%} [%{customdata[0]:+.2%}, %{customdata[1]:+.2%}]"
+                    "<br>%{customdata[2]}<extra></extra>"
+                ),
+            )
+        )
+    arrow = "better →" if higher_is_better else "← better"
+    figure.update_xaxes(
+        range=[-reach, reach],
+        tickformat="+.0%",
+        zeroline=False,
+        showgrid=True,
+        gridcolor="#eaeef2",
+        title_text=f"relative lift vs control ({arrow})",
+    )
+    figure.update_yaxes(autorange="reversed", showgrid=False)
+    return _as_json(figure)

@@ -1,0 +1,29 @@
+"""Page URLs; included at the site root after the API's."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path, re_path
+
+from liftlab.accounts.models import ENVIRONMENT_KEY_PATTERN
+from liftlab.web import vendor, views
+
+app_name = "web"
+
+ENVIRONMENT = rf"^environments/(?P<key>{ENVIRONMENT_KEY_PATTERN})/"
+EXPERIMENT = ENVIRONMENT + r"experiments/(?P<pk>\d+)/"
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="web/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="web:login"), name="logout"),
+    path("", views.environment_list, name="environments"),
+    re_path(ENVIRONMENT + "$", views.experiment_list, name="experiments"),
+    re_path(ENVIRONMENT + "metrics/$", views.metric_library, name="metrics"),
+    re_path(EXPERIMENT + "$", views.experiment_detail, name="experiment"),
+    re_path(EXPERIMENT + r"(?P<action>[a-z]+)/$", views.experiment_action, name="action"),
+    path(f"vendor/plotly-{vendor.PLOTLY_JS_VERSION}.min.js", vendor.plotly_js, name="plotly-js"),
+]

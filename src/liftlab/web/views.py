@@ -1,0 +1,118 @@
+"""The pages. Thin: access rules in ``access``, arrangement in ``presenters``, changes in services.
+
+Every change is a POST with a CSRF token that redirects back (post/redirect/get), so reloading a
+page never repeats an action; what happened is told with a one-line message.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework import serializers
+
+from liftlab.accounts.models import Environment, Membership, Role
+from liftlab.experiments import services
+from liftlab.experiments.models import Experiment, ExperimentStatus, Metric
+from liftlab.experiments.results import results_for
+from liftlab.web import presenters
+from liftlab.web.access import Access, environment_access
+
+REFRESH = "refresh"
+ACTIONS = (*services.TRANSITIONS, REFRESH)
+
+
+def _error_text(exc: serializers.ValidationError) -> str:
+    """A refusal from the services as one sentence, e.g. "cannot start an experiment that is…"."""
+    detail = exc.detail
+    values = detail.values() if isinstance(detail, dict) else [detail]
+    return " ".join(
+        str(m) for value in values for m in (value if isinstance(value, list) else [value])
+    )
+
+
+def _document(experiment: Experiment, *, refresh: bool = False) -> dict | None:
+    """The experiment's result document (cached or frozen), or ``None`` while it is a draft."""
+    if experiment.status == ExperimentStatus.DRAFT:
+        return None
+    return results_for(experiment, refresh=refresh)
+
+
+def _experiment(access: Access, pk: str) -> Experiment:
+    return get_object_or_404(Experiment.objects.alive(), environment=access.environment, pk=pk)
+
+
+@login_required
+def environment_list(request: HttpRequest) -> HttpResponse:
+    """The environments the person belongs to (all of them for a superuser)."""
+    environments = Environment.objects.annotate(
+        experiment_count=Count("experiments", filter=Q(experiments__deleted_at__isnull=True))
+    )
+    if request.user.is_superuser:
+        rows = [(e, Role.ADMIN) for e in environments]
+    else:
+        roles = dict(
+            Membership.objects.filter(user=request.user).values_list("environment_id", "role")
+        )
+        rows = [(e, roles[e.pk]) for e in environments.filter(pk__in=roles)]
+    return render(request, "web/environments.html", {"rows": rows})
+
+
+@login_required
+def experiment_list(request: HttpRequest, key: str) -> HttpResponse:
+    access = environment_access(request, key)
+    experiments = Experiment.objects.alive().filter(environment=access.environment)
+    rows = [(e, presenters.list_summary(_document(e))) for e in experiments.order_by("-id")]
+    return render(request, "web/experiments.html", {"access": access, "rows": rows})
+
+
+@login_required
+def experiment_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
+    access = environment_access(request, key)
+    experiment = _experiment(access, pk)
+    document = _document(experiment)
+    context = {
+        "access": access,
+        "experiment": experiment,
+        "actions": [
+            name
+            for name, (allowed_from, _) in services.TRANSITIONS.items()
+            if experiment.status in allowed_from
+        ],
+        "can_refresh": experiment.status in (ExperimentStatus.RUNNING, ExperimentStatus.PAUSED),
+        "results": document and presenters.results_view(document, experiment.control_variant),
+        "attached": experiment.experiment_metrics.select_related("metric").order_by("id"),
+    }
+    return render(request, "web/experiment.html", context)
+
+
+@login_required
+@require_POST
+def experiment_action(request: HttpRequest, key: str, pk: str, action: str) -> HttpResponse:
+    """Start, pause, complete or refresh: admins only, as in the API."""
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    access = environment_access(request, key)
+    access.require_admin()
+    experiment = _experiment(access, pk)
+    try:
+        if action == REFRESH:
+            document = _document(experiment, refresh=True) or {}
+            messages.info(request, document.get("refresh") or "Results recomputed just now.")
+        else:
+            services.change_status(experiment, action, request.user)
+            messages.success(request, f"Experiment {experiment.name!r}: {action} done.")
+    except serializers.ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("web:experiment", key=key, pk=pk)
+
+
+@login_required
+def metric_library(request: HttpRequest, key: str) -> HttpResponse:
+    access = environment_access(request, key)
+    metrics = Metric.objects.alive().filter(environment=access.environment).order_by("name")
+    rows = [(m, presenters.sentence(m)) for m in metrics]
+    return render(request, "web/metrics.html", {"access": access, "rows": rows})

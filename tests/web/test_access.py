@@ -1,0 +1,152 @@
+"""Who sees and does what: the API's permissions, answered by the pages."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from tests.web.conftest import PASSWORD, cache_document, client_for, make_user, new_experiment
+from tests.web.documents import for_experiment
+
+from liftlab.audit.models import Action, AuditLogEntry
+from liftlab.experiments.models import ExperimentStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def pages(experiment) -> list[str]:
+    key = experiment.environment.key
+    return [
+        reverse("web:experiments", kwargs={"key": key}),
+        reverse("web:metrics", kwargs={"key": key}),
+        reverse("web:experiment", kwargs={"key": key, "pk": experiment.pk}),
+    ]
+
+
+def action_url(experiment, action: str) -> str:
+    key = experiment.environment.key
+    return reverse("web:action", kwargs={"key": key, "pk": experiment.pk, "action": action})
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(experiment):
+    for url in ["/", *pages(experiment)]:
+        response = Client().get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/login/?next=")
+
+
+def test_sign_in_with_password_then_sign_out(environment):
+    make_user("sam", password=PASSWORD)
+    client = Client()
+    refused = client.post("/login/", {"username": "sam", "password": "wrong"})
+    assert refused.status_code == 200
+    assert b"Please enter a correct username and password" in refused.content
+    signed_in = client.post("/login/", {"username": "sam", "password": PASSWORD})
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/"
+    assert client.get("/").status_code == 200
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_non_members_get_404_everywhere(experiment, outsider):
+    client = client_for(outsider)
+    for url in pages(experiment):
+        assert client.get(url).status_code == 404
+    assert client.post(action_url(experiment, "pause")).status_code == 404
+    assert b"Shop" not in client.get("/").content
+
+
+def test_unknown_experiments_and_actions_are_404(experiment, admin, environment, metrics):
+    client = client_for(admin)
+    key = environment.key
+    assert (
+        client.get(reverse("web:experiment", kwargs={"key": key, "pk": 999999})).status_code == 404
+    )
+    assert client.post(action_url(experiment, "delete")).status_code == 404
+    experiment.deleted_at = experiment.started_at
+    experiment.save()
+    assert client.get(pages(experiment)[2]).status_code == 404
+
+
+def test_an_experiment_is_only_found_under_its_own_environment(experiment, admin):
+    other = make_user("olga")
+    from liftlab.accounts.models import Environment, Membership
+
+    elsewhere = Environment.objects.create(name="Elsewhere")
+    Membership.objects.create(environment=elsewhere, user=admin, role="admin")
+    url = reverse("web:experiment", kwargs={"key": elsewhere.key, "pk": experiment.pk})
+    assert client_for(admin).get(url).status_code == 404
+    assert client_for(other).get(url).status_code == 404
+
+
+def test_disabled_experimentation_is_explained(experiment, viewer, environment):
+    environment.experimentation_enabled = False
+    environment.save()
+    client = client_for(viewer)
+    for url in pages(experiment):
+        response = client.get(url)
+        assert response.status_code == 403
+        assert b"Experimentation is disabled for this environment." in response.content
+    home = client.get("/").content.decode()
+    assert "Shop" in home and "disabled" in home
+    assert reverse("web:experiments", kwargs={"key": environment.key}) not in home
+
+
+def test_viewers_see_but_cannot_act(experiment, metrics, viewer):
+    cache_document(experiment, for_experiment(experiment, metrics))
+    client = client_for(viewer)
+    page = client.get(pages(experiment)[2]).content.decode()
+    assert "Checkout" in page
+    assert action_url(experiment, "pause") not in page
+    assert action_url(experiment, "refresh") not in page
+    for action in ("pause", "complete", "refresh"):
+        response = client.post(action_url(experiment, action))
+        assert response.status_code == 403
+        assert b"Only the environment&#x27;s admins may change this." in response.content
+    experiment.refresh_from_db()
+    assert experiment.status == ExperimentStatus.RUNNING
+
+
+def test_admins_act_with_post_forms_and_the_change_is_audited(environment, metrics, admin):
+    draft = new_experiment(environment, metrics, status="draft")
+    client = client_for(admin)
+    page = client.get(pages(draft)[2]).content.decode()
+    assert f'action="{action_url(draft, "start")}"' in page
+    assert "csrfmiddlewaretoken" in page
+    assert client.get(action_url(draft, "start")).status_code == 405
+    response = client.post(action_url(draft, "start"))
+    assert response.status_code == 302 and response["Location"] == pages(draft)[2]
+    draft.refresh_from_db()
+    assert draft.status == ExperimentStatus.RUNNING and draft.started_at is not None
+    entry = AuditLogEntry.objects.get(action=Action.STATUS_CHANGE, object_id=str(draft.pk))
+    assert entry.actor == admin
+    assert (entry.before["status"], entry.after["status"]) == ("draft", "running")
+
+
+def test_a_refused_transition_is_a_message_not_an_error(environment, metrics, admin):
+    draft = new_experiment(environment, metrics, status="draft")
+    client = client_for(admin)
+    response = client.post(action_url(draft, "pause"), follow=True)
+    assert response.status_code == 200
+    assert "cannot pause an experiment that is draft." in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == ExperimentStatus.DRAFT
+
+
+def test_refresh_respects_the_api_throttle(experiment, metrics, admin):
+    cache_document(experiment, for_experiment(experiment, metrics))
+    response = client_for(admin).post(action_url(experiment, "refresh"), follow=True)
+    assert "they can be refreshed again after" in response.content.decode()
+
+
+def test_actions_need_a_csrf_token(experiment, admin):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin)
+    assert client.post(action_url(experiment, "pause")).status_code == 403
+    experiment.refresh_from_db()
+    assert experiment.status == ExperimentStatus.RUNNING
+
+
+def test_superusers_see_every_environment_as_admin(environment):
+    page = client_for(make_user("root", superuser=True)).get("/").content.decode()
+    assert "Shop" in page and "admin" in page
