@@ -35,8 +35,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # the gbstats half runs where liftlab is not installed
+    from liftlab.stats import Comparison
 
 NUMERIC, CONVERSION = 0, 1
 CHECK_RTOL = 1e-9
@@ -73,7 +77,7 @@ def sufficient_statistics(comparisons: int, seed: int = 20240601) -> dict[str, n
     return {"kind": kind, **arms}
 
 
-def liftlab_run(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def liftlab_run(data: dict[str, np.ndarray]) -> dict[int, Comparison]:
     """All comparisons with liftlab: one vectorised call per test kind."""
     from liftlab.stats import SampleSummary, two_proportion_z_test, welch_t_test
 
@@ -141,7 +145,9 @@ def run_gbstats(python: str, data: dict[str, np.ndarray]) -> dict[str, np.ndarra
         return dict(np.load(target))
 
 
-def check_agreement(data, ours, theirs) -> list[str]:
+def check_agreement(
+    data: dict[str, np.ndarray], ours: dict[int, Comparison], theirs: dict[str, np.ndarray]
+) -> list[str]:
     """Compare where the methods coincide; return one line per check."""
     lines = []
     for kind, name in ((NUMERIC, "numeric"), (CONVERSION, "conversion")):

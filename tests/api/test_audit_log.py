@@ -70,7 +70,11 @@ def test_changing_an_environment_logs_before_and_after(admin, environment, log):
 
 
 def test_member_changes_are_logged(admin, outsider_user, environment, log):
-    created(admin.post(paths.members(environment.key), {"username": "olga", "role": "viewer"}, format="json"))
+    created(
+        admin.post(
+            paths.members(environment.key), {"username": "olga", "role": "viewer"}, format="json"
+        )
+    )
     url = paths.members(environment.key, "olga")
     ok(admin.patch(url, {"role": "admin"}, format="json"))
     assert admin.delete(url).status_code == 204

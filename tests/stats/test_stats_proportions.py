@@ -30,7 +30,7 @@ def statsmodels_reference(control: np.ndarray, treatment: np.ndarray, alpha: flo
     return z, p, low, high
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(control=conversion_arm(), treatment=conversion_arm(), alpha=ALPHAS)
 def test_z_test_matches_statsmodels_on_raw_data(control, treatment, alpha):
     result = two_proportion_z_test(summarise(control), summarise(treatment), alpha)

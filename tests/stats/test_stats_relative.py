@@ -50,7 +50,7 @@ def assert_matches(got, expected) -> None:
     assert_allclose([low, high], expected[2:], rtol=0, atol=RTOL * scale)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(control=numeric_arm(), treatment=numeric_arm(), alpha=ALPHAS)
 def test_relative_lift_matches_direct_delta_method(control, treatment, alpha):
     assume(well_conditioned(control) and well_conditioned(treatment))
@@ -67,7 +67,7 @@ def test_relative_lift_matches_direct_delta_method(control, treatment, alpha):
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(control=conversion_arm(), treatment=conversion_arm(), alpha=ALPHAS)
 def test_conversion_relative_lift_uses_binomial_variance(control, treatment, alpha):
     """For 0/1 data the z-test's relative interval uses p(1 − p)/n, like its Wald interval."""

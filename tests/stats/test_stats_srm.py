@@ -23,7 +23,7 @@ def split(draw: st.DrawFn) -> tuple[list[int], list[float]]:
     return counts, weights
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(split())
 def test_srm_matches_scipy_chisquare(counts_and_weights):
     counts, weights = counts_and_weights

@@ -42,7 +42,7 @@ def test_mean_and_variance_need_one_and_two_identities():
     assert summary.variance[2] == pytest.approx(np.var([1.0, 2.0], ddof=1))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(values=numeric_arm())
 def test_variance_matches_numpy_on_raw_data(values):
     summary = summarise(values)

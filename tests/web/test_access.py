@@ -150,3 +150,11 @@ def test_actions_need_a_csrf_token(experiment, admin):
 def test_superusers_see_every_environment_as_admin(environment):
     page = client_for(make_user("root", superuser=True)).get("/").content.decode()
     assert "Shop" in page and "admin" in page
+
+
+def test_only_running_or_paused_experiments_refresh(environment, metrics, admin):
+    draft = new_experiment(environment, metrics, status="draft")
+    response = client_for(admin).post(action_url(draft, "refresh"), follow=True)
+    assert "Only running or paused experiments can be refreshed (this one is draft)." in (
+        response.content.decode()
+    )

@@ -50,14 +50,16 @@ def test_rate_differences_are_percentage_points():
 def test_interval_formats_both_ends_alike():
     signed = partial(f.percent, signed=True)
     assert f.interval([-0.01, 0.034], signed) == "[−1.00%, +3.40%]"
-    assert f.interval(None, signed) == f.MISSING
-    assert f.interval([0.1, math.inf], signed) == f.MISSING
+    assert f.interval(None, signed) == ""
+    assert f.interval([0.1, math.inf], signed) == ""
 
 
 def test_p_values_below_a_thousandth_are_a_bound():
     assert f.p_value(0.0004) == "< 0.001"
     assert f.p_value(0.04321) == "0.043"
     assert f.p_value(1.0) == "1.000"
+    assert f.p_statement(0.0004) == "p < 0.001"
+    assert f.p_statement(0.04321) == "p = 0.043"
 
 
 def test_missing_values_are_a_dash():

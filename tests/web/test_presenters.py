@@ -26,7 +26,7 @@ def test_numeric_rows_show_plain_numbers_and_an_undefined_relative_lift():
     _, treatment = presenters.variant_rows(numeric_metric(2, "Latency"), "control")
     assert treatment.value == "1,235"
     assert treatment.absolute_lift == "+1,235"
-    assert treatment.relative_lift == "—" and treatment.relative_ci == "—"
+    assert treatment.relative_lift == "—" and treatment.relative_ci == ""
     assert treatment.p_value == "0.432"
 
 
@@ -57,7 +57,7 @@ def test_results_view_groups_cards_by_role_in_a_fixed_order():
         ("Secondary metrics", ["Signup"]),
         ("Guardrail metrics", ["Latency"]),
     ]
-    assert view.srm_mismatch and view.srm_p_value == "< 0.001"
+    assert view.srm_mismatch and view.srm_p_value == "p < 0.001"
     assert view.total == "10,024"
     assert view.computed_at == datetime(2026, 11, 23, 9, 30, 5, tzinfo=UTC)
     assert [(r.variant, r.share, r.expected_share) for r in view.exposure_rows] == [

@@ -16,7 +16,7 @@ class UsernameField(serializers.SlugRelatedField):
     """
 
     def to_internal_value(self, data):
-        return super().to_internal_value(serializers.CharField().run_validation(data))
+        return super().to_internal_value(serializers.CharField(trim_whitespace=False).run_validation(data))
 
 
 class EnvironmentSerializer(serializers.ModelSerializer):

@@ -47,21 +47,22 @@ class StoreLocation:
 
     def connect(self) -> Client:
         """A clickhouse-connect client; datetimes come back as aware UTC values."""
-        common = {"tz_mode": "aware", "autogenerate_session_id": False}
         try:
             if self.embedded:
                 return clickhouse_connect.get_client(
-                    interface="chdb", path=self.path, database=self.database, **common
+                    interface="chdb", path=self.path, database=self.database, tz_mode="aware"
                 )
             interface, _ = SERVER_SCHEMES[self.scheme]
+            # No session: a session serialises a client's queries on the server side.
             return clickhouse_connect.get_client(
                 interface=interface,
+                tz_mode="aware",
+                autogenerate_session_id=False,
                 host=self.host,
                 port=self.port,
                 username=self.username,
                 password=self.password,
                 database=self.database,
-                **common,
             )
         except Exception as exc:
             raise EventStoreError(f"cannot open the event store {self.describe()}: {exc}") from exc

@@ -15,6 +15,8 @@ import plotly.graph_objects as go
 TONE_COLOURS = {"good": "#1a7f37", "bad": "#cf222e", "neutral": "#6e7781"}
 BETTER_SIDE_FILL = "rgba(26, 127, 55, 0.07)"
 SERIES_COLOURS = ["#0969da", "#bf3989", "#1a7f37", "#9a6700", "#8250df", "#bc4c00", "#57606a"]
+DAY_MS = 24 * 3600 * 1000
+MAX_DAILY_TICKS = 14
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
 
 
@@ -70,7 +72,9 @@ def exposure_figure(daily: list[dict], variants: list[str]) -> dict | None:
                 hovertemplate="%{y:,} identities<extra>%{fullData.name}</extra>",
             )
         )
-    figure.update_xaxes(type="date", showgrid=False, tickformat="%d %b")
+    # One tick a day while that stays readable; plotly would otherwise add half-day ticks.
+    daily_ticks = {"dtick": DAY_MS} if len(dates) <= MAX_DAILY_TICKS else {}
+    figure.update_xaxes(type="date", showgrid=False, tickformat="%-d %b", **daily_ticks)
     figure.update_yaxes(title_text="identities (cumulative)", rangemode="tozero", tickformat=",")
     figure.update_layout(legend={"orientation": "h", "y": -0.18})
     return _as_json(figure)
@@ -124,5 +128,5 @@ def forest_figure(points: list[dict], higher_is_better: bool) -> dict | None:
         gridcolor="#eaeef2",
         title_text=f"relative lift vs control ({arrow})",
     )
-    figure.update_yaxes(autorange="reversed", showgrid=False)
+    figure.update_yaxes(autorange="reversed", showgrid=False, automargin=True)
     return _as_json(figure)

@@ -70,9 +70,12 @@ def points(value: float | None) -> str:
 
 
 def interval(bounds: list[float] | tuple[float, float] | None, fmt) -> str:
-    """A confidence interval in brackets, both ends formatted alike: [−1.2%, +3.4%]."""
+    """A confidence interval in brackets, both ends formatted alike: [−1.2%, +3.4%].
+
+    Empty when there is none: it is shown under its estimate, which already says "—".
+    """
     if not bounds or any(_is_missing(b) for b in bounds):
-        return MISSING
+        return ""
     low, high = bounds
     return f"[{fmt(low)}, {fmt(high)}]"
 
@@ -82,6 +85,12 @@ def p_value(value: float | None) -> str:
     if _is_missing(value):
         return MISSING
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def p_statement(value: float | None) -> str:
+    """A p-value inside a sentence: "p < 0.001", "p = 0.043"."""
+    shown = p_value(value)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
 
 
 def label(code: str | None) -> str:

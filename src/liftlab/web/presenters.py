@@ -216,7 +216,7 @@ def results_view(document: dict, control: str) -> ResultsView:
         unknown_variant=exposures["unknown_variant"],
         exposure_rows=exposure_rows(exposures),
         exposure_figure=charts.exposure_figure(exposures.get("daily", []), variants),
-        srm_p_value=formatting.p_value(document["srm"]["p_value"]),
+        srm_p_value=formatting.p_statement(document["srm"]["p_value"]),
         srm_mismatch=document["srm"]["mismatch"],
         groups=grouped_cards(document, control),
     )

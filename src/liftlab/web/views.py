@@ -23,6 +23,12 @@ from liftlab.web.access import Access, environment_access
 
 REFRESH = "refresh"
 ACTIONS = (*services.TRANSITIONS, REFRESH)
+REFRESHABLE = (ExperimentStatus.RUNNING, ExperimentStatus.PAUSED)
+DONE = {
+    "start": "The experiment is running.",
+    "pause": "The experiment is paused; its results stay as they are until it resumes.",
+    "complete": "The experiment is completed; its results are now final.",
+}
 
 
 def _error_text(exc: serializers.ValidationError) -> str:
@@ -34,11 +40,24 @@ def _error_text(exc: serializers.ValidationError) -> str:
     )
 
 
-def _document(experiment: Experiment, *, refresh: bool = False) -> dict | None:
+def _document(experiment: Experiment) -> dict | None:
     """The experiment's result document (cached or frozen), or ``None`` while it is a draft."""
     if experiment.status == ExperimentStatus.DRAFT:
         return None
-    return results_for(experiment, refresh=refresh)
+    return results_for(experiment)
+
+
+def _refresh(request: HttpRequest, experiment: Experiment) -> None:
+    """Recompute now, within the API's throttle (whose explanation is shown when it applies)."""
+    if experiment.status not in REFRESHABLE:
+        messages.error(
+            request,
+            "Only running or paused experiments can be refreshed "
+            f"(this one is {experiment.status}).",
+        )
+        return
+    document = results_for(experiment, refresh=True)
+    messages.info(request, document.get("refresh") or "Results recomputed from the latest events.")
 
 
 def _experiment(access: Access, pk: str) -> Experiment:
@@ -82,7 +101,7 @@ def experiment_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
             for name, (allowed_from, _) in services.TRANSITIONS.items()
             if experiment.status in allowed_from
         ],
-        "can_refresh": experiment.status in (ExperimentStatus.RUNNING, ExperimentStatus.PAUSED),
+        "can_refresh": experiment.status in REFRESHABLE,
         "results": document and presenters.results_view(document, experiment.control_variant),
         "attached": experiment.experiment_metrics.select_related("metric").order_by("id"),
     }
@@ -98,13 +117,12 @@ def experiment_action(request: HttpRequest, key: str, pk: str, action: str) -> H
     access = environment_access(request, key)
     access.require_admin()
     experiment = _experiment(access, pk)
+    if action == REFRESH:
+        _refresh(request, experiment)
+        return redirect("web:experiment", key=key, pk=pk)
     try:
-        if action == REFRESH:
-            document = _document(experiment, refresh=True) or {}
-            messages.info(request, document.get("refresh") or "Results recomputed just now.")
-        else:
-            services.change_status(experiment, action, request.user)
-            messages.success(request, f"Experiment {experiment.name!r}: {action} done.")
+        services.change_status(experiment, action, request.user)
+        messages.success(request, DONE[action])
     except serializers.ValidationError as exc:
         messages.error(request, _error_text(exc))
     return redirect("web:experiment", key=key, pk=pk)
