@@ -1,4 +1,4 @@
-"""Test-wide set-up: every test run gets its own LIFTLAB_HOME.
+"""Test-wide fixtures (the per-process LIFTLAB_HOME is chosen in tests/settings.py).
 
 chDB allows one data folder per process, so all tests of a process share one
 embedded event store; tests isolate themselves by using a fresh environment key.
@@ -6,18 +6,9 @@ embedded event store; tests isolate themselves by using a fresh environment key.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 
 import pytest
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    home = tempfile.mkdtemp(prefix="liftlab-test-")
-    os.environ["LIFTLAB_HOME"] = home
-    os.environ.pop("EVENTSTORE_URL", None)
-    os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 
 
 @pytest.fixture

@@ -102,3 +102,10 @@ def test_a_viewer_cannot_change_an_environment(viewer, environment):
 
     environment.refresh_from_db()
     assert environment.name == "Production"
+
+
+def test_anonymous_callers_can_neither_list_nor_create(anonymous):
+    refused(anonymous.get(paths.ENVIRONMENTS), 401)
+    refused(anonymous.post(paths.ENVIRONMENTS, {"name": "P"}, format="json"), 401)
+
+    assert not Environment.objects.exists()

@@ -73,7 +73,7 @@ def _experiment(**fields: Any) -> Callable[[Api, str], Any]:
 
 
 def _add_member(api: Api, value: str):
-    if "\x00" not in value and len(value) <= 150 and SURROGATE != value:
+    if "\x00" not in value and len(value) <= 150 and value != SURROGATE:
         get_user_model().objects.create(username=value)
     return api.post(api.admin, paths.members(api.key), {"username": value, "role": "viewer"})
 
@@ -275,3 +275,49 @@ def test_hostile_environment_keys_in_urls_are_json_404(api, key):
 @pytest.mark.parametrize("username", ["a\x00b", "..", "%00"])
 def test_hostile_usernames_in_urls_are_json_404(api, username):
     refused(api.admin.get(paths.members(api.key, username)), 404)
+
+
+# Reported to the lead: DRF's ChoiceField error echoes the input ('"…" is not a valid choice.'),
+# and an unpaired surrogate in it cannot be encoded as UTF-8, so the response crashes (500).
+# A parser that refuses such JSON, or UNICODE_JSON = False, would make these clean 400s.
+CHOICE_ECHO_BUG = pytest.mark.xfail(
+    strict=True, raises=UnicodeEncodeError, reason="choice errors echo surrogates: 500"
+)
+
+
+@pytest.fixture
+def attachable(api, create_experiment, create_metric) -> tuple[int, int]:
+    return create_experiment()["id"], create_metric()["id"]
+
+
+@pytest.mark.parametrize(
+    ("field", "body"),
+    [
+        pytest.param("aggregation", metric_body(aggregation=SURROGATE), marks=CHOICE_ECHO_BUG),
+        pytest.param("metric_type", metric_body(metric_type=SURROGATE), marks=CHOICE_ECHO_BUG),
+    ],
+)
+def test_an_unpaired_surrogate_in_a_metric_choice_is_a_clean_400(api, field, body):
+    refused(api.post(api.admin, paths.metrics(api.key), body), 400, field)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "metric",
+        pytest.param("expected_direction", marks=CHOICE_ECHO_BUG),
+        pytest.param("role", marks=CHOICE_ECHO_BUG),
+    ],
+)
+def test_an_unpaired_surrogate_in_an_attachment_is_a_clean_400(api, attachable, field):
+    experiment, metric = attachable
+    body = {"metric": metric, "expected_direction": "increase", "role": "primary", field: SURROGATE}
+
+    refused(api.post(api.admin, paths.attachments(api.key, experiment), body), 400, field)
+
+
+@CHOICE_ECHO_BUG
+def test_an_unpaired_surrogate_in_a_member_role_is_a_clean_400(api, outsider_user):
+    body = {"username": "olga", "role": SURROGATE}
+
+    refused(api.post(api.admin, paths.members(api.key), body), 400, "role")

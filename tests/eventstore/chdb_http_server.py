@@ -84,7 +84,9 @@ class _Request:
         self.default_format = params.get("default_format", "TabSeparated")
         self.bind = {k[len("param_") :]: v for k, v in params.items() if k.startswith("param_")}
         self.settings = {
-            k: v for k, v in params.items() if k not in TRANSPORT_PARAMS and not k.startswith("param_")
+            k: v
+            for k, v in params.items()
+            if k not in TRANSPORT_PARAMS and not k.startswith("param_")
         }
 
     def run(self, conn) -> bytes:
@@ -110,7 +112,7 @@ def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
         f"Content-Type: {content_type}\r\n\r\n".encode() + body
     )
     return {
-        part.get_param("name", header="content-disposition"): part.get_content()
+        part.get_param("name", header="content-disposition"): part.get_payload(decode=True).decode()
         for part in message.iter_parts()
     }
 

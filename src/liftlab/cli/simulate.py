@@ -1,8 +1,9 @@
 """``liftlab simulate``: traffic with known true effects for an experiment's variants.
 
-Reads the experiment and its attached metrics (from the database, or from the ``--send``
-server's API when ``--token`` is given), generates exposures and product events whose true
-effects are the ``--effect`` options, and sends them to the ingestion API or writes NDJSON.
+Reads the experiment and its attached metrics (from the database, or from the --send
+server's API when --token is given), generates exposures and product events whose true
+effects are the --effect options, and sends them to the ingestion API or writes NDJSON.
+See docs/simulator.md for what is generated and what an effect means.
 """
 
 from __future__ import annotations
@@ -65,8 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--environment", required=True, metavar="KEY")
     parser.add_argument("--experiment", required=True, type=int, metavar="ID")
-    parser.add_argument("--users", required=True, type=_positive_int)
-    parser.add_argument("--days", required=True, type=_positive_float, help="arrival period")
+    parser.add_argument("--users", required=True, type=_positive_int, metavar="N")
+    parser.add_argument(
+        "--days", required=True, type=_positive_float, metavar="D", help="arrival period"
+    )
     parser.add_argument(
         "--effect",
         action="append",
@@ -74,28 +77,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="METRIC[:VARIANT]=±N%",
         help="true relative effect on a metric (id or name), all treatments unless VARIANT",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, metavar="S")
     parser.add_argument(
         "--start",
         type=_timestamp,
+        metavar="ISO",
         help="first arrival, ISO 8601 (UTC unless an offset is given); default: ends now",
     )
     parser.add_argument(
         "--horizon-hours",
         type=_positive_float,
         default=SimulationPlan.horizon_hours,
+        metavar="H",
         help="how long after their first exposure users keep sending events",
     )
     parser.add_argument(
         "--double-exposure",
         type=_share,
         default=SimulationPlan.double_exposure_share,
+        metavar="SHARE",
         help="share of users also exposed to a second variant",
     )
     parser.add_argument(
         "--duplicates",
         type=_share,
         default=SimulationPlan.duplicate_share,
+        metavar="SHARE",
         help="share of events sent twice with the same event_id",
     )
     target = parser.add_mutually_exclusive_group(required=True)
@@ -103,6 +110,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     target.add_argument("--out", type=Path, metavar="FILE", help="write NDJSON to this file")
     parser.add_argument(
         "--token",
+        metavar="TOKEN",
         help="API token: read the experiment from the --send server instead of the database",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -154,7 +162,7 @@ def simulate(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from None
         outcome = (
             f"accepted {sent.accepted:,} · duplicates {sent.duplicates:,} · rejected "
-            f"{sent.rejected:,} ({sent.batches} batches, {sent.retries} retries, "
+            f"{sent.rejected:,} (batches: {sent.batches}, retries: {sent.retries}, "
             f"{sent.seconds:.1f} s)"
         )
         counts = sent.counts

@@ -63,7 +63,8 @@ class StoredIdCheck:
         """The subset of ``ids`` that the environment already stores."""
         found: set[uuid.UUID] = set()
         for start in range(0, len(ids), LOOKUP_CHUNK):
-            params = {"environment_key": environment_key, "event_ids": ids[start : start + LOOKUP_CHUNK]}
+            chunk = ids[start : start + LOOKUP_CHUNK]
+            params = {"environment_key": environment_key, "event_ids": chunk}
             found.update(row[0] for row in self._query(LOOKUP_SQL, params).rows)
         return found
 
@@ -83,13 +84,16 @@ class FilteredStoredIdCheck(StoredIdCheck):
         self._filters: dict[str, SeenFilter] = {}
 
     def stored_ids(self, environment_key: str, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-        seen = self._filter(environment_key)
-        maybe = [u for u in ids if seen.maybe_seen(u.bytes)]
+        flags = self._filter(environment_key).maybe_seen([u.bytes for u in ids])
+        maybe = [u for u, flag in zip(ids, flags, strict=True) if flag]
         return super().stored_ids(environment_key, maybe) if maybe else set()
 
     def remember(self, rows: Sequence[StoredEvent]) -> None:
-        for env, group in by_environment(rows).items():
-            self._filter(env).add_all(row.event_id.bytes for row in group)
+        keys: dict[str, list[bytes]] = {}
+        for row in rows:
+            keys.setdefault(row.environment_key, []).append(row.event_id.bytes)
+        for env, env_keys in keys.items():
+            self._filter(env).add_all(env_keys)
 
     def forget(self) -> None:
         self._filters.clear()

@@ -43,8 +43,7 @@ SORTING_KEY = "(environment_key, event, identifier, timestamp, event_id)"
 PARTITION_KEY = "toDate(timestamp)"
 SHARDING_KEY = "cityHash64(identifier)"
 PROJECTION = (
-    "PROJECTION by_event_id "
-    "(SELECT environment_key, event_id ORDER BY (environment_key, event_id))"
+    "PROJECTION by_event_id (SELECT environment_key, event_id ORDER BY (environment_key, event_id))"
 )
 TABLE_SETTINGS: Mapping[str, str] = {
     # Projections on a Replacing table must say what a merge does to them.
@@ -60,12 +59,14 @@ TABLE_SETTINGS: Mapping[str, str] = {
 DEFAULT_MAX_PARTITIONS_PER_INSERT = 100
 
 # Every insert: synchronous (never buffered in memory), written through to the shards of a
-# Distributed table before returning, and JSON strings kept as strings (no guessing dates).
+# Distributed table before returning, JSON strings kept as strings (no guessing dates), and
+# a property spelled both {"a": {"b": 1}} and {"a.b": 2} kept once instead of failing the batch.
 INSERT_SETTINGS: Mapping[str, int] = {
     "async_insert": 0,
     "distributed_foreground_insert": 1,
     "input_format_try_infer_dates": 0,
     "input_format_try_infer_datetimes": 0,
+    "type_json_skip_duplicated_paths": 1,
 }
 
 
@@ -106,9 +107,7 @@ def cluster_ddl(database: str, cluster: str) -> list[str]:
     db, on_cluster = quote_identifier(database), f"ON CLUSTER {quote_identifier(cluster)}"
     path = f"'/clickhouse/tables/{{shard}}/{database.replace(chr(39), '')}/{LOCAL_TABLE}'"
     engine = f"ReplicatedReplacingMergeTree({path}, '{{replica}}')"
-    distributed = (
-        f"Distributed({quote_identifier(cluster)}, {db}, {LOCAL_TABLE}, {SHARDING_KEY})"
-    )
+    distributed = f"Distributed({quote_identifier(cluster)}, {db}, {LOCAL_TABLE}, {SHARDING_KEY})"
     return [
         f"CREATE DATABASE IF NOT EXISTS {db} {on_cluster}",
         f"CREATE TABLE IF NOT EXISTS {db}.{LOCAL_TABLE} {on_cluster}\n{_table_body(engine)}",

@@ -24,7 +24,7 @@ MIN_CAPACITY = 1 << 16
 
 
 class _Layer:
-    """One fixed-size Bloom filter."""
+    """One fixed-size Bloom filter; the loops are written out because they run per event."""
 
     __slots__ = ("bits", "capacity", "count", "size")
 
@@ -43,13 +43,15 @@ class _Layer:
                 return False
         return True
 
-    def add(self, key: bytes) -> None:
-        h = hash(key) & MASK64
-        a, b, size, bits = h & 0xFFFFFFFF, (h >> 32) | 1, self.size, self.bits
-        for i in range(HASHES):
-            p = (a + i * b) % size
-            bits[p >> 3] |= 1 << (p & 7)
-        self.count += 1
+    def add_many(self, keys: list[bytes]) -> None:
+        size, bits = self.size, self.bits
+        for key in keys:
+            h = hash(key) & MASK64
+            a, b = h & 0xFFFFFFFF, (h >> 32) | 1
+            for i in range(HASHES):
+                p = (a + i * b) % size
+                bits[p >> 3] |= 1 << (p & 7)
+        self.count += len(keys)
 
 
 class SeenFilter:
@@ -58,15 +60,19 @@ class SeenFilter:
     def __init__(self, expected: int) -> None:
         self._layers = [_Layer(max(MIN_CAPACITY, 2 * expected))]
 
-    def maybe_seen(self, key: bytes) -> bool:
-        """False only when the key was never added."""
-        return any(layer.contains(key) for layer in self._layers)
+    def maybe_seen(self, keys: Iterable[bytes]) -> list[bool]:
+        """For each key, False only when it was never added."""
+        layers = self._layers
+        return [any(layer.contains(key) for layer in layers) for key in keys]
 
     def add_all(self, keys: Iterable[bytes]) -> None:
         """Record keys; opens a new, twice larger layer whenever the newest one is full."""
-        layer = self._layers[-1]
-        for key in keys:
-            if layer.count >= layer.capacity:
-                layer = _Layer(2 * layer.capacity)
-                self._layers.append(layer)
-            layer.add(key)
+        pending = list(keys)
+        while pending:
+            layer = self._layers[-1]
+            room = layer.capacity - layer.count
+            if room <= 0:
+                self._layers.append(_Layer(2 * layer.capacity))
+                continue
+            layer.add_many(pending[:room])
+            pending = pending[room:]

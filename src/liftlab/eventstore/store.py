@@ -12,7 +12,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from clickhouse_connect.driver.exceptions import ClickHouseError
@@ -26,6 +26,7 @@ from liftlab.eventstore.schema import (
     DEFAULT_MAX_PARTITIONS_PER_INSERT,
     INSERT_SETTINGS,
     TABLE,
+    cluster_ddl,
     single_node_ddl,
 )
 
@@ -37,8 +38,11 @@ READ_STATEMENT = re.compile(r"\s*(\(|SELECT\b|WITH\b|EXPLAIN\b|SHOW\b|DESCRIBE\b
 class EventStore(Protocol):
     """What the service, the importer and the results query need from the events table."""
 
-    def ensure_schema(self) -> None:
-        """Create the table if it is missing (idempotent; also done before first use)."""
+    def ensure_schema(self, cluster: str | None = None) -> None:
+        """Create the table if it is missing (idempotent; also done before first use).
+
+        With ``cluster``: replicated local tables on every node and a Distributed ``events``.
+        """
 
     def insert(self, rows: Sequence[StoredEvent]) -> InsertOutcome:
         """Store the rows whose event_id the environment does not have yet; on disk on return."""
@@ -66,9 +70,11 @@ class ClickHouseEventStore:
     def __repr__(self) -> str:
         return f"<ClickHouseEventStore {self.location.describe()}>"
 
-    def ensure_schema(self) -> None:
+    def ensure_schema(self, cluster: str | None = None) -> None:
+        database = self.location.database
+        statements = cluster_ddl(database, cluster) if cluster else single_node_ddl(database)
         with self._lock:
-            for statement in single_node_ddl(self.location.database):
+            for statement in statements:
                 self._call(self._client.command, statement)
             self._schema_ready = True
 
@@ -133,11 +139,8 @@ class ClickHouseEventStore:
 
 def batch_token(rows: Sequence[StoredEvent]) -> str:
     """The same rows give the same token, so ClickHouse drops an insert retried as a whole."""
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update(row.environment_key.encode())
-        digest.update(row.event_id.bytes)
-    return digest.hexdigest()
+    joined = b"".join(row.environment_key.encode() + row.event_id.bytes for row in rows)
+    return hashlib.sha256(joined).hexdigest()
 
 
 def bind_params(sql: str, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -157,7 +160,7 @@ def _bindable(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise EventStoreError("datetime parameters must be timezone-aware")
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     if isinstance(value, (list, tuple)):
         return type(value)(_bindable(item) for item in value)
     return value

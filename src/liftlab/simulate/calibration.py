@@ -1,8 +1,8 @@
 """From requested effects to the parameters that produce them, per variant and event.
 
 Each product event is one *stream* with three knobs per variant: the active rate ``a`` (a
-Bernoulli per user), the extra events ``λ`` (an active user sends 1 + Poisson(λ)) and a
-value scale ``s`` on the log-normal value. A metric counts the share ``q`` of the stream's
+Bernoulli per user), the events per active user ``1 + λ`` (each sends 1 + Poisson(λ)) and
+a value scale ``s`` on the log-normal value. A metric counts the share ``q`` of the stream's
 events that pass its filters and fall in its window (``q`` = filter share × window share,
 independent draws). Per user, with ``g = P(at least one counted event | active)``:
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from liftlab.analysis.definition import Aggregation
 from liftlab.simulate.filters import PropertySupport, match_share, property_supports
@@ -35,11 +35,15 @@ _TOLERANCE = 1e-9
 
 @dataclass(frozen=True)
 class Knobs:
-    """One variant's parameters of one stream."""
+    """One variant's parameters of one stream; each metric's mean is linear in each of them."""
 
-    active: float
-    extra: float
-    scale: float
+    active: float  # a: P(the user sends the event at all)
+    events: float  # 1 + λ: mean events per active user
+    scale: float  # s: multiplies every value
+
+    @property
+    def extra(self) -> float:
+        return self.events - 1
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ def metric_mean(aggregation: Aggregation, knobs: Knobs, share: float, stream: St
     """The true per-user mean of a metric (see the module docstring for the formulas)."""
     missed = (1 - share) * math.exp(-knobs.extra * share)  # P(no counted event | active)
     reached = knobs.active * (1 - missed)
-    counted = knobs.active * share * (1 + knobs.extra)
+    counted = knobs.active * share * knobs.events
     value = knobs.scale * stream.value_mean
     return {
         Aggregation.OCCURRENCE: reached,
@@ -71,6 +75,14 @@ def metric_mean(aggregation: Aggregation, knobs: Knobs, share: float, stream: St
         Aggregation.SUM: counted * value,
         Aggregation.MEAN: reached * value,
     }[aggregation]
+
+
+# Which knob an effect on each aggregation sets, in the order they are set, and its range.
+_KNOBS = (
+    ("active", {Aggregation.OCCURRENCE}, 0.0, 1.0),
+    ("events", {Aggregation.COUNT}, 1.0, math.inf),
+    ("scale", {Aggregation.SUM, Aggregation.MEAN}, 0.0, math.inf),
+)
 
 
 def _window_share(metric: MetricSpec, horizon_hours: float) -> float:
@@ -84,51 +96,31 @@ def _solve(
     stream: StreamSpec,
     base: Knobs,
 ) -> Knobs:
-    """Turn one treatment's requested effects on this stream into its knobs."""
+    """Turn one treatment's requested effects on this stream into its knobs.
+
+    The first metric of each kind with an effect for ``variant`` sets its knob; since its
+    mean is proportional to that knob, the value is target / (mean with the knob at 1).
+    """
     knobs = base
-    for knob, kinds in (
-        ("active", {Aggregation.OCCURRENCE}),
-        ("extra", {Aggregation.COUNT}),
-        ("scale", {Aggregation.SUM, Aggregation.MEAN}),
-    ):
+    for knob, kinds, low, high in _KNOBS:
         metric = next((m for m in metrics if variant in m.effects and m.aggregation in kinds), None)
         if metric is None:
             continue
+        share = shares[metric.key]
         target = (1 + metric.effects[variant]) * metric_mean(
-            metric.aggregation, base, shares[metric.key], stream
+            metric.aggregation, base, share, stream
         )
-        knobs = _set_knob(knobs, knob, target, metric, shares[metric.key], stream, variant)
+        value = target / metric_mean(
+            metric.aggregation, replace(knobs, **{knob: 1.0}), share, stream
+        )
+        if not low - _TOLERANCE <= value <= high + _TOLERANCE:
+            raise PlanError(
+                f"metric {metric.name!r}: an effect of {metric.effects[variant]:+.2%} for "
+                f"{variant!r} is out of reach on event {stream.event!r} "
+                f"(it needs {knob} = {value:.4g}, outside [{low:g}, {high:g}])"
+            )
+        knobs = replace(knobs, **{knob: min(max(value, low), high)})
     return knobs
-
-
-def _set_knob(
-    knobs: Knobs,
-    knob: str,
-    target: float,
-    metric: MetricSpec,
-    share: float,
-    stream: StreamSpec,
-    variant: str,
-) -> Knobs:
-    """The knob value that gives ``metric`` its target mean (each mean is linear in a, 1 + λ, s)."""
-    if knob == "extra":
-        value = target / (knobs.active * share) - 1
-    else:
-        unit = Knobs(**{**knobs.__dict__, knob: 1.0})
-        value = target / metric_mean(metric.aggregation, unit, share, stream)
-    reachable = {
-        "active": 0 < value <= 1 + _TOLERANCE,
-        "extra": value >= -_TOLERANCE,
-        "scale": value > 0,
-    }[knob]
-    if not reachable:
-        raise PlanError(
-            f"metric {metric.name!r}: an effect of {metric.effects[variant]:+.2%} for "
-            f"{variant!r} is out of reach on event {stream.event!r} "
-            f"(it needs {knob} = {value:.4g}, outside its range)"
-        )
-    clamped = min(value, 1.0) if knob == "active" else max(value, 0.0)
-    return Knobs(**{**knobs.__dict__, knob: clamped})
 
 
 def _check_effects(plan: SimulationPlan) -> None:
@@ -172,7 +164,7 @@ def _stream_model(plan: SimulationPlan, event: str, shares: dict[str, float]) ->
             metric, plan.horizon_hours
         )
     spec = plan.stream(event)
-    base = Knobs(spec.active_rate, spec.extra_events, 1.0)
+    base = Knobs(spec.active_rate, 1 + spec.extra_events, 1.0)
     knobs = {plan.control: base}
     knobs |= {v: _solve(v, metrics, shares, spec, base) for v in plan.treatments}
     model = StreamModel(

@@ -146,8 +146,6 @@ def _number_candidates(filters: Sequence[FilterSpec]) -> list[object]:
     """Each bound, its neighbours and the midpoints between bounds: every interval is hit."""
     everything = [v for f in filters for v in _filter_values(f)]
     bounds = sorted({v for f in filters for v in _filter_values(f)[:_LIST_SAMPLE]})
-    if not bounds:
-        return [0]
     around = [x for b in bounds for x in (b - 1, b, b + 1)]
     middles = [(a + b) / 2 for a, b in itertools.pairwise(bounds)]
     return [*around, *middles, max(everything) + 1]

@@ -140,14 +140,19 @@ def _exposures(plan: SimulationPlan, rng: np.random.Generator, users: _Users) ->
     return part, len(doubled)
 
 
+def _per_user(
+    plan: SimulationPlan, stream: StreamModel, knob: str, variant: np.ndarray
+) -> np.ndarray:
+    """A knob's value for each entry of ``variant`` (indices into ``plan.variants``)."""
+    return np.array([getattr(stream.knobs[v.key], knob) for v in plan.variants])[variant]
+
+
 def _stream_events(
     plan: SimulationPlan, stream: StreamModel, rng: np.random.Generator, users: _Users, part: _Part
 ) -> None:
     """Active users send 1 + Poisson(λ) events each, spread after their first exposure."""
-    keys = [v.key for v in plan.variants]
-    active = np.array([stream.knobs[k].active for k in keys])[users.variant]
-    extra = np.array([stream.knobs[k].extra for k in keys])[users.variant]
-    sends = np.where(rng.random(len(users)) < active, 1 + rng.poisson(extra), 0)
+    active = rng.random(len(users)) < _per_user(plan, stream, "active", users.variant)
+    sends = np.where(active, 1 + rng.poisson(_per_user(plan, stream, "extra", users.variant)), 0)
     who = np.repeat(np.arange(len(users)), sends)
     times = users.arrival[who] + sample_delays(rng, len(who), plan.horizon_hours)
     part.add(_product_dicts(plan, stream, rng, users, who), times)
@@ -162,6 +167,17 @@ def _pre_exposure_events(
     part.add(_product_dicts(plan, stream, rng, users, who), times)
 
 
+def _properties(stream: StreamModel, rng: np.random.Generator, n: int) -> list[dict[str, object]]:
+    """Each property drawn per event from its support; absent ones left out of the dict."""
+    names = [s.name for s in stream.supports]
+    columns = [
+        [s.values[i] for i in rng.choice(len(s.values), size=n, p=s.weights).tolist()]
+        for s in stream.supports
+    ]
+    rows = zip(*columns, strict=True) if columns else [()] * n
+    return [{k: v for k, v in zip(names, row, strict=True) if v is not ABSENT} for row in rows]
+
+
 def _product_dicts(
     plan: SimulationPlan,
     stream: StreamModel,
@@ -170,27 +186,14 @@ def _product_dicts(
     who: np.ndarray,
 ) -> list[Event]:
     """Event dicts with drawn properties and, where a metric reads one, a log-normal value."""
-    n = len(who)
-    names = [s.name for s in stream.supports]
-    columns = [
-        [s.values[i] for i in rng.choice(len(s.values), size=n, p=s.weights).tolist()]
-        for s in stream.supports
-    ]
-    properties = (
-        [
-            {k: v for k, v in zip(names, row, strict=True) if v is not ABSENT}
-            for row in zip(*columns, strict=True)
-        ]
-        if names
-        else [{} for _ in range(n)]
-    )
+    properties = _properties(stream, rng, len(who))
     if stream.value_properties or stream.writes_event_value:
-        scale = np.array([stream.knobs[v.key].scale for v in plan.variants])[users.variant[who]]
-        values = np.round(_lognormal(rng, stream, n) * scale, 2).tolist()
+        scale = _per_user(plan, stream, "scale", users.variant[who])
+        values = np.round(_lognormal(rng, stream, len(who)) * scale, 2).tolist()
         for props, value in zip(properties, values, strict=True):
             props.update(dict.fromkeys(stream.value_properties, value))
     else:
-        values = [None] * n
+        values = [None] * len(who)
     events: list[Event] = []
     for u, props, value in zip(who.tolist(), properties, values, strict=True):
         event: Event = {

@@ -81,7 +81,6 @@ class ExposureRow:
 class ResultsView:
     is_final: bool
     computed_at: datetime | None
-    alpha: float
     total: str
     quarantined: int
     unknown_variant: int
@@ -210,7 +209,6 @@ def results_view(document: dict, control: str) -> ResultsView:
     return ResultsView(
         is_final=document["is_final"],
         computed_at=datetime.fromisoformat(computed_at) if computed_at else None,
-        alpha=document["alpha"],
         total=formatting.thousands(exposures["total"]),
         quarantined=exposures["quarantined"],
         unknown_variant=exposures["unknown_variant"],

@@ -1,0 +1,60 @@
+"""Run ``liftlab serve`` as a child process for the demo, and wait until it answers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+STARTUP_SECONDS = 60
+
+
+def free_port(host: str, preferred: int) -> int:
+    """The preferred port if nothing listens there, else one the system picks."""
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise OSError(f"no free port on {host}")
+
+
+def start_server(host: str, port: int, log_path: str) -> subprocess.Popen:
+    """Start the service on the same LIFTLAB_HOME; its output goes to ``log_path``."""
+    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
+    return subprocess.Popen(
+        [sys.executable, "-m", "liftlab", "serve", "--host", host, "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
+    )
+
+
+def wait_until_up(process: subprocess.Popen, base_url: str, log_path: str) -> None:
+    """Poll the API schema until the server answers; fail early if the child died."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited (code {process.returncode}); see {log_path}")
+        try:
+            if requests.get(base_url + "/api/schema/", timeout=5).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the server did not answer within {STARTUP_SECONDS} s; see {log_path}")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -1,0 +1,84 @@
+"""A request body to raw events: gunzip, then a JSON array, ``{"events": [...]}`` or NDJSON."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+from liftlab.ingest.errors import BodyTooLargeError, MalformedBodyError
+from liftlab.ingest.limits import Limits
+
+NDJSON_TYPES = {"application/x-ndjson", "application/jsonlines", "application/jsonl"}
+
+
+def decode_body(
+    body: bytes,
+    content_type: str = "application/json",
+    content_encoding: str = "",
+    limits: Limits | None = None,
+) -> list[Any]:
+    """The raw events of a body, or MalformedBodyError / BodyTooLargeError saying why not."""
+    limits = limits or Limits()
+    _check_size(len(body), limits)
+    encoding = content_encoding.strip().lower()
+    if encoding == "gzip":
+        body = gunzip(body, limits)
+    elif encoding not in ("", "identity"):
+        raise MalformedBodyError(f"unsupported Content-Encoding {content_encoding!r} (use gzip)")
+    media_type = content_type.split(";")[0].strip().lower()
+    events = _ndjson(body) if media_type in NDJSON_TYPES else _json_events(body)
+    if len(events) > limits.max_events:
+        raise BodyTooLargeError(f"{len(events)} events, more than the limit of {limits.max_events}")
+    return events
+
+
+def gunzip(body: bytes, limits: Limits) -> bytes:
+    """Decompress, refusing to inflate past the body limit (a small bomb stays small)."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    try:
+        data = inflater.decompress(body, limits.max_body_bytes + 1)
+    except zlib.error as exc:
+        raise MalformedBodyError(f"body is not valid gzip: {exc}") from exc
+    _check_size(len(data), limits)
+    if not inflater.eof:
+        raise MalformedBodyError("body is not valid gzip: it ends before the compressed data")
+    return data
+
+
+def loads(text: bytes | str) -> Any:
+    """json.loads that refuses NaN and Infinity, which are not JSON and not storable numbers."""
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _check_size(size: int, limits: Limits) -> None:
+    if size > limits.max_body_bytes:
+        raise BodyTooLargeError(f"body is larger than the limit of {limits.max_body_bytes} bytes")
+
+
+def _json_events(body: bytes) -> list[Any]:
+    document = _parse(body, "body")
+    if isinstance(document, dict) and set(document) == {"events"}:
+        document = document["events"]
+    if not isinstance(document, list):
+        raise MalformedBodyError('body must be a JSON array of events or {"events": [...]}')
+    return document
+
+
+def _ndjson(body: bytes) -> list[Any]:
+    return [
+        _parse(line, f"line {number}")
+        for number, line in enumerate(body.split(b"\n"), start=1)
+        if line.strip()
+    ]
+
+
+def _parse(text: bytes, where: str) -> Any:
+    try:
+        return loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedBodyError(f"{where} is not valid JSON: {exc}") from exc
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
