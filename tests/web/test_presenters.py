@@ -32,7 +32,14 @@ def test_numeric_rows_show_plain_numbers_and_an_undefined_relative_lift():
 
 @pytest.mark.parametrize(
     ("verdict", "tone"),
-    [("win", "good"), ("loss", "bad"), ("inconclusive", "neutral"), (None, "neutral")],
+    [
+        ("win", "good"),
+        ("pass", "pass"),
+        ("loss", "bad"),
+        ("inconclusive", "neutral"),
+        ("insufficient_data", "muted"),
+        (None, "neutral"),
+    ],
 )
 def test_verdict_tones(verdict, tone):
     assert presenters.tone(verdict) == tone

@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     store = subparsers.add_parser("eventstore", help="the events table")
     store_commands = store.add_subparsers(dest="eventstore_command", required=True)
     init = store_commands.add_parser("init", help="create the events table (or print its DDL)")
-    init.add_argument("--cluster", metavar="NAME", help="replicated tables ON CLUSTER + Distributed")
+    init.add_argument("--cluster", metavar="NAME", help="Replicated tables ON CLUSTER, Distributed")
     init.add_argument("--print", action="store_true", help="print the DDL instead of running it")
     init.set_defaults(func=init_eventstore)
 

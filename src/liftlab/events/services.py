@@ -17,7 +17,8 @@ def environment_with_key(key: str | None) -> Environment | None:
 def ingestion_rules(environment: Environment) -> Rules:
     """``$flag_exposure`` and every exposure event the environment's experiments declare."""
     names = (
-        Experiment.objects.filter(environment=environment)
+        Experiment.objects.alive()
+        .filter(environment=environment)
         .values_list("exposure_event", flat=True)
         .distinct()
     )

@@ -4,7 +4,8 @@ The store calls these under its lock, so between the check and the insert no oth
 of this process can store the same id. ``StoredIdCheck`` asks the table every time (right
 for a server that other processes may write to); ``FilteredStoredIdCheck`` is for embedded
 chDB, where this process is the only writer: a per-environment Bloom filter answers for the
-ids it has certainly never stored, and only the rest are looked up.
+ids it has certainly never stored, and only the rest are looked up. The filter records the
+ids as they are checked, so it holds every id this process ever tried to store.
 """
 
 from __future__ import annotations
@@ -68,9 +69,6 @@ class StoredIdCheck:
             found.update(row[0] for row in self._query(LOOKUP_SQL, params).rows)
         return found
 
-    def remember(self, rows: Sequence[StoredEvent]) -> None:
-        """Called with every row an insert tried to store (the table remembers them itself)."""
-
     def forget(self) -> None:
         """Called after a statement that may have written rows behind the check's back."""
 
@@ -84,16 +82,9 @@ class FilteredStoredIdCheck(StoredIdCheck):
         self._filters: dict[str, SeenFilter] = {}
 
     def stored_ids(self, environment_key: str, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-        flags = self._filter(environment_key).maybe_seen([u.bytes for u in ids])
+        flags = self._filter(environment_key).check_and_add([u.bytes for u in ids])
         maybe = [u for u, flag in zip(ids, flags, strict=True) if flag]
         return super().stored_ids(environment_key, maybe) if maybe else set()
-
-    def remember(self, rows: Sequence[StoredEvent]) -> None:
-        keys: dict[str, list[bytes]] = {}
-        for row in rows:
-            keys.setdefault(row.environment_key, []).append(row.event_id.bytes)
-        for env, env_keys in keys.items():
-            self._filter(env).add_all(env_keys)
 
     def forget(self) -> None:
         self._filters.clear()

@@ -65,7 +65,12 @@ class StoreLocation:
                 database=self.database,
             )
         except Exception as exc:
-            raise EventStoreError(f"cannot open the event store {self.describe()}: {exc}") from exc
+            hint = (
+                " (is another process, such as liftlab serve, using it?)" if self.embedded else ""
+            )
+            raise EventStoreError(
+                f"cannot open the event store {self.describe()}{hint}: {exc}"
+            ) from exc
 
 
 def parse_url(url: str) -> StoreLocation:

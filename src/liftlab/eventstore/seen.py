@@ -15,6 +15,7 @@ from the table the first time an environment is written to.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 HASHES = 4
@@ -24,7 +25,7 @@ MIN_CAPACITY = 1 << 16
 
 
 class _Layer:
-    """One fixed-size Bloom filter; the loops are written out because they run per event."""
+    """One fixed-size Bloom filter; the loop is written out because it runs per event."""
 
     __slots__ = ("bits", "capacity", "count", "size")
 
@@ -34,24 +35,25 @@ class _Layer:
         self.bits = bytearray(self.size // 8 + 1)
         self.count = 0
 
-    def contains(self, key: bytes) -> bool:
-        h = hash(key) & MASK64
-        a, b, size, bits = h & 0xFFFFFFFF, (h >> 32) | 1, self.size, self.bits
-        for i in range(HASHES):
-            p = (a + i * b) % size
-            if not bits[p >> 3] & (1 << (p & 7)):
-                return False
-        return True
-
-    def add_many(self, keys: list[bytes]) -> None:
-        size, bits = self.size, self.bits
+    def test(self, keys: list[bytes], add: bool) -> list[bool]:
+        """For each key, whether all its bits were set; with ``add``, set them afterwards."""
+        size, bits, found = self.size, self.bits, []
         for key in keys:
             h = hash(key) & MASK64
             a, b = h & 0xFFFFFFFF, (h >> 32) | 1
+            present = True
             for i in range(HASHES):
                 p = (a + i * b) % size
-                bits[p >> 3] |= 1 << (p & 7)
-        self.count += len(keys)
+                mask = 1 << (p & 7)
+                if not bits[p >> 3] & mask:
+                    present = False
+                    if not add:
+                        break
+                    bits[p >> 3] |= mask
+            found.append(present)
+        if add:
+            self.count += len(keys)
+        return found
 
 
 class SeenFilter:
@@ -60,19 +62,27 @@ class SeenFilter:
     def __init__(self, expected: int) -> None:
         self._layers = [_Layer(max(MIN_CAPACITY, 2 * expected))]
 
-    def maybe_seen(self, keys: Iterable[bytes]) -> list[bool]:
-        """For each key, False only when it was never added."""
-        layers = self._layers
-        return [any(layer.contains(key) for layer in layers) for key in keys]
-
     def add_all(self, keys: Iterable[bytes]) -> None:
-        """Record keys; opens a new, twice larger layer whenever the newest one is full."""
-        pending = list(keys)
-        while pending:
+        """Record keys, a chunk at a time (how the filter is built from the table)."""
+        iterator = iter(keys)
+        while chunk := list(itertools.islice(iterator, MIN_CAPACITY)):
+            self.check_and_add(chunk)
+
+    def check_and_add(self, keys: list[bytes]) -> list[bool]:
+        """For each key, False when it was certainly never added before; then add them all.
+
+        Adding before the rows are stored is safe: an id recorded but never stored only
+        costs one table lookup if it comes again.
+        """
+        maybe: list[bool] = []
+        while len(maybe) < len(keys):
             layer = self._layers[-1]
-            room = layer.capacity - layer.count
-            if room <= 0:
-                self._layers.append(_Layer(2 * layer.capacity))
-                continue
-            layer.add_many(pending[:room])
-            pending = pending[room:]
+            if layer.count >= layer.capacity:
+                layer = _Layer(2 * layer.capacity)
+                self._layers.append(layer)
+            chunk = keys[len(maybe) : len(maybe) + layer.capacity - layer.count]
+            flags = layer.test(chunk, add=True)
+            for older in self._layers[:-1]:
+                flags = [f or o for f, o in zip(flags, older.test(chunk, add=False), strict=True)]
+            maybe.extend(flags)
+        return maybe

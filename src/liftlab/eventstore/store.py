@@ -84,12 +84,8 @@ class ClickHouseEventStore:
         with self._lock:
             self._ready()
             fresh = self._ids.new_rows(rows)
-            try:
-                if fresh:
-                    self._write(fresh)
-            finally:
-                # Also after a failure: some day partitions may have been written.
-                self._ids.remember(fresh)
+            if fresh:
+                self._write(fresh)
         return InsertOutcome(accepted=len(fresh), duplicates=len(rows) - len(fresh))
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:

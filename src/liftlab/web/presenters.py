@@ -14,8 +14,9 @@ from liftlab.analysis.definition import describe, parse_definition
 from liftlab.experiments.models import Metric, MetricRole, MetricType
 from liftlab.web import charts, formatting
 
-# A verdict's tone is its colour: a win is good news, a loss bad, anything else is no news.
-VERDICT_TONES = {"win": "good", "loss": "bad"}
+# A verdict's tone is its colour: a win is good news, a guardrail that held is quiet good news,
+# a loss is bad news, "inconclusive" is no news and "insufficient_data" not even that.
+VERDICT_TONES = {"win": "good", "pass": "pass", "loss": "bad", "insufficient_data": "muted"}
 ROLE_TITLES = {
     MetricRole.PRIMARY: "Primary metrics",
     MetricRole.SECONDARY: "Secondary metrics",

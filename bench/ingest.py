@@ -1,0 +1,192 @@
+"""Benchmark: events/s into the event store, three ways, on the same events, in one run.
+
+1. raw     - ``store.insert`` of ready-made StoredEvents (dedup check + insert; the ceiling);
+2. import  - ``liftlab events import FILE`` on the same events as NDJSON (run in-process:
+             decode, validate, insert, with the command's own code);
+3. api     - ``POST /api/v1/events/`` in batches of 5,000 from this one client process
+             (``--connections`` keep-alive connections, default 2) against a ``liftlab serve``
+             child on loopback.
+
+Every event carries a client event_id, as an SDK's retry-safe events do. Raw and import use
+a temporary LIFTLAB_HOME in this process; the server child gets its own (chDB: one process
+per data folder). Results are printed as events/s and as ratios to the raw rate.
+
+    .venv/bin/python bench/ingest.py [--events 200000] [--batch 5000] [--connections 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+EVENT_NAMES = ["page_view", "add_to_cart", "purchase", "signup"]
+CREATE_ENVIRONMENT = (
+    "from liftlab.cli.server import migrate; migrate();"
+    "from liftlab.accounts.models import Environment;"
+    "print(Environment.objects.create(name='bench').key)"
+)
+
+
+def make_events(count: int, seed: int = 7) -> list[dict]:
+    """Live SDK traffic: times within the last hour, one exposure in five, a few properties."""
+    rng = random.Random(seed)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    events = []
+    for i in range(count):
+        moment = (start + timedelta(milliseconds=rng.randrange(3_600_000))).isoformat()
+        user = f"user-{rng.randrange(50_000)}"
+        common = {"identifier": user, "timestamp": moment, "event_id": str(uuid.uuid4())}
+        if i % 5 == 0:
+            variant = rng.choice(["control", "treatment"])
+            event = {"event": "$flag_exposure", "feature_name": "checkout", "value": variant}
+        else:
+            name = rng.choice(EVENT_NAMES)
+            props = {"amount": round(rng.uniform(1, 200), 2), "plan": rng.choice(["free", "pro"])}
+            event = {"event": name, "value": props["amount"], "properties": props}
+        events.append(
+            {**common, **event, "traits": {"country": "NZ"}, "sdk_language": "python"}
+        )
+    return events
+
+
+def in_batches(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds else float("inf")
+
+
+def raw_insert_rate(events: list[dict], batch: int, environment_key: str) -> float:
+    """store.insert alone: the rows are converted before the clock starts."""
+    from liftlab.eventstore import open_store
+    from liftlab.ingest.pipeline import now_ms
+    from liftlab.ingest.validation import Rules, to_stored_events
+
+    rows, rejected = to_stored_events(events, environment_key, now_ms(), Rules())
+    assert not rejected, rejected[:3]
+    store = open_store()
+    store.ensure_schema()
+    started = time.perf_counter()
+    for chunk in in_batches(rows, batch):
+        store.insert(chunk)
+    return rate(len(rows), time.perf_counter() - started)
+
+
+def import_rate(events: list[dict], batch: int, folder: Path) -> float:
+    """``liftlab events import`` of an NDJSON file, timed around the command itself."""
+    from liftlab.cli import main
+
+    key = subprocess.run(
+        [sys.executable, "-c", CREATE_ENVIRONMENT], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    path = folder / "events.ndjson"
+    path.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    args = ["events", "import", str(path), "--environment", key, "--batch-size", str(batch)]
+    started = time.perf_counter()
+    code = main(args)
+    elapsed = time.perf_counter() - started
+    assert code == 0, f"import exited {code}"
+    return rate(len(events), elapsed)
+
+
+def api_rate(events: list[dict], batch: int, connections: int, home: Path) -> float:
+    """POSTs of pre-encoded batches, ``connections`` at a time, to a fresh server child."""
+    env = dict(os.environ, LIFTLAB_HOME=str(home))
+    key = subprocess.run(
+        [sys.executable, "-c", CREATE_ENVIRONMENT],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    bodies = [json.dumps(chunk).encode() for chunk in in_batches(events, batch)]
+    server, base = start_server(env, home / "server.log")
+    try:
+        url, headers = base + "/api/v1/events/", {"X-Environment-Key": key}
+        sessions = [requests.Session() for _ in range(connections)]
+        warm_up = json.dumps([{"event": "warm_up", "identifier": "bench"}]).encode()
+        for session in sessions:
+            assert session.post(url, data=warm_up, headers=headers).status_code == 202
+
+        def send(numbered: tuple[int, bytes]) -> int:
+            index, body = numbered
+            response = sessions[index % connections].post(url, data=body, headers=headers)
+            assert response.status_code == 202, response.text
+            return response.json()["accepted"]
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(connections) as pool:
+            accepted = sum(pool.map(send, enumerate(bodies)))
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert accepted == len(events), f"{accepted} of {len(events)} accepted"
+    return rate(accepted, elapsed)
+
+
+def start_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "liftlab", "serve", "--port", str(port)],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited; see {log}")
+        try:
+            requests.get(base + "/api/schema/", timeout=5)
+            return process, base
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server did not start; see {log}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--connections", type=int, default=2)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="liftlab-bench-ingest-"))
+    os.environ["LIFTLAB_HOME"] = str(work / "local")
+    os.environ.pop("EVENTSTORE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liftlab.settings")
+    events = make_events(args.events)
+    print(f"{args.events:,} events in batches of {args.batch:,}; work folder {work}")
+
+    raw = raw_insert_rate(events, args.batch, "bench-raw")
+    # The same events again, with fresh ids, so the import stores them all.
+    imported = import_rate(
+        [dict(e, event_id=str(uuid.uuid4())) for e in events], args.batch, work
+    )
+    api = api_rate(events, args.batch, args.connections, work / "server")
+
+    print(f"{'path':<8} {'events/s':>12} {'of raw':>8}")
+    for name, value in (("raw", raw), ("import", imported), ("api", api)):
+        print(f"{name:<8} {value:>12,.0f} {value / raw:>8.0%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""``POST /api/v1/events/``: a batch of events for the environment its ``X-Environment-Key`` names.
+
+Thin on purpose: the body is decoded and validated by ``liftlab.ingest`` and stored by the
+event store; this view only maps their outcomes to HTTP. Senders are SDKs and servers, not
+people, so there is no user token, only the environment key. Nothing is stored when the
+answer is 400, 401, 403 or 413; a 202 means every accepted event is on disk.
+"""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, permissions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from liftlab.events.services import environment_with_key, ingestion_rules
+from liftlab.eventstore import EventStoreError, open_store
+from liftlab.ingest import BodyTooLargeError, Limits, MalformedBodyError, decode_body, ingest
+
+KEY_HEADER = "X-Environment-Key"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+class StoreUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The event store is unavailable; retry the batch later."
+    default_code = "store_unavailable"
+
+
+class HasEnvironmentKey(permissions.BasePermission):
+    """The request names an existing environment; the view then knows it as ``environment``."""
+
+    def has_permission(self, request, view) -> bool:
+        view.environment = environment_with_key(request.headers.get(KEY_HEADER))
+        if view.environment is None:
+            raise exceptions.NotAuthenticated(f"Send a valid environment key in {KEY_HEADER}.")
+        if not view.environment.experimentation_enabled:
+            raise exceptions.PermissionDenied("Experimentation is disabled for this environment.")
+        return True
+
+
+class EventsView(APIView):
+    authentication_classes: list = []
+    permission_classes = [HasEnvironmentKey]
+    parser_classes: list = []  # the body is read raw: gzip and NDJSON are decoded by ingest
+
+    def get_authenticate_header(self, request) -> str:
+        """Makes a missing or unknown key a 401, as DRF answers 403 without a challenge."""
+        return KEY_HEADER
+
+    def post(self, request) -> Response:
+        limits = Limits.from_env()
+        try:
+            events = decode_body(
+                read_body(request, limits),
+                request.content_type or "application/json",
+                request.headers.get("Content-Encoding", ""),
+                limits,
+            )
+        except MalformedBodyError as exc:
+            raise exceptions.ParseError(str(exc)) from exc
+        except BodyTooLargeError as exc:
+            raise PayloadTooLarge(str(exc)) from exc
+        try:
+            result = ingest(
+                events,
+                self.environment.key,
+                open_store(),
+                rules=ingestion_rules(self.environment),
+            )
+        except EventStoreError as exc:
+            raise StoreUnavailable() from exc
+        return Response(result._asdict(), status=status.HTTP_202_ACCEPTED)
+
+
+def read_body(request, limits: Limits) -> bytes:
+    """The raw body, read no further than one byte past the limit.
+
+    Django's ``request.body`` would refuse anything above DATA_UPLOAD_MAX_MEMORY_SIZE
+    (2.5 MB) with its own 400; reading the stream keeps the ingestion limit in charge.
+    """
+    declared = request.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
+        raise PayloadTooLarge(f"body is larger than the limit of {limits.max_body_bytes} bytes")
+    body = request._request.read(limits.max_body_bytes + 1)
+    if len(body) > limits.max_body_bytes:
+        raise PayloadTooLarge(f"body is larger than the limit of {limits.max_body_bytes} bytes")
+    return body

@@ -1,0 +1,178 @@
+"""``POST /api/v1/events/``: the answers an SDK gets, and what is (not) stored behind them."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+from tests.eventstore.events import count
+
+from liftlab.accounts.models import Environment
+from liftlab.eventstore import open_store
+from liftlab.experiments.models import Experiment
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.ingest.urls")]
+URL = "/api/v1/events/"
+
+
+@pytest.fixture(autouse=True)
+def _static_files_looked_up_lazily(settings) -> None:
+    """As in tests/api: no client here fetches a static file."""
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
+@pytest.fixture
+def environment() -> Environment:
+    return Environment.objects.create(name="Production")
+
+
+def send(key: str | None, body: bytes, content_type="application/json", **headers):
+    if key is not None:
+        headers["HTTP_X_ENVIRONMENT_KEY"] = key
+    return APIClient().post(URL, data=body, content_type=content_type, **headers)
+
+
+def batch(n: int, **fields) -> list[dict]:
+    return [
+        {"event": "purchase", "identifier": f"u{i}", "event_id": str(uuid.uuid4()), **fields}
+        for i in range(n)
+    ]
+
+
+def stored(environment) -> int:
+    return count(open_store(), environment.key)
+
+
+def test_a_batch_is_accepted_with_counts(environment):
+    events = [*batch(3), {"event": "purchase"}]
+    response = send(environment.key, json.dumps(events).encode())
+    assert response.status_code == 202
+    assert response.json() == {
+        "accepted": 3,
+        "duplicates": 0,
+        "rejected": [{"index": 3, "error": "identifier is missing or empty"}],
+    }
+    assert stored(environment) == 3
+
+
+def test_a_retried_batch_is_counted_as_duplicates(environment):
+    body = json.dumps({"events": batch(4)}).encode()
+    send(environment.key, body)
+    response = send(environment.key, body)
+    assert (response.status_code, response.json()["duplicates"]) == (202, 4)
+    assert stored(environment) == 4
+
+
+def test_ndjson_and_gzip(environment):
+    ndjson = "\n".join(json.dumps(e) for e in batch(5)).encode()
+    response = send(
+        environment.key, gzip.compress(ndjson), "application/x-ndjson", HTTP_CONTENT_ENCODING="gzip"
+    )
+    assert (response.status_code, response.json()["accepted"]) == (202, 5)
+
+
+@pytest.mark.parametrize("key", [None, "", "no-such-key"])
+def test_a_missing_or_unknown_key_is_401_and_stores_nothing(environment, key):
+    response = send(key, json.dumps(batch(2, identifier="x")).encode())
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "X-Environment-Key"
+    assert "X-Environment-Key" in response.json()["detail"]
+    assert stored(environment) == 0
+
+
+def test_an_environment_with_experimentation_off_is_403(environment):
+    environment.experimentation_enabled = False
+    environment.save()
+    assert send(environment.key, json.dumps(batch(1)).encode()).status_code == 403
+    assert stored(environment) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "reason"),
+    [
+        (b"{nope", {}, "not valid JSON"),
+        (b'{"event": "a"}', {}, "JSON array"),
+        (b"[]", {"HTTP_CONTENT_ENCODING": "gzip"}, "not valid gzip"),
+    ],
+)
+def test_a_malformed_body_is_400_with_the_reason(environment, body, headers, reason):
+    response = send(environment.key, body, **headers)
+    assert response.status_code == 400
+    assert reason in response.json()["detail"]
+
+
+def test_too_many_events_is_413_and_stores_nothing(environment, monkeypatch):
+    monkeypatch.setenv("INGEST_MAX_EVENTS", "3")
+    response = send(environment.key, json.dumps(batch(4)).encode())
+    assert response.status_code == 413
+    assert "more than the limit of 3" in response.json()["detail"]
+    assert stored(environment) == 0
+
+
+@pytest.mark.parametrize("encoding", ["", "gzip"])
+def test_too_many_bytes_is_413_and_stores_nothing(environment, monkeypatch, encoding):
+    monkeypatch.setenv("INGEST_MAX_BODY_BYTES", "2000")
+    body = json.dumps(batch(40)).encode()
+    if encoding:
+        body = gzip.compress(body)
+        assert len(body) < 2000
+    response = send(environment.key, body, HTTP_CONTENT_ENCODING=encoding)
+    assert response.status_code == 413
+    assert stored(environment) == 0
+
+
+def test_a_body_larger_than_djangos_upload_limit_is_still_taken(environment, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = json.dumps(batch(200, properties={"pad": "x" * 100})).encode()
+    assert len(body) > 10_000
+    assert send(environment.key, body).status_code == 202
+    assert stored(environment) == 200
+
+
+def test_environments_are_isolated_and_the_body_cannot_choose_one(environment):
+    other = Environment.objects.create(name="Staging")
+    events = batch(2)
+    send(environment.key, json.dumps(events).encode())
+    assert send(other.key, json.dumps(events).encode()).json()["accepted"] == 2
+    smuggled = [dict(events[0], environment_key=environment.key)]
+    response = send(other.key, json.dumps(smuggled).encode())
+    assert response.json()["rejected"][0]["error"] == "unknown field(s) 'environment_key'"
+    assert (stored(environment), stored(other)) == (2, 2)
+
+
+def test_the_environments_experiment_exposure_events_are_checked(environment):
+    Experiment.objects.create(
+        environment=environment,
+        name="Paywall",
+        feature_name="paywall",
+        variants=[{"key": "control", "weight": 0.5}, {"key": "test", "weight": 0.5}],
+        control_variant="control",
+        exposure_event="saw_paywall",
+    )
+    response = send(environment.key, json.dumps(batch(1, event="saw_paywall")).encode())
+    assert "needs a feature_name and a value" in response.json()["rejected"][0]["error"]
+
+
+def test_hostile_strings_travel_through_the_api_unchanged(environment):
+    hostile = "'; DROP TABLE events; -- \" \\ \t\n\x00 ünï 😀 {x:String}"
+    event = {"event": hostile, "identifier": hostile, "properties": {hostile: hostile}}
+    assert send(environment.key, json.dumps([event]).encode()).json()["accepted"] == 1
+    rows = (
+        open_store()
+        .query(
+            "SELECT event, identifier, toJSONString(metadata) FROM events "
+            "WHERE environment_key = {env:String}",
+            {"env": environment.key},
+        )
+        .rows
+    )
+    assert rows[0][:2] == (hostile, hostile)
+    assert json.loads(rows[0][2]) == {hostile: hostile}
+
+
+def test_other_methods_are_not_allowed(environment):
+    client = APIClient()
+    assert client.get(URL, HTTP_X_ENVIRONMENT_KEY=environment.key).status_code == 405

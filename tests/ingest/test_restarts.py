@@ -1,0 +1,138 @@
+"""Across processes: what a 202 accepted survives a SIGKILL, and ids are still known after it.
+
+Each test gets its own LIFTLAB_HOME, because chDB lets one process at a time hold a data
+folder: the server child holds it while it runs, the ``liftlab`` commands after it stops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+BATCH = 500
+CREATE_ENVIRONMENT = (
+    "from liftlab.cli.server import migrate; migrate();"
+    "from liftlab.accounts.models import Environment;"
+    "print(Environment.objects.create(name='Production').key)"
+)
+
+
+@pytest.fixture
+def home(tmp_path) -> dict[str, str]:
+    """Environment variables of children sharing one fresh LIFTLAB_HOME."""
+    env = dict(os.environ, LIFTLAB_HOME=str(tmp_path / "home"))
+    env["DJANGO_SETTINGS_MODULE"] = "tests.ingest.server_settings"
+    return env
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def new_environment(env: dict[str, str]) -> str:
+    return run(env, "-c", CREATE_ENVIRONMENT).stdout.strip()
+
+
+def start_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "liftlab", "serve", "--port", str(port)],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: gunicorn's worker dies with it
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        try:
+            requests.get(base + "/api/schema/", timeout=5)
+            return process, base
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise AssertionError(f"the server did not start: {log.read_text()}")
+
+
+def kill(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def post(base: str, key: str, events: list[dict]) -> dict:
+    response = requests.post(
+        base + "/api/v1/events/", json=events, headers={"X-Environment-Key": key}, timeout=60
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def batches(count: int) -> list[list[dict]]:
+    return [
+        [
+            {"event": "purchase", "identifier": f"u{b}-{i}", "event_id": str(uuid.uuid4())}
+            for i in range(BATCH)
+        ]
+        for b in range(count)
+    ]
+
+
+def test_accepted_events_survive_a_sigkill_and_are_known_after_restart(home, tmp_path):
+    key = new_environment(home)
+    sent = batches(6)
+    server, base = start_server(home, tmp_path / "server.log")
+    try:
+        accepted = sum(post(base, key, events)["accepted"] for events in sent)
+    finally:
+        kill(server)  # right after the last 202: no shutdown, no flush
+    assert accepted == len(sent) * BATCH
+
+    stats = run(home, "-m", "liftlab", "events", "stats", "--environment", key)
+    assert stats.returncode == 0, stats.stderr
+    assert sum(int(line.split()[2]) for line in stats.stdout.splitlines()[1:]) == accepted
+
+    server, base = start_server(home, tmp_path / "server.log")
+    try:
+        again = [post(base, key, events) for events in sent]
+    finally:
+        kill(server)
+    assert sum(r["duplicates"] for r in again) == accepted
+    assert sum(r["accepted"] for r in again) == 0
+
+
+def test_importing_a_file_again_in_a_new_process_finds_duplicates(home, tmp_path):
+    key = new_environment(home)
+    path = tmp_path / "events.ndjson"
+    path.write_text("\n".join(json.dumps(e) for e in batches(1)[0]))
+    command = ("-m", "liftlab", "events", "import", str(path), "--environment", key)
+    first, second = run(home, *command), run(home, *command)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert f"{BATCH} stored, 0 already stored" in first.stdout
+    assert f"0 stored, {BATCH} already stored" in second.stdout
+
+
+def test_commands_refuse_cleanly_while_the_server_holds_the_store(home, tmp_path):
+    key = new_environment(home)
+    server, base = start_server(home, tmp_path / "server.log")
+    try:
+        post(base, key, batches(1)[0])  # the server opens the store on first use
+        stats = run(home, "-m", "liftlab", "events", "stats", "--environment", key)
+    finally:
+        kill(server)
+    assert stats.returncode == 2
+    assert "liftlab: event store: cannot open" in stats.stderr
+    assert "another process" in stats.stderr
