@@ -1,0 +1,256 @@
+"""The results endpoint end to end: API → one-scan query on the real store → statistics.
+
+Every figure is checked against a brute-force computation from the raw per-identity values
+(numpy, scipy, statsmodels), not against numbers the engine produced before.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+from scipy import stats as scipy_stats
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+from liftlab.experiments.models import ResultCache
+from . import paths
+from .events import event, exposure, hours_ago, store_events
+from .expect import ok, refused
+
+HOSTILE = "it's \"quoted\" \\ {p0:String} '); DROP TABLE events; -- ünïcødé 🚀"
+USERS_PER_ARM = 120
+
+
+@pytest.fixture
+def experiment_with_metrics(environment, create_metric, create_experiment, attach, admin):
+    """A running 50/50 experiment (started two days ago) with four metrics attached."""
+    flag = f"flag {HOSTILE}"
+    metrics = {
+        "revenue": create_metric(
+            name="revenue",
+            aggregation="sum",
+            definition={"version": 1, "event": f"purchase {HOSTILE}", "value": HOSTILE},
+        ),
+        "order_value": create_metric(
+            name="order value",
+            aggregation="mean",
+            definition={"version": 1, "event": f"purchase {HOSTILE}", "value": HOSTILE},
+        ),
+        "converted": create_metric(
+            name="converted",
+            aggregation="occurrence",
+            definition={"version": 1, "event": f"purchase {HOSTILE}"},
+        ),
+        "pro_views": create_metric(
+            name="pro views",
+            aggregation="count",
+            definition={
+                "version": 1,
+                "event": "page_view",
+                "filters": [{"property": "plan", "op": "eq", "value": HOSTILE}],
+            },
+        ),
+    }
+    experiment = create_experiment(
+        feature_name=flag,
+        variants=[{"key": "control", "weight": 0.5}, {"key": HOSTILE, "weight": 0.5}],
+    )
+    for metric in metrics.values():
+        attach(experiment["id"], metric["id"])
+    response = admin.post(
+        paths.experiments(environment.key, experiment["id"], "start"),
+        {"started_at": hours_ago(48).isoformat()},
+        format="json",
+    )
+    ok(response)
+    return experiment, metrics
+
+
+def simulate(environment_key: str, flag: str, variants: list[str], seed: int) -> dict:
+    """Store random traffic; return each identity's true per-metric values by variant."""
+    rng = np.random.default_rng(seed)
+    events, truth = (
+        [],
+        {v: {"revenue": [], "order_value": [], "converted": [], "pro_views": []} for v in variants},
+    )
+    for v_index, variant in enumerate(variants):
+        for u in range(USERS_PER_ARM):
+            user = f"user-{v_index}-{u}-{HOSTILE}"
+            exposed_at = hours_ago(40 - rng.uniform(0, 10))
+            events.append(exposure(environment_key, flag, user, variant, exposed_at))
+            amounts = rng.lognormal(3 + 0.3 * v_index, 1, size=rng.poisson(0.6 + 0.2 * v_index))
+            for amount in amounts:
+                events.append(
+                    event(
+                        environment_key,
+                        f"purchase {HOSTILE}",
+                        user,
+                        exposed_at + timedelta(hours=rng.uniform(0, 20)),
+                        properties={HOSTILE: round(float(amount), 2)},
+                    )
+                )
+            # Before exposure: must not count.
+            events.append(
+                event(
+                    environment_key,
+                    f"purchase {HOSTILE}",
+                    user,
+                    exposed_at - timedelta(hours=1),
+                    properties={HOSTILE: 1000},
+                )
+            )
+            views = 0
+            for _ in range(rng.poisson(2)):
+                plan = HOSTILE if rng.random() < 0.5 else "free"
+                views += plan == HOSTILE
+                events.append(
+                    event(
+                        environment_key,
+                        "page_view",
+                        user,
+                        exposed_at + timedelta(hours=rng.uniform(0, 20)),
+                        properties={"plan": plan},
+                    )
+                )
+            rounded = [round(float(a), 2) for a in amounts]
+            truth[variant]["revenue"].append(sum(rounded))
+            truth[variant]["order_value"].append(float(np.mean(rounded)) if rounded else 0.0)
+            truth[variant]["converted"].append(1.0 if rounded else 0.0)
+            truth[variant]["pro_views"].append(float(views))
+    store_events(events)
+    return {v: {k: np.array(x) for k, x in by.items()} for v, by in truth.items()}
+
+
+def results(client, environment, experiment_id: int, **query) -> dict:
+    suffix = "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
+    return ok(client.get(paths.experiments(environment.key, experiment_id, "results") + suffix))
+
+
+def test_a_draft_experiment_has_no_results(admin, environment, create_experiment):
+    experiment = create_experiment()
+    refused(
+        admin.get(paths.experiments(environment.key, experiment["id"], "results")), 400, "status"
+    )
+
+
+def test_no_exposures_yet_gives_zero_counts(admin, environment, experiment_with_metrics):
+    experiment, _ = experiment_with_metrics
+    document = results(admin, environment, experiment["id"])
+    assert document["is_final"] is False
+    assert document["exposures"]["total"] == 0
+    assert [v["n"] for v in document["exposures"]["variants"]] == [0, 0]
+    assert {m["verdict"] for m in document["metrics"]} == {"insufficient_data"}
+
+
+def test_running_results_match_scipy_on_the_raw_data(
+    admin, viewer, environment, experiment_with_metrics
+):
+    experiment, metrics = experiment_with_metrics
+    variants = [v["key"] for v in experiment["variants"]]
+    truth = simulate(environment.key, experiment["feature_name"], variants, seed=1)
+    document = results(viewer, environment, experiment["id"])
+
+    assert document["exposures"]["total"] == 2 * USERS_PER_ARM
+    assert [v["n"] for v in document["exposures"]["variants"]] == [USERS_PER_ARM] * 2
+    by_metric = {m["metric"]: m for m in document["metrics"]}
+    for key, metric in metrics.items():
+        result = by_metric[metric["id"]]
+        control, treatment = (truth[v][key] for v in variants)
+        for variant, values in zip(result["variants"], (control, treatment), strict=True):
+            assert variant["n"] == len(values)
+            assert variant["sum"] == pytest.approx(values.sum(), rel=1e-9)
+            assert variant["mean"] == pytest.approx(values.mean(), rel=1e-9)
+            assert variant["variance"] == pytest.approx(values.var(ddof=1), rel=1e-9)
+        (comparison,) = result["comparisons"]
+        assert comparison["variant"] == HOSTILE
+        if key == "converted":
+            check_z_test(comparison, control, treatment)
+        else:
+            check_welch(comparison, control, treatment)
+
+
+def check_welch(comparison: dict, control: np.ndarray, treatment: np.ndarray) -> None:
+    expected = scipy_stats.ttest_ind(treatment, control, equal_var=False)
+    low, high = expected.confidence_interval(0.95)
+    assert comparison["test"] == "welch_t"
+    assert comparison["p_value"] == pytest.approx(expected.pvalue, rel=1e-9)
+    assert comparison["absolute_lift"] == pytest.approx(treatment.mean() - control.mean(), rel=1e-9)
+    assert comparison["absolute_ci"] == pytest.approx([low, high], rel=1e-9)
+    assert comparison["relative_lift"] == pytest.approx(
+        (treatment.mean() - control.mean()) / abs(control.mean()), rel=1e-9
+    )
+    assert comparison["significant"] == (expected.pvalue < 0.05)
+
+
+def check_z_test(comparison: dict, control: np.ndarray, treatment: np.ndarray) -> None:
+    counts = [treatment.sum(), control.sum()]
+    nobs = [len(treatment), len(control)]
+    _, p_value = proportions_ztest(counts, nobs)
+    low, high = confint_proportions_2indep(
+        counts[0], nobs[0], counts[1], nobs[1], method="wald", compare="diff"
+    )
+    assert comparison["test"] == "z"
+    assert comparison["p_value"] == pytest.approx(p_value, rel=1e-9)
+    assert comparison["absolute_ci"] == pytest.approx([low, high], rel=1e-9)
+
+
+def test_results_are_cached_and_refreshes_are_throttled(
+    admin, environment, experiment_with_metrics
+):
+    experiment, _ = experiment_with_metrics
+    variants = [v["key"] for v in experiment["variants"]]
+    simulate(environment.key, experiment["feature_name"], variants, seed=2)
+    first = results(admin, environment, experiment["id"])
+    assert first["cached"] is False
+
+    simulate(environment.key, experiment["feature_name"], variants, seed=3)  # more traffic
+    cached = results(admin, environment, experiment["id"])
+    assert cached["cached"] is True and cached["computed_at"] == first["computed_at"]
+    throttled = results(admin, environment, experiment["id"], refresh="true")
+    assert throttled["computed_at"] == first["computed_at"]
+    assert "refreshed again after" in throttled["refresh"]
+
+    ResultCache.objects.filter(experiment_id=experiment["id"]).update(
+        computed_at=timezone.now() - timedelta(minutes=2)
+    )
+    refreshed = results(admin, environment, experiment["id"], refresh="true")
+    assert refreshed["cached"] is False
+    assert refreshed["exposures"]["total"] == 2 * first["exposures"]["total"]
+
+
+def test_attaching_a_metric_invalidates_the_cache(
+    admin, environment, experiment_with_metrics, create_metric, attach
+):
+    experiment, metrics = experiment_with_metrics
+    before = results(admin, environment, experiment["id"])
+    extra = create_metric(name="views", definition={"version": 1, "event": "page_view"})
+    attach(experiment["id"], extra["id"])
+    after = results(admin, environment, experiment["id"])
+    assert after["cached"] is False
+    assert len(after["metrics"]) == len(before["metrics"]) + 1
+
+
+def test_completion_freezes_the_results(admin, environment, experiment_with_metrics, monkeypatch):
+    experiment, _ = experiment_with_metrics
+    variants = [v["key"] for v in experiment["variants"]]
+    simulate(environment.key, experiment["feature_name"], variants, seed=4)
+    ok(admin.post(paths.experiments(environment.key, experiment["id"], "complete")))
+    final = results(admin, environment, experiment["id"])
+    assert final["is_final"] is True and final["status"] == "completed"
+
+    # Late events (stamped before the end) and a broken store change nothing any more.
+    simulate(environment.key, experiment["feature_name"], variants, seed=5)
+    monkeypatch.setattr(
+        "liftlab.experiments.results.open_store",
+        lambda *_: pytest.fail("a completed experiment must not query the event store"),
+    )
+    again = results(admin, environment, experiment["id"], refresh="true")
+    assert again == final
+
+
+def test_results_of_a_deleted_experiment_are_404(admin, environment, experiment_with_metrics):
+    experiment, _ = experiment_with_metrics
+    admin.delete(paths.experiments(environment.key, experiment["id"]))
+    refused(admin.get(paths.experiments(environment.key, experiment["id"], "results")), 404)
