@@ -15,6 +15,7 @@ from scipy import stats as scipy_stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from liftlab.experiments.models import ResultCache
+
 from . import paths
 from .events import event, exposure, hours_ago, store_events
 from .expect import ok, refused
@@ -223,7 +224,7 @@ def test_results_are_cached_and_refreshes_are_throttled(
 def test_attaching_a_metric_invalidates_the_cache(
     admin, environment, experiment_with_metrics, create_metric, attach
 ):
-    experiment, metrics = experiment_with_metrics
+    experiment, _ = experiment_with_metrics
     before = results(admin, environment, experiment["id"])
     extra = create_metric(name="views", definition={"version": 1, "event": "page_view"})
     attach(experiment["id"], extra["id"])
