@@ -113,6 +113,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # ASCII-escaped JSON: an unpaired surrogate echoed in an error message ("… is not a
+    # valid choice") stays encodable, so it is a clean 400 naming the field, never a 500.
+    "UNICODE_JSON": False,
     "DEFAULT_SCHEMA_CLASS": "liftlab.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "liftlab.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 from liftlab.eventstore import InsertOutcome
-from liftlab.eventstore.store import ClickHouseEventStore
+from liftlab.eventstore.store import ClickHouseEventStore, batch_token
 
 from .events import BASE_TIME, count, event, events
 
@@ -101,3 +101,10 @@ def test_a_batch_spanning_more_than_a_hundred_days_is_stored(store, env_key):
         {"env": env_key},
     ).rows[0][0]
     assert days == 150
+
+
+def test_the_block_token_repeats_only_for_the_same_rows_in_the_same_minute(env_key):
+    rows = events(env_key, 3)
+    assert batch_token(rows, 600.0) == batch_token(list(rows), 659.9)
+    assert batch_token(rows, 600.0) != batch_token(rows, 660.0)
+    assert batch_token(rows, 600.0) != batch_token(rows[:2], 600.0)

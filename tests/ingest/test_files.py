@@ -138,11 +138,14 @@ def test_importing_a_file_twice_stores_it_once(store, env_key, tmp_path):
     assert count(store, env_key) == 4
 
 
-def test_progress_is_reported_per_batch_up_to_the_whole_file(store, env_key, tmp_path):
+@pytest.mark.parametrize(("batch_size", "batches"), [(2, 2), (3, 2), (10, 1)])
+def test_progress_is_reported_per_batch_up_to_the_whole_file(
+    store, env_key, tmp_path, batch_size, batches
+):
     path = write_ndjson(tmp_path / "e.ndjson", EVENTS)
     reports: list[tuple[int, int]] = []
-    import_file(path, env_key, store, batch_size=2, progress=lambda *r: reports.append(r))
-    assert len(reports) == 2
+    import_file(path, env_key, store, batch_size=batch_size, progress=lambda *r: reports.append(r))
+    assert len(reports) == batches
     assert reports[-1] == (path.stat().st_size, path.stat().st_size)
 
 

@@ -178,3 +178,12 @@ def test_field_limits_come_from_the_rules():
     rules = Rules(limits=Limits(identifier_chars=3))
     assert "longer than 3" in reason({**GOOD, "identifier": "abcd"}, rules)
     assert convert({**GOOD, "identifier": "a" * 4}, Rules())[0] is not None
+
+
+def test_properties_nested_deeper_than_python_can_encode_are_rejected():
+    deep: dict = {}
+    node = deep
+    for _ in range(100_000):
+        node["d"] = {}
+        node = node["d"]
+    assert reason({**GOOD, "properties": deep}) == "properties is nested too deeply"

@@ -16,7 +16,8 @@ class UsernameField(serializers.SlugRelatedField):
     """
 
     def to_internal_value(self, data):
-        return super().to_internal_value(serializers.CharField(trim_whitespace=False).run_validation(data))
+        text = serializers.CharField(trim_whitespace=False).run_validation(data)
+        return super().to_internal_value(text)
 
 
 class EnvironmentSerializer(serializers.ModelSerializer):

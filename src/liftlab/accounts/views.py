@@ -47,10 +47,8 @@ class EnvironmentViewSet(
         return [EnvironmentAccess()]
 
     def get_queryset(self):
-        user = self.request.user
-        if user.is_superuser:
-            return Environment.objects.all()
-        return Environment.objects.filter(memberships__user=user)
+        """Member environments only, superusers included (they reach any other by its key)."""
+        return Environment.objects.filter(memberships__user=self.request.user)
 
     def get_object(self) -> Environment:
         return self.environment

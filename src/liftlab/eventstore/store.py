@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -109,13 +110,14 @@ class ClickHouseEventStore:
 
     def _write(self, rows: Sequence[StoredEvent]) -> None:
         table = arrow_batch.to_arrow(rows)
-        settings = {
+        settings: dict[str, Any] = {
             **INSERT_SETTINGS,
-            "insert_deduplication_token": batch_token(rows),
             "max_partitions_per_insert_block": max(
                 DEFAULT_MAX_PARTITIONS_PER_INSERT, arrow_batch.distinct_days(table)
             ),
         }
+        if not self.location.embedded:
+            settings["insert_deduplication_token"] = batch_token(rows, time.time())
         self._call(self._client.insert_arrow, TABLE, table, settings=settings)
 
     def _stream_keys(self, sql: str, params: Mapping[str, Any]) -> Iterator[bytes]:
@@ -133,10 +135,16 @@ class ClickHouseEventStore:
             raise EventStoreError(str(exc)) from exc
 
 
-def batch_token(rows: Sequence[StoredEvent]) -> str:
-    """The same rows give the same token, so ClickHouse drops an insert retried as a whole."""
+def batch_token(rows: Sequence[StoredEvent], now: float) -> str:
+    """The same rows in the same minute give the same token.
+
+    Two service processes that both pass the duplicate check for one retried batch then
+    send the same token, and the server keeps one of the two inserts. The minute keeps
+    the token from outliving that race: events deleted and imported again later must
+    not be dropped as a repeat of their first insert.
+    """
     joined = b"".join(row.environment_key.encode() + row.event_id.bytes for row in rows)
-    return hashlib.sha256(joined).hexdigest()
+    return f"{hashlib.sha256(joined).hexdigest()}:{int(now // 60)}"
 
 
 def bind_params(sql: str, params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -77,9 +77,18 @@ def import_file(
 
 
 class Meter:
-    """How much of its file a reader has consumed (bytes, or rows for Parquet)."""
+    """How much of its file a reader has consumed: bytes, or rows for Parquet.
 
-    done = 0
+    Asked once per batch, so a text reader's position is read then, not kept per line.
+    """
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.position: Callable[[], int] = lambda: self.rows
+
+    @property
+    def done(self) -> int:
+        return self.position()
 
 
 def open_records(path: Path) -> tuple[str, int, Records, Meter]:
@@ -101,9 +110,10 @@ def open_records(path: Path) -> tuple[str, int, Records, Meter]:
 
 def _lines(path: Path, compressed: bool, meter: Meter) -> Iterator[tuple[int, bytes]]:
     with path.open("rb") as raw, gzip.open(raw) if compressed else nullcontext(raw) as stream:
-        for number, line in enumerate(stream, start=1):
-            meter.done = raw.tell()
-            yield number, line
+        meter.position = raw.tell
+        yield from enumerate(stream, start=1)
+        end = raw.tell()
+    meter.position = lambda: end
 
 
 def _ndjson(lines: Iterator[tuple[int, bytes]], name: str) -> Records:
@@ -144,8 +154,8 @@ def _csv_event(row: dict[str, Any]) -> Any:
 def _parquet(parquet: pq.ParquetFile, meter: Meter) -> Records:
     for batch in parquet.iter_batches(batch_size=BATCH_SIZE):
         for row in batch.to_pylist():
-            meter.done += 1
-            yield meter.done, _parquet_event(row)
+            meter.rows += 1
+            yield meter.rows, _parquet_event(row)
 
 
 def _parquet_event(row: dict[str, Any]) -> Any:

@@ -220,12 +220,30 @@ def _object_json(value: Any, name: str, limit: int) -> str:
         text = _dumps(value)
     except (ValueError, TypeError) as exc:
         raise Rejected(f"{name} cannot be stored as JSON: {exc}") from None
+    except RecursionError:
+        raise Rejected(f"{name} is nested too deeply") from None
     size = len(text) if text.isascii() else len(_utf8(text, name))
     if size > limit:
         raise Rejected(f"{name} is larger than {limit} bytes of JSON")
-    if "." in text:
+    if "." in text and _has_dotted_key(value):
         _check_paths(value, name)
     return text
+
+
+def _has_dotted_key(value: dict) -> bool:
+    """Whether any object key, at any depth, contains a dot (cheap: no paths are built)."""
+    pending: list[Any] = [value]
+    while pending:
+        node = pending.pop()
+        if type(node) is dict:
+            for key, item in node.items():
+                if "." in key:
+                    return True
+                if type(item) is dict or type(item) is list:
+                    pending.append(item)
+        else:
+            pending.extend(item for item in node if type(item) is dict or type(item) is list)
+    return False
 
 
 def _check_paths(value: dict, name: str) -> None:

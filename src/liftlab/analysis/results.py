@@ -1,0 +1,114 @@
+"""What the results query returns, read back into small frozen values.
+
+``ResultStats`` holds sufficient statistics only (per variant and metric: n, sum, sum of
+squares of the per-identity values), which is all ``liftlab.stats`` needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from liftlab.analysis.query import (
+    ASSIGNED,
+    QUARANTINED,
+    UNKNOWN_VARIANT,
+    sum_column,
+    sum_sq_column,
+)
+from liftlab.analysis.spec import ExperimentSpec
+
+
+class Table(Protocol):
+    """A query result as the event store returns it (``liftlab.eventstore.QueryResult``)."""
+
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Sufficient statistics of one metric in one variant: n, Σx and Σx² over identities."""
+
+    n: int
+    sum: float
+    sum_sq: float
+
+
+@dataclass(frozen=True)
+class ExposureCounts:
+    """Exposed identities: per variant (every key present), quarantined, unknown variant."""
+
+    variants: dict[str, int]
+    quarantined: int
+    unknown_variant: int
+
+    @property
+    def total(self) -> int:
+        """Every exposed identity, whether assigned, quarantined or of an unknown variant."""
+        return sum(self.variants.values()) + self.quarantined + self.unknown_variant
+
+
+@dataclass(frozen=True)
+class ResultStats:
+    """Exposures, and per metric key and variant key the metric's ``Moments``."""
+
+    exposures: ExposureCounts
+    metrics: dict[str, dict[str, Moments]]
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    """``identities`` of ``variant`` had their first exposure on ``day`` (UTC)."""
+
+    day: date
+    variant: str
+    identities: int
+
+
+def _records(table: Table) -> list[dict[str, Any]]:
+    return [dict(zip(table.columns, row, strict=True)) for row in table.rows]
+
+
+def read_results(spec: ExperimentSpec, table: Table) -> ResultStats:
+    """Turn the rows of ``build_results_query(spec)`` into ``ResultStats``.
+
+    Variants nobody was assigned to are present with n = 0 and zero sums.
+    """
+    records = _records(table)
+    by_status: dict[str, int] = {QUARANTINED: 0, UNKNOWN_VARIANT: 0}
+    assigned: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record["status"] == ASSIGNED:
+            assigned[record["variant"]] = record
+        else:
+            by_status[record["status"]] += int(record["n"])
+
+    def moments(variant: str, index: int) -> Moments:
+        record = assigned.get(variant)
+        if record is None:
+            return Moments(0, 0.0, 0.0)
+        return Moments(
+            int(record["n"]), float(record[sum_column(index)]), float(record[sum_sq_column(index)])
+        )
+
+    exposures = ExposureCounts(
+        variants={v: int(assigned[v]["n"]) if v in assigned else 0 for v in spec.variant_keys},
+        quarantined=by_status[QUARANTINED],
+        unknown_variant=by_status[UNKNOWN_VARIANT],
+    )
+    metrics = {
+        metric.key: {v: moments(v, i) for v in spec.variant_keys}
+        for i, metric in enumerate(spec.metrics)
+    }
+    return ResultStats(exposures=exposures, metrics=metrics)
+
+
+def read_exposure_timeline(table: Table) -> list[TimelinePoint]:
+    """Turn the rows of ``build_exposure_timeline_query`` into points, by day then variant."""
+    return [
+        TimelinePoint(day=r["day"], variant=r["variant"], identities=int(r["identities"]))
+        for r in _records(table)
+    ]
