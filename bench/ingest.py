@@ -56,9 +56,7 @@ def make_events(count: int, seed: int = 7) -> list[dict]:
             name = rng.choice(EVENT_NAMES)
             props = {"amount": round(rng.uniform(1, 200), 2), "plan": rng.choice(["free", "pro"])}
             event = {"event": name, "value": props["amount"], "properties": props}
-        events.append(
-            {**common, **event, "traits": {"country": "NZ"}, "sdk_language": "python"}
-        )
+        events.append({**common, **event, "traits": {"country": "NZ"}, "sdk_language": "python"})
     return events
 
 
@@ -178,9 +176,7 @@ def main() -> None:
 
     raw = raw_insert_rate(events, args.batch, "bench-raw")
     # The same events again, with fresh ids, so the import stores them all.
-    imported = import_rate(
-        [dict(e, event_id=str(uuid.uuid4())) for e in events], args.batch, work
-    )
+    imported = import_rate([dict(e, event_id=str(uuid.uuid4())) for e in events], args.batch, work)
     api = api_rate(events, args.batch, args.connections, work / "server")
 
     print(f"{'path':<8} {'events/s':>12} {'of raw':>8}")

@@ -108,3 +108,16 @@ def test_the_block_token_repeats_only_for_the_same_rows_in_the_same_minute(env_k
     assert batch_token(rows, 600.0) == batch_token(list(rows), 659.9)
     assert batch_token(rows, 600.0) != batch_token(rows, 660.0)
     assert batch_token(rows, 600.0) != batch_token(rows[:2], 600.0)
+
+
+def test_events_deleted_with_sql_can_be_stored_again(store, env_key):
+    """A statement that writes makes the store forget which ids it saw."""
+    batch = events(env_key, 5)
+    store.insert(batch)
+    store.query(
+        "ALTER TABLE events DELETE WHERE environment_key = {env:String} "
+        "SETTINGS mutations_sync = 1",
+        {"env": env_key},
+    )
+    assert count(store, env_key) == 0
+    assert store.insert(batch) == InsertOutcome(accepted=5, duplicates=0)

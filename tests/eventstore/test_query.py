@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from liftlab.eventstore import EventStoreError
+from liftlab.eventstore.store import may_write
 
 from .test_roundtrip import HOSTILE
 
@@ -46,3 +47,22 @@ def test_columns_and_rows(store):
     result = store.query("SELECT number AS n, toString(number) AS s FROM numbers(3)")
     assert result.columns == ("n", "s")
     assert result.rows == [(0, "0"), (1, "1"), (2, "2")]
+
+
+@pytest.mark.parametrize(
+    ("sql", "writes"),
+    [
+        ("SELECT 1", False),
+        ("  with x AS (SELECT 1) SELECT * FROM x", False),
+        ("-- the results query\n/* one scan */ WITH a AS (SELECT 1) SELECT 2", False),
+        ("(SELECT 1) UNION ALL (SELECT 2)", False),
+        ("EXPLAIN SELECT 1", False),
+        ("INSERT INTO events SELECT * FROM events", True),
+        ("ALTER TABLE events DELETE WHERE 1", True),
+        ("-- SELECT\nTRUNCATE TABLE events", True),
+        ("/* a */ TRUNCATE TABLE events /* b */ SELECT 1", True),
+        ("SELECTION_IS_NOT_A_KEYWORD", True),
+    ],
+)
+def test_statements_that_may_write_are_told_apart(sql, writes):
+    assert may_write(sql) is writes

@@ -176,3 +176,11 @@ def test_hostile_strings_travel_through_the_api_unchanged(environment):
 def test_other_methods_are_not_allowed(environment):
     client = APIClient()
     assert client.get(URL, HTTP_X_ENVIRONMENT_KEY=environment.key).status_code == 405
+
+
+def test_the_openapi_schema_describes_the_endpoint():
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/events/"]["post"]
+    assert {"202", "400", "401", "403", "413"} <= set(operation["responses"])
+    assert operation.get("security", []) in ([], [{}]), "no user token is asked for"
+    assert [p["name"] for p in operation["parameters"]] == ["X-Environment-Key"]

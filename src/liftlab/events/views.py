@@ -8,6 +8,7 @@ answer is 400, 401, 403 or 413; a 202 means every accepted event is on disk.
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +18,38 @@ from liftlab.eventstore import EventStoreError, open_store
 from liftlab.ingest import BodyTooLargeError, Limits, MalformedBodyError, decode_body, ingest
 
 KEY_HEADER = "X-Environment-Key"
+_TEXT = {"type": "string"}
+EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["event", "identifier"],
+    "additionalProperties": False,
+    "properties": {
+        "event": {**_TEXT, "maxLength": 200, "example": "$flag_exposure"},
+        "identifier": {**_TEXT, "maxLength": 400},
+        "timestamp": {"description": "ISO-8601, or epoch milliseconds; default: now"},
+        "value": {"description": "number or string; for exposures the variant"},
+        "feature_name": {**_TEXT, "maxLength": 200, "description": "for exposures, the flag"},
+        "properties": {"type": "object", "description": "at most 64 KB of JSON"},
+        "traits": {"type": "object", "description": "at most 64 KB of JSON"},
+        "event_id": {**_TEXT, "format": "uuid", "description": "makes retries safe"},
+        "sdk_language": {**_TEXT, "maxLength": 200},
+        "sdk_version": {**_TEXT, "maxLength": 200},
+    },
+}
+RESULT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "accepted": {"type": "integer"},
+        "duplicates": {"type": "integer"},
+        "rejected": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"index": {"type": "integer"}, "error": _TEXT},
+            },
+        },
+    },
+}
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -52,6 +85,31 @@ class EventsView(APIView):
         """Makes a missing or unknown key a 401, as DRF answers 403 without a challenge."""
         return KEY_HEADER
 
+    @extend_schema(
+        summary="Send a batch of events",
+        auth=[],
+        parameters=[
+            OpenApiParameter(
+                KEY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="The environment's key: it names the environment and authorises.",
+            )
+        ],
+        request={
+            "application/json": {"type": "array", "items": EVENT_SCHEMA},
+            "application/x-ndjson": EVENT_SCHEMA,
+        },
+        responses={
+            202: OpenApiResponse(RESULT_SCHEMA, "Accepted events are on disk; see `rejected`."),
+            400: OpenApiResponse(description="Malformed body (not JSON, NDJSON or gzip)."),
+            401: OpenApiResponse(description=f"No valid environment key in {KEY_HEADER}."),
+            403: OpenApiResponse(description="Experimentation is disabled for the environment."),
+            413: OpenApiResponse(description="More bytes or events than the limits allow."),
+            503: OpenApiResponse(description="The event store failed; retry the batch."),
+        },
+    )
     def post(self, request) -> Response:
         limits = Limits.from_env()
         try:

@@ -59,14 +59,12 @@ TABLE_SETTINGS: Mapping[str, str] = {
 DEFAULT_MAX_PARTITIONS_PER_INSERT = 100
 
 # Every insert: synchronous (never buffered in memory), written through to the shards of a
-# Distributed table before returning, JSON strings kept as strings (no guessing dates), and
-# a property spelled both {"a": {"b": 1}} and {"a.b": 2} kept once instead of failing the batch.
+# Distributed table before returning, and JSON strings kept as strings (no guessing dates).
 INSERT_SETTINGS: Mapping[str, int] = {
     "async_insert": 0,
     "distributed_foreground_insert": 1,
     "input_format_try_infer_dates": 0,
     "input_format_try_infer_datetimes": 0,
-    "type_json_skip_duplicated_paths": 1,
 }
 
 

@@ -32,7 +32,10 @@ from liftlab.eventstore.schema import (
 )
 
 PLACEHOLDER = re.compile(r"\{\s*\w+\s*:[^}]+\}")
-READ_STATEMENT = re.compile(r"\s*(\(|SELECT\b|WITH\b|EXPLAIN\b|SHOW\b|DESCRIBE\b|DESC\b)", re.I)
+READ_STATEMENT = re.compile(
+    r"(?:\s+|--[^\n]*+|(?>/\*.*?\*/))*(?:\(|(?:SELECT|WITH|EXPLAIN|SHOW|DESCRIBE|DESC)\b)",
+    re.I | re.S,
+)
 
 
 @runtime_checkable
@@ -92,7 +95,7 @@ class ClickHouseEventStore:
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
         self._ready()
         bound = bind_params(sql, params)
-        if not READ_STATEMENT.match(sql):
+        if may_write(sql):
             with self._lock:
                 self._ids.forget()
                 result = self._call(self._client.query, sql, parameters=bound)
@@ -133,6 +136,11 @@ class ClickHouseEventStore:
             return method(*args, **kwargs)
         except ClickHouseError as exc:
             raise EventStoreError(str(exc)) from exc
+
+
+def may_write(sql: str) -> bool:
+    """False for statements that certainly only read (so the id filters stay valid)."""
+    return READ_STATEMENT.match(sql) is None
 
 
 def batch_token(rows: Sequence[StoredEvent], now: float) -> str:
