@@ -52,7 +52,7 @@ def create(
     projection: bool = True,
 ) -> None:
     columns = {**schema.COLUMN_TYPES, "metadata": metadata}
-    body = ",\n".join(f"{name} {kind}" for name, kind in columns.items())
+    body = ",\n".join(f"{n} {k} {schema.CODECS.get(n, '')}" for n, k in columns.items())
     if projection:
         body += ",\n" + schema.PROJECTION
         settings += ", deduplicate_merge_projection_mode = 'rebuild'"

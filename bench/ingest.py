@@ -93,7 +93,7 @@ def import_rate(events: list[dict], batch: int, folder: Path) -> float:
     ).stdout.strip()
     path = folder / "events.ndjson"
     path.write_text("\n".join(json.dumps(e) for e in events) + "\n")
-    args = ["events", "import", str(path), "--environment", key, "--batch-size", str(batch)]
+    args = ["events", "import", str(path), f"--environment={key}", "--batch-size", str(batch)]
     started = time.perf_counter()
     code = main(args)
     elapsed = time.perf_counter() - started

@@ -32,13 +32,13 @@ GOOD = [
 
 def test_import_reports_and_exits_zero_when_all_is_stored(environment, tmp_path, capsys):
     path = write_events(tmp_path / "e.ndjson", GOOD)
-    assert main(["events", "import", str(path), "--environment", environment.key]) == 0
+    assert main(["events", "import", str(path), f"--environment={environment.key}"]) == 0
     assert "e.ndjson: 3 stored, 0 already stored, 0 rejected" in capsys.readouterr().out
 
 
 def test_import_exits_non_zero_and_lists_rejections(environment, tmp_path, capsys):
     path = write_events(tmp_path / "e.ndjson", [*GOOD, {"event": "x"}])
-    assert main(["events", "import", str(path), "--environment", environment.key]) == 1
+    assert main(["events", "import", str(path), f"--environment={environment.key}"]) == 1
     out = capsys.readouterr().out
     assert "3 stored, 0 already stored, 1 rejected" in out
     assert "line 4: identifier is missing or empty" in out
@@ -46,7 +46,7 @@ def test_import_exits_non_zero_and_lists_rejections(environment, tmp_path, capsy
 
 def test_import_into_an_unknown_environment_is_a_clean_error(tmp_path, capsys):
     path = write_events(tmp_path / "e.ndjson", GOOD)
-    assert main(["events", "import", str(path), "--environment", "nope"]) == 2
+    assert main(["events", "import", str(path), "--environment=nope"]) == 2
     assert "no environment has the key 'nope'" in capsys.readouterr().err
 
 
@@ -64,7 +64,7 @@ def test_import_of_an_unusable_file_is_a_clean_error(
     path = tmp_path / name
     if content is not None:
         path.write_text(content)
-    assert main(["events", "import", str(path), "--environment", environment.key]) == 2
+    assert main(["events", "import", str(path), f"--environment={environment.key}"]) == 2
     assert message in capsys.readouterr().err
 
 
@@ -74,12 +74,11 @@ def test_stats_counts_events_and_identities_by_day(environment, tmp_path, capsys
             "events",
             "import",
             str(write_events(tmp_path / "e.ndjson", GOOD)),
-            "--environment",
-            environment.key,
+            f"--environment={environment.key}",
         ]
     )
     capsys.readouterr()
-    assert main(["events", "stats", "--environment", environment.key]) == 0
+    assert main(["events", "stats", f"--environment={environment.key}"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["day", "event", "events", "identities"]
     assert [line.split() for line in lines[1:]] == [
@@ -89,7 +88,7 @@ def test_stats_counts_events_and_identities_by_day(environment, tmp_path, capsys
 
 
 def test_stats_of_an_empty_environment(environment, capsys):
-    assert main(["events", "stats", "--environment", environment.key]) == 0
+    assert main(["events", "stats", f"--environment={environment.key}"]) == 0
     assert "no events stored" in capsys.readouterr().out
 
 

@@ -101,7 +101,7 @@ def test_accepted_events_survive_a_sigkill_and_are_known_after_restart(home, tmp
         kill(server)  # right after the last 202: no shutdown, no flush
     assert accepted == len(sent) * BATCH
 
-    stats = run(home, "-m", "liftlab", "events", "stats", "--environment", key)
+    stats = run(home, "-m", "liftlab", "events", "stats", f"--environment={key}")
     assert stats.returncode == 0, stats.stderr
     assert sum(int(line.split()[2]) for line in stats.stdout.splitlines()[1:]) == accepted
 
@@ -118,7 +118,7 @@ def test_importing_a_file_again_in_a_new_process_finds_duplicates(home, tmp_path
     key = new_environment(home)
     path = tmp_path / "events.ndjson"
     path.write_text("\n".join(json.dumps(e) for e in batches(1)[0]))
-    command = ("-m", "liftlab", "events", "import", str(path), "--environment", key)
+    command = ("-m", "liftlab", "events", "import", str(path), f"--environment={key}")
     first, second = run(home, *command), run(home, *command)
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     assert f"{BATCH} stored, 0 already stored" in first.stdout
@@ -130,7 +130,7 @@ def test_commands_refuse_cleanly_while_the_server_holds_the_store(home, tmp_path
     server, base = start_server(home, tmp_path / "server.log")
     try:
         post(base, key, batches(1)[0])  # the server opens the store on first use
-        stats = run(home, "-m", "liftlab", "events", "stats", "--environment", key)
+        stats = run(home, "-m", "liftlab", "events", "stats", f"--environment={key}")
     finally:
         kill(server)
     assert stats.returncode == 2

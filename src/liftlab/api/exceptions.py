@@ -11,6 +11,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from liftlab.eventstore import EventStoreError
+
 
 class Conflict(exceptions.APIException):
     """The request is valid but the current state forbids it (e.g. deleting a metric in use)."""
@@ -20,12 +22,22 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class ServiceUnavailable(exceptions.APIException):
+    """A backing service (the event store) failed; retrying later may work."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A backing service is unavailable; please retry later."
+    default_code = "unavailable"
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, plus Django validation errors as 400 and lost uniqueness races as 409."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         )
+    elif isinstance(exc, EventStoreError):
+        exc = ServiceUnavailable(f"The event store is unavailable: {exc}")
     elif isinstance(exc, IntegrityError):
         exc = Conflict("A concurrent change conflicts with this request; please retry.")
     return drf_exception_handler(exc, context)

@@ -15,6 +15,7 @@ from liftlab import config
 from liftlab.cli import CommandError
 
 SHOWN_REJECTIONS = 20
+ENVIRONMENT_HELP = "the environment's key (write --environment=KEY if it starts with '-')"
 STATS_SQL = """
 SELECT event, toDate(timestamp) AS day, count() AS events, uniqExact(identifier) AS identities
 FROM events
@@ -29,11 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = events.add_subparsers(dest="events_command", required=True)
     load = commands.add_parser("import", help="import an .ndjson, .csv or .parquet file")
     load.add_argument("file", type=Path)
-    load.add_argument("--environment", required=True, metavar="KEY", help="environment key")
+    load.add_argument("--environment", required=True, metavar="KEY", help=ENVIRONMENT_HELP)
     load.add_argument("--batch-size", type=int, default=5000, help="events per insert")
     load.set_defaults(func=import_events)
     stats = commands.add_parser("stats", help="stored events by name and day")
-    stats.add_argument("--environment", required=True, metavar="KEY", help="environment key")
+    stats.add_argument("--environment", required=True, metavar="KEY", help=ENVIRONMENT_HELP)
     stats.set_defaults(func=event_stats)
 
     store = subparsers.add_parser("eventstore", help="the events table")

@@ -36,13 +36,16 @@ StreamKeys = Callable[[str, Mapping[str, Any]], Iterable[bytes]]
 
 
 def by_environment(rows: Sequence[StoredEvent]) -> dict[str, list[StoredEvent]]:
-    """Group rows by environment, keeping only the first row of each repeated event_id."""
-    groups: dict[str, dict[uuid.UUID, StoredEvent]] = {}
+    """Group rows by environment, keeping only the first row of each repeated event_id.
+
+    Keyed by ``UUID.int``: ``UUID.__hash__`` is Python code, an int hashes in C.
+    """
+    groups: dict[str, dict[int, StoredEvent]] = {}
     for row in rows:
         group = groups.get(row.environment_key)
         if group is None:
             group = groups[row.environment_key] = {}
-        group.setdefault(row.event_id, row)
+        group.setdefault(row.event_id.int, row)
     return {env: list(group.values()) for env, group in groups.items()}
 
 
@@ -57,7 +60,9 @@ class StoredIdCheck:
         fresh: list[StoredEvent] = []
         for env, group in by_environment(rows).items():
             stored = self.stored_ids(env, [row.event_id for row in group])
-            fresh.extend(row for row in group if row.event_id not in stored)
+            if stored:  # usually empty; skipping it skips a Python-level UUID hash per row
+                group = [row for row in group if row.event_id not in stored]
+            fresh.extend(group)
         return fresh
 
     def stored_ids(self, environment_key: str, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:

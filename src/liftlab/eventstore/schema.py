@@ -32,13 +32,15 @@ COLUMN_TYPES: Mapping[str, str] = {
     "value": "String",
     "timestamp": "DateTime64(3, 'UTC')",
     "collected_at": "DateTime64(3, 'UTC')",
-    "traits": "String CODEC(ZSTD(1))",
+    "traits": "String",
     "metadata": "JSON",
     "sdk_language": "LowCardinality(String)",
     "sdk_version": "LowCardinality(String)",
     "event_id": "UUID",
 }
 
+# Stored columns only (a Distributed table stores nothing): traits repeat per identity.
+CODECS: Mapping[str, str] = {"traits": "CODEC(ZSTD(1))"}
 SORTING_KEY = "(environment_key, event, identifier, timestamp, event_id)"
 PARTITION_KEY = "toDate(timestamp)"
 SHARDING_KEY = "cityHash64(identifier)"
@@ -51,9 +53,10 @@ TABLE_SETTINGS: Mapping[str, str] = {
     # "Accepted" means on disk: a part is fsynced before the INSERT returns.
     "fsync_after_insert": "1",
     "fsync_part_directory": "1",
-    # Lets insert_deduplication_token drop a retried block on a single-node server too.
-    "non_replicated_deduplication_window": "10000",
 }
+# Lets insert_deduplication_token drop a retried block on a single node too (Replicated
+# tables keep their own window of block ids).
+SINGLE_NODE_SETTINGS: Mapping[str, str] = {"non_replicated_deduplication_window": "10000"}
 
 # The days one INSERT may create partitions for before ClickHouse refuses it (its default).
 DEFAULT_MAX_PARTITIONS_PER_INSERT = 100
@@ -73,17 +76,22 @@ def quote_identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
-def _columns_sql() -> str:
-    lines = [f"    {name} {kind}" for name, kind in COLUMN_TYPES.items()]
-    lines.append(f"    {PROJECTION}")
+def _columns_sql(stored: bool) -> str:
+    """The column list; ``stored`` adds the codecs and the projection of a table with parts."""
+    codecs = CODECS if stored else {}
+    lines = [
+        f"    {name} {kind} {codecs.get(name, '')}".rstrip() for name, kind in COLUMN_TYPES.items()
+    ]
+    if stored:
+        lines.append(f"    {PROJECTION}")
     return "(\n" + ",\n".join(lines) + "\n)"
 
 
-def _table_body(engine: str) -> str:
-    settings = ", ".join(f"{key} = {value}" for key, value in TABLE_SETTINGS.items())
+def _table_body(engine: str, settings: Mapping[str, str]) -> str:
+    listed = ", ".join(f"{key} = {value}" for key, value in settings.items())
     return (
-        f"{_columns_sql()}\nENGINE = {engine}\nPARTITION BY {PARTITION_KEY}\n"
-        f"ORDER BY {SORTING_KEY}\nSETTINGS {settings}"
+        f"{_columns_sql(stored=True)}\nENGINE = {engine}\nPARTITION BY {PARTITION_KEY}\n"
+        f"ORDER BY {SORTING_KEY}\nSETTINGS {listed}"
     )
 
 
@@ -92,7 +100,8 @@ def single_node_ddl(database: str) -> list[str]:
     db = quote_identifier(database)
     return [
         f"CREATE DATABASE IF NOT EXISTS {db}",
-        f"CREATE TABLE IF NOT EXISTS {db}.{TABLE}\n{_table_body('ReplacingMergeTree')}",
+        f"CREATE TABLE IF NOT EXISTS {db}.{TABLE}\n"
+        f"{_table_body('ReplacingMergeTree', {**TABLE_SETTINGS, **SINGLE_NODE_SETTINGS})}",
     ]
 
 
@@ -108,7 +117,8 @@ def cluster_ddl(database: str, cluster: str) -> list[str]:
     distributed = f"Distributed({quote_identifier(cluster)}, {db}, {LOCAL_TABLE}, {SHARDING_KEY})"
     return [
         f"CREATE DATABASE IF NOT EXISTS {db} {on_cluster}",
-        f"CREATE TABLE IF NOT EXISTS {db}.{LOCAL_TABLE} {on_cluster}\n{_table_body(engine)}",
+        f"CREATE TABLE IF NOT EXISTS {db}.{LOCAL_TABLE} {on_cluster}\n"
+        f"{_table_body(engine, TABLE_SETTINGS)}",
         f"CREATE TABLE IF NOT EXISTS {db}.{TABLE} {on_cluster}\n"
-        f"AS {db}.{LOCAL_TABLE}\nENGINE = {distributed}",
+        f"{_columns_sql(stored=False)}\nENGINE = {distributed}",
     ]

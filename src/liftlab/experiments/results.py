@@ -16,6 +16,10 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from liftlab.analysis.definition import parse_definition
+from liftlab.analysis.query import build_exposure_timeline_query, build_results_query
+from liftlab.analysis.results import read_exposure_timeline, read_results
+from liftlab.analysis.spec import ExperimentSpec, MetricSpec
+from liftlab.eventstore import open_store
 from liftlab.experiments.models import (
     Experiment,
     ExperimentMetric,
@@ -34,10 +38,8 @@ def attachments(experiment: Experiment) -> list[ExperimentMetric]:
     return list(experiment.experiment_metrics.select_related("metric").order_by("id"))
 
 
-def experiment_spec(experiment: Experiment, end: datetime):
+def experiment_spec(experiment: Experiment, end: datetime) -> ExperimentSpec:
     """The analysis' view of an experiment: flag, variants, window and metric definitions."""
-    from liftlab.analysis.query import ExperimentSpec, MetricSpec  # LEAD: hoist once it exists
-
     return ExperimentSpec(
         environment_key=experiment.environment.key,
         feature_name=experiment.feature_name,
@@ -75,13 +77,16 @@ def metrics_meta(experiment: Experiment) -> list[dict]:
 
 def compute_document(experiment: Experiment, end: datetime) -> dict:
     """Run the one-scan query and the statistics; the whole result document."""
-    from liftlab.analysis.results import compute_results  # LEAD: hoist once it exists
-    from liftlab.eventstore import open_store
+    from liftlab.analysis.report import build_report  # LEAD: hoist once report.py lands
 
     now = timezone.now()
-    report = compute_results(
-        open_store(settings.EVENTSTORE_URL),
-        experiment_spec(experiment, end),
+    spec = experiment_spec(experiment, end)
+    store = open_store(settings.EVENTSTORE_URL)
+    stats = read_results(spec, store.query(*build_results_query(spec)))
+    timeline = read_exposure_timeline(store.query(*build_exposure_timeline_query(spec)))
+    report = build_report(
+        spec,
+        stats,
         metrics_meta(experiment),
         weights=[v["weight"] for v in experiment.variants],
         control=experiment.control_variant,
@@ -89,6 +94,10 @@ def compute_document(experiment: Experiment, end: datetime) -> dict:
         min_identities=MIN_IDENTITIES,
         min_conversions=MIN_CONVERSIONS,
     )
+    report["exposures"]["daily"] = [
+        {"date": p.day.isoformat(), "variant": p.variant, "identities": p.identities}
+        for p in timeline
+    ]
     return {
         "experiment": experiment.pk,
         "status": experiment.status,
