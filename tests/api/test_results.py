@@ -78,7 +78,7 @@ def simulate(environment_key: str, flag: str, variants: list[str], seed: int) ->
     )
     for v_index, variant in enumerate(variants):
         for u in range(USERS_PER_ARM):
-            user = f"user-{v_index}-{u}-{HOSTILE}"
+            user = f"user-{seed}-{v_index}-{u}-{HOSTILE}"
             exposed_at = hours_ago(40 - rng.uniform(0, 10))
             events.append(exposure(environment_key, flag, user, variant, exposed_at))
             amounts = rng.lognormal(3 + 0.3 * v_index, 1, size=rng.poisson(0.6 + 0.2 * v_index))

@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from liftlab.analysis.definition import parse_definition
 from liftlab.analysis.query import build_exposure_timeline_query, build_results_query
+from liftlab.analysis.report import build_report
 from liftlab.analysis.results import read_exposure_timeline, read_results
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.eventstore import open_store
@@ -77,8 +78,6 @@ def metrics_meta(experiment: Experiment) -> list[dict]:
 
 def compute_document(experiment: Experiment, end: datetime) -> dict:
     """Run the one-scan query and the statistics; the whole result document."""
-    from liftlab.analysis.report import build_report  # LEAD: hoist once report.py lands
-
     now = timezone.now()
     spec = experiment_spec(experiment, end)
     store = open_store(settings.EVENTSTORE_URL)
