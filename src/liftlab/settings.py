@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "liftlab.accounts",
     "liftlab.audit",
     "liftlab.experiments",
+    "liftlab.events",
     "liftlab.web",
 ]
 

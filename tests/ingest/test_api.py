@@ -14,7 +14,7 @@ from liftlab.accounts.models import Environment
 from liftlab.eventstore import open_store
 from liftlab.experiments.models import Experiment
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.ingest.urls")]
+pytestmark = pytest.mark.django_db
 URL = "/api/v1/events/"
 
 

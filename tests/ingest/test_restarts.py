@@ -30,9 +30,10 @@ CREATE_ENVIRONMENT = (
 @pytest.fixture
 def home(tmp_path) -> dict[str, str]:
     """Environment variables of children sharing one fresh LIFTLAB_HOME."""
-    env = dict(os.environ, LIFTLAB_HOME=str(tmp_path / "home"))
-    env["DJANGO_SETTINGS_MODULE"] = "tests.ingest.server_settings"
-    return env
+    # The project's settings: the test settings would pick a new home in every child.
+    return dict(
+        os.environ, LIFTLAB_HOME=str(tmp_path / "home"), DJANGO_SETTINGS_MODULE="liftlab.settings"
+    )
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

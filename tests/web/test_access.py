@@ -158,3 +158,18 @@ def test_only_running_or_paused_experiments_refresh(environment, metrics, admin)
     assert "Only running or paused experiments can be refreshed (this one is draft)." in (
         response.content.decode()
     )
+
+
+def test_an_unreachable_event_store_is_a_503_that_changes_nothing(
+    experiment, admin, environment, settings
+):
+    settings.EVENTSTORE_URL = "clickhouse://default:@127.0.0.1:9/default"
+    client = client_for(admin)
+    for url in (pages(experiment)[0], pages(experiment)[2]):
+        response = client.get(url)
+        assert response.status_code == 503
+        assert b"The event store did not answer" in response.content
+    response = client.post(action_url(experiment, "complete"))
+    assert response.status_code == 503 and b"Nothing was changed." in response.content
+    experiment.refresh_from_db()
+    assert experiment.status == ExperimentStatus.RUNNING

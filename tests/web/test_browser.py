@@ -47,13 +47,24 @@ def event(env_key: str, name: str, who: str, at, *, flag: str = "", value: str =
     )
 
 
+def first_day(variant: str, i: int) -> int:
+    """Control: 100 new identities a day; treatment: 80, 80, 80, then 160 on the last day."""
+    return i % DAYS if variant == "control" else min(i % 5, DAYS - 1)
+
+
+def cumulative(variant: str) -> list[int]:
+    """Identities exposed so far at the end of each day, counted from the raw data."""
+    days = [first_day(variant, i) for i in range(PER_VARIANT)]
+    return [sum(d <= day for d in days) for day in range(DAYS)]
+
+
 def record_events(env_key: str, start) -> None:
-    """Each variant: 100 new identities a day for four days; the first few of each buy."""
+    """Each variant's identities, exposed over four days; the first few of each buy."""
     rows = []
     for variant, buyers in BUYERS.items():
         for i in range(PER_VARIANT):
             who = f"{variant}-{i}"
-            seen = start + timedelta(days=i % DAYS, hours=1)
+            seen = start + timedelta(days=first_day(variant, i), hours=1)
             rows.append(event(env_key, "$flag_exposure", who, seen, flag="new-cart", value=variant))
             if i < buyers:
                 rows.append(event(env_key, "purchase", who, seen + timedelta(hours=1), value="10"))
@@ -103,6 +114,11 @@ def plotted(page, selector: str) -> list[dict]:
     return json.loads(page.eval_on_selector(selector, "el => JSON.stringify(el.data)"))
 
 
+def cells(row_text: str) -> list[str]:
+    """A table row's cells as the browser renders them (tab-separated), whitespace collapsed."""
+    return [" ".join(cell.split()) for cell in row_text.split("\t")]
+
+
 def sign_in(page, base: str) -> None:
     page.goto(base + "/")
     page.fill("#id_username", "ada")
@@ -120,24 +136,21 @@ def test_experiment_page_shows_real_results_and_completes(live_server, shop):
         sign_in(page, live_server.url)
         screenshot(page, "environments")
         page.goto(live_server.url + reverse("web:experiments", kwargs={"key": key}))
-        assert page.inner_text("table.experiments tbody tr").split("\t")[-2:] == [
-            "800",
-            "Win Purchase",
-        ]
+        assert cells(page.inner_text("table.experiments tbody tr"))[-2:] == ["800", "Win Purchase"]
         screenshot(page, "experiments")
 
         page.goto(url)
-        card = page.inner_text(f"#metric-{document['metrics'][0]['metric']} table")
-        control_row, treatment_row = card.splitlines()[-2:]
-        assert control_row.split("\t")[:3] == ["control control", "400", "15.0%"]
-        cells = treatment_row.split("\t")
-        assert cells[:3] == ["treatment", "400", "30.0%"]
-        assert cells[3].startswith("+15.0 pp") and cells[4].startswith("+100.0%")
-        assert cells[5:] == ["< 0.001", "Win"]
+        rows = page.locator(f"#metric-{document['metrics'][0]['metric']} tbody tr")
+        control_row, treatment_row = rows.all_inner_texts()
+        assert cells(control_row)[:3] == ["control control", "400", "15.0%"]
+        treatment = cells(treatment_row)
+        assert treatment[:3] == ["treatment", "400", "30.0%"]
+        assert treatment[3].startswith("+15.0 pp") and treatment[4].startswith("+100.0%")
+        assert treatment[5:] == ["< 0.001", "Win"]
 
         exposures = plotted(page, ".exposure-chart")
         assert [t["name"] for t in exposures] == ["control", "treatment"]
-        assert [t["y"] for t in exposures] == [[100, 200, 300, 400]] * 2
+        assert [t["y"] for t in exposures] == [cumulative(v) for v in BUYERS]
 
         (forest,) = plotted(page, ".forest")
         assert forest["x"] == [pytest.approx(1.0)] and forest["y"] == ["treatment"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rich.console import Console
 
@@ -18,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo", help="simulate a 3-variant experiment end to end and serve its results"
     )
     parser.add_argument("--users", type=int, default=100_000, help="simulated users")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--seed", type=int, default=1, help="simulation seed (same seed, same events)"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument(
@@ -45,11 +48,12 @@ def demo_token() -> str:
 def demo(args: argparse.Namespace) -> int:
     if args.users < 100:
         raise CommandError("--users must be at least 100")
-    from liftlab.demo.client import ApiClient
+    from liftlab.demo.client import ApiClient, ApiError
     from liftlab.demo.runner import run_demo
     from liftlab.demo.server import free_port, start_server, stop_server, wait_until_up
+    from liftlab.simulate import ExperimentUnavailable, PlanError, SendError
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     token = demo_token()
     port = free_port(args.host, args.port)
     base_url = f"http://{args.host}:{port}"
@@ -57,9 +61,12 @@ def demo(args: argparse.Namespace) -> int:
     server = start_server(args.host, port, log_path)
     try:
         wait_until_up(server, base_url, log_path)
-        outcome = run_demo(
-            ApiClient(base_url, token), token, users=args.users, seed=args.seed, console=console
-        )
+        try:
+            outcome = run_demo(
+                ApiClient(base_url, token), token, users=args.users, seed=args.seed, console=console
+            )
+        except (ApiError, ExperimentUnavailable, PlanError, SendError) as exc:
+            raise CommandError(f"the demo stopped: {exc} (server log: {log_path})") from exc
         matched = sum(row["matches"] for row in outcome.checks)
         console.print(
             f"{matched} of {len(outcome.checks)} verdicts match the simulated truth; "

@@ -10,6 +10,8 @@ import time
 
 import requests
 
+from liftlab.cli import CommandError
+
 STARTUP_SECONDS = 60
 
 
@@ -41,14 +43,14 @@ def wait_until_up(process: subprocess.Popen, base_url: str, log_path: str) -> No
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited (code {process.returncode}); see {log_path}")
+            raise CommandError(f"the server exited (code {process.returncode}); see {log_path}")
         try:
             if requests.get(base_url + "/api/schema/", timeout=5).ok:
                 return
         except requests.ConnectionError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"the server did not answer within {STARTUP_SECONDS} s; see {log_path}")
+    raise CommandError(f"the server did not answer within {STARTUP_SECONDS} s; see {log_path}")
 
 
 def stop_server(process: subprocess.Popen) -> None:

@@ -23,6 +23,7 @@ BETTER_SIDE_FILL = "rgba(26, 127, 55, 0.07)"
 SERIES_COLOURS = ["#0969da", "#bf3989", "#1a7f37", "#9a6700", "#8250df", "#bc4c00", "#57606a"]
 DAY_MS = 24 * 3600 * 1000
 MAX_DAILY_TICKS = 14
+FOREST_MARGIN = 0.08
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
 
 
@@ -86,6 +87,14 @@ def exposure_figure(daily: list[dict], variants: list[str]) -> dict | None:
     return _as_json(figure)
 
 
+def _lift_range(points: list[dict]) -> tuple[float, float]:
+    """The intervals and zero, with a margin: zero is always in sight, nothing is cut off."""
+    left = min(0.0, *(p["low"] for p in points))
+    right = max(0.0, *(p["high"] for p in points))
+    margin = (right - left) * FOREST_MARGIN or FOREST_MARGIN
+    return left - margin, right + margin
+
+
 def forest_figure(points: list[dict], higher_is_better: bool) -> dict | None:
     """Relative lift of each treatment with its interval, against a zero line.
 
@@ -95,9 +104,9 @@ def forest_figure(points: list[dict], higher_is_better: bool) -> dict | None:
     shown = [p for p in points if p["lift"] is not None]
     if not shown:
         return None
-    reach = max(max(abs(p["low"]), abs(p["high"]), abs(p["lift"])) for p in shown) * 1.15 or 0.1
+    left, right = _lift_range(shown)
     figure = go.Figure(layout=_layout(height=70 + 44 * len(shown), showlegend=False))
-    better = (0, reach) if higher_is_better else (-reach, 0)
+    better = (0, right) if higher_is_better else (left, 0)
     figure.add_vrect(x0=better[0], x1=better[1], fillcolor=BETTER_SIDE_FILL, line_width=0)
     figure.add_vline(x=0, line={"color": "#57606a", "width": 1, "dash": "dot"})
     for p in shown:
@@ -127,7 +136,7 @@ def forest_figure(points: list[dict], higher_is_better: bool) -> dict | None:
         )
     arrow = "better →" if higher_is_better else "← better"
     figure.update_xaxes(
-        range=[-reach, reach],
+        range=[left, right],
         tickformat="+.0%",
         zeroline=False,
         showgrid=True,

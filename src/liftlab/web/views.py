@@ -6,6 +6,9 @@ page never repeats an action; what happened is told with a one-line message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -15,6 +18,7 @@ from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
 from liftlab.accounts.models import Environment, Membership, Role
+from liftlab.eventstore import EventStoreError
 from liftlab.experiments import services
 from liftlab.experiments.models import Experiment, ExperimentStatus, Metric
 from liftlab.experiments.results import results_for
@@ -60,6 +64,23 @@ def _refresh(request: HttpRequest, experiment: Experiment) -> None:
     messages.info(request, document.get("refresh") or "Results recomputed from the latest events.")
 
 
+def store_errors_as_503(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """An unreachable event store answers 503 with its reason, as the API does, not a 500.
+
+    Changes run in a transaction that the error rolls back, so the page can say nothing changed.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except EventStoreError as exc:
+            context = {"reason": str(exc), "was_change": request.method == "POST"}
+            return render(request, "web/unavailable.html", context, status=503)
+
+    return wrapper
+
+
 def _experiment(access: Access, pk: str) -> Experiment:
     return get_object_or_404(Experiment.objects.alive(), environment=access.environment, pk=pk)
 
@@ -81,6 +102,7 @@ def environment_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@store_errors_as_503
 def experiment_list(request: HttpRequest, key: str) -> HttpResponse:
     access = environment_access(request, key)
     experiments = Experiment.objects.alive().filter(environment=access.environment)
@@ -89,6 +111,7 @@ def experiment_list(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @login_required
+@store_errors_as_503
 def experiment_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
     access = environment_access(request, key)
     experiment = _experiment(access, pk)
@@ -110,6 +133,7 @@ def experiment_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@store_errors_as_503
 def experiment_action(request: HttpRequest, key: str, pk: str, action: str) -> HttpResponse:
     """Start, pause, complete or refresh: admins only, as in the API."""
     if action not in ACTIONS:

@@ -1,0 +1,142 @@
+"""Hypothesis strategies: small event sets and experiments that provoke every rule at once.
+
+Times sit on a half-hour grid (plus an optional millisecond), so first exposures, window ends
+and the experiment's start and end coincide with event times and their inclusive bounds are
+exercised; the pools are small, so identities get several exposures and events each.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import strategies as st
+
+from liftlab.analysis.definition import parse_definition
+from liftlab.analysis.spec import ExperimentSpec, MetricSpec
+from liftlab.eventstore import StoredEvent
+
+BASE = datetime(2026, 3, 1, tzinfo=UTC)
+START = BASE + timedelta(hours=1)
+END = BASE + timedelta(hours=10)
+EXPOSURE = "$flag_exposure"
+FLAG = "checkout's \"flag\""
+HOSTILE_EVENT = "purchase'); DROP TABLE events; --"
+HOSTILE_KEY = "ké\\y\x00`\"'"
+VARIANTS = ("control", "treat\\ment 🎉")
+IDENTITIES = ["u1", "u2", "u3", "u4", "ü'\x00"]
+METRIC_EVENTS = ["purchase", "signup", HOSTILE_EVENT]
+PROPERTIES = ["plan", "amount", HOSTILE_KEY]
+VALUE_TEXTS = ["1", "2.5", "-3", "1e2", ".5", "abc", "", " 4", "nan", "inf"]
+PROPERTY_VALUES = ["pro", "free", "12", "", "x'y", 0, 5, -3, 2.5, -0.25, True, False, None]
+SCALARS = ["pro", "free", "12", "", 5, -3, 2.5, 12, True, False]
+NUMBERS = [-3, 0, 2.5, 5, 12]
+
+times = st.builds(
+    lambda slot, extra_ms: BASE + timedelta(minutes=30 * slot, milliseconds=extra_ms),
+    st.integers(0, 24),
+    st.sampled_from([0, 0, 1]),
+)
+metadata = st.dictionaries(st.sampled_from(PROPERTIES), st.sampled_from(PROPERTY_VALUES))
+
+
+def stored(env: str, event: str, feature: str, identifier: str, value: str, at, meta) -> StoredEvent:
+    return StoredEvent(
+        environment_key=env,
+        event=event,
+        feature_name=feature,
+        identifier=identifier,
+        value=value,
+        timestamp=at,
+        collected_at=at,
+        traits="{}",
+        metadata=json.dumps(meta),
+        sdk_language="python",
+        sdk_version="1",
+        event_id=uuid.uuid4(),
+    )
+
+
+exposures = st.tuples(
+    st.sampled_from([FLAG, FLAG, FLAG, "other-flag"]),
+    st.sampled_from(IDENTITIES),
+    st.sampled_from([*VARIANTS, *VARIANTS, "ghost"]),
+    times,
+)
+metric_events = st.tuples(
+    st.sampled_from(METRIC_EVENTS),
+    st.sampled_from(IDENTITIES),
+    st.sampled_from(VALUE_TEXTS),
+    times,
+    metadata,
+)
+
+
+def event_rows(env: str, exposed, others) -> list[StoredEvent]:
+    rows = [stored(env, EXPOSURE, f, i, v, t, {}) for f, i, v, t in exposed]
+    rows += [stored(env, e, "", i, v, t, m) for e, i, v, t, m in others]
+    return rows
+
+
+def _filter(prop: str, op: str, value: object) -> dict[str, object]:
+    data: dict[str, object] = {"property": prop, "op": op}
+    if value is not None:
+        data["value"] = value
+    return data
+
+
+filters = st.one_of(
+    st.builds(
+        _filter,
+        st.sampled_from(PROPERTIES),
+        st.sampled_from(["eq", "neq"]),
+        st.sampled_from(SCALARS),
+    ),
+    st.builds(
+        _filter,
+        st.sampled_from(PROPERTIES),
+        st.sampled_from(["in", "not_in"]),
+        st.lists(st.sampled_from(SCALARS), min_size=1, max_size=3),
+    ),
+    st.builds(
+        _filter,
+        st.sampled_from(PROPERTIES),
+        st.sampled_from(["gt", "gte", "lt", "lte"]),
+        st.sampled_from(NUMBERS),
+    ),
+    st.builds(_filter, st.sampled_from(PROPERTIES), st.just("contains"), st.sampled_from(["r", "", "'", "1"])),
+    st.builds(_filter, st.sampled_from(PROPERTIES), st.sampled_from(["is_set", "is_not_set"]), st.none()),
+)
+definitions = st.builds(
+    lambda event, value, flts, hours: parse_definition(
+        {
+            "version": 1,
+            "event": event,
+            "value": value,
+            "filters": flts,
+            "window": None if hours is None else {"hours": hours},
+        }
+    ),
+    st.sampled_from(METRIC_EVENTS),
+    st.sampled_from([None, "amount", HOSTILE_KEY]),
+    st.lists(filters, max_size=2),
+    st.sampled_from([None, 1, 2, 3]),
+)
+metrics = st.lists(
+    st.tuples(st.sampled_from(["count", "sum", "mean", "occurrence"]), definitions),
+    min_size=1,
+    max_size=5,
+)
+
+
+def experiment(env: str, chosen) -> ExperimentSpec:
+    return ExperimentSpec(
+        environment_key=env,
+        feature_name=FLAG,
+        exposure_event=EXPOSURE,
+        variant_keys=VARIANTS,
+        start=START,
+        end=END,
+        metrics=tuple(MetricSpec(f"m{i}", agg, d) for i, (agg, d) in enumerate(chosen)),
+    )
