@@ -6,6 +6,7 @@ Every figure is checked against a brute-force computation from the raw per-ident
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import numpy as np
@@ -14,6 +15,7 @@ from django.utils import timezone
 from scipy import stats as scipy_stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
+from liftlab.cli import main
 from liftlab.experiments.models import ResultCache
 
 from . import paths
@@ -255,3 +257,28 @@ def test_results_of_a_deleted_experiment_are_404(admin, environment, experiment_
     experiment, _ = experiment_with_metrics
     admin.delete(paths.experiments(environment.key, experiment["id"]))
     refused(admin.get(paths.experiments(environment.key, experiment["id"], "results")), 404)
+
+
+def test_the_results_command_prints_the_document_and_a_table(
+    admin, environment, experiment_with_metrics, capsys
+):
+    experiment, _ = experiment_with_metrics
+    variants = [v["key"] for v in experiment["variants"]]
+    simulate(environment.key, experiment["feature_name"], variants, seed=6)
+    ok(admin.post(paths.experiments(environment.key, experiment["id"], "complete")))
+    served = results(admin, environment, experiment["id"])
+
+    assert main(["results", environment.key, str(experiment["id"]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == served
+
+    assert main(["results", environment.key, str(experiment["id"])]) == 0
+    table = capsys.readouterr().out
+    assert "final" in table and "revenue" in table and "p-value" in table
+
+
+def test_the_results_command_names_what_is_missing(environment, create_experiment, capsys):
+    assert main(["results", environment.key, "999999"]) == 2
+    assert "no experiment 999999" in capsys.readouterr().err
+    draft = create_experiment()
+    assert main(["results", environment.key, str(draft["id"])]) == 2
+    assert "has not started" in capsys.readouterr().err

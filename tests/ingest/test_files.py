@@ -161,3 +161,18 @@ def test_other_file_types_are_refused(store, env_key, tmp_path, name):
     path.write_text("[]")
     with pytest.raises(ImportFileError, match=r"use \.ndjson"):
         import_file(path, env_key, store)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("e.parquet", b"PAR1 not really", "not a readable Parquet file"),
+        ("e.ndjson.gz", gzip.compress(b'{"event": "a"}\n' * 100)[:40], "not valid gzip"),
+        ("e.csv.gz", b"plain text, not gzip", "not valid gzip"),
+    ],
+)
+def test_a_damaged_file_is_refused_with_a_reason(store, env_key, tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImportFileError, match=reason):
+        import_file(path, env_key, store)

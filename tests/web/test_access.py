@@ -8,6 +8,7 @@ from django.urls import reverse
 from tests.web.conftest import PASSWORD, cache_document, client_for, make_user, new_experiment
 from tests.web.documents import for_experiment
 
+from liftlab.accounts.models import Environment, Membership
 from liftlab.audit.models import Action, AuditLogEntry
 from liftlab.experiments.models import ExperimentStatus
 
@@ -70,8 +71,6 @@ def test_unknown_experiments_and_actions_are_404(experiment, admin, environment,
 
 def test_an_experiment_is_only_found_under_its_own_environment(experiment, admin):
     other = make_user("olga")
-    from liftlab.accounts.models import Environment, Membership
-
     elsewhere = Environment.objects.create(name="Elsewhere")
     Membership.objects.create(environment=elsewhere, user=admin, role="admin")
     url = reverse("web:experiment", kwargs={"key": elsewhere.key, "pk": experiment.pk})

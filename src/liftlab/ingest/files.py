@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from liftlab.eventstore import EventStore
@@ -98,7 +99,10 @@ def open_records(path: Path) -> tuple[str, int, Records, Meter]:
     kind = Path(name.removesuffix(".gz")).suffix
     meter = Meter()
     if kind == ".parquet" and not compressed:
-        parquet = pq.ParquetFile(path)
+        try:
+            parquet = pq.ParquetFile(path)
+        except pa.ArrowException as exc:
+            raise ImportFileError(f"{path.name}: not a readable Parquet file ({exc})") from None
         _check_columns(parquet.schema_arrow.names, path.name)
         return "row", parquet.metadata.num_rows, _parquet(parquet, meter), meter
     readers = {".ndjson": _ndjson, ".jsonl": _ndjson, ".csv": _csv}
@@ -111,7 +115,10 @@ def open_records(path: Path) -> tuple[str, int, Records, Meter]:
 def _lines(path: Path, compressed: bool, meter: Meter) -> Iterator[tuple[int, bytes]]:
     with path.open("rb") as raw, gzip.open(raw) if compressed else nullcontext(raw) as stream:
         meter.position = raw.tell
-        yield from enumerate(stream, start=1)
+        try:
+            yield from enumerate(stream, start=1)
+        except (gzip.BadGzipFile, EOFError) as exc:
+            raise ImportFileError(f"{path.name}: not valid gzip ({exc})") from None
         end = raw.tell()
     meter.position = lambda: end
 
@@ -152,10 +159,13 @@ def _csv_event(row: dict[str, Any]) -> Any:
 
 
 def _parquet(parquet: pq.ParquetFile, meter: Meter) -> Records:
-    for batch in parquet.iter_batches(batch_size=BATCH_SIZE):
-        for row in batch.to_pylist():
-            meter.rows += 1
-            yield meter.rows, _parquet_event(row)
+    try:
+        for batch in parquet.iter_batches(batch_size=BATCH_SIZE):
+            for row in batch.to_pylist():
+                meter.rows += 1
+                yield meter.rows, _parquet_event(row)
+    except pa.ArrowException as exc:
+        raise ImportFileError(f"row {meter.rows + 1} cannot be read ({exc})") from None
 
 
 def _parquet_event(row: dict[str, Any]) -> Any:

@@ -1,0 +1,284 @@
+"""The results query, run on chDB, against the brute-force semantics in brute_force.py."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from liftlab.analysis.definition import parse_definition
+from liftlab.analysis.query import build_exposure_timeline_query, build_results_query
+from liftlab.analysis.results import (
+    ExposureCounts,
+    Moments,
+    ResultStats,
+    read_exposure_timeline,
+    read_results,
+)
+from liftlab.analysis.spec import ExperimentSpec, MetricSpec
+from liftlab.eventstore import EventStore, StoredEvent
+from tests.analysis import strategies as s
+from tests.analysis.brute_force import expected, ms
+
+
+def fresh_env() -> str:
+    return f"env-{uuid.uuid4().hex}"
+
+
+def run(store: EventStore, spec: ExperimentSpec) -> ResultStats:
+    sql, params = build_results_query(spec)
+    return read_results(spec, store.query(sql, params))
+
+
+def assert_matches_brute_force(
+    store: EventStore, spec: ExperimentSpec, rows: list[StoredEvent]
+) -> ResultStats:
+    stats = run(store, spec)
+    counts, moments = expected(spec, rows)
+    assert stats.exposures == ExposureCounts(
+        variants=counts["variants"],
+        quarantined=counts["quarantined"],
+        unknown_variant=counts["unknown"],
+    )
+    assert set(stats.metrics) == set(moments)
+    for key, per_variant in moments.items():
+        for variant, want in per_variant.items():
+            got = stats.metrics[key][variant]
+            assert got.n == want.n, (key, variant)
+            assert math.isclose(got.sum, want.sum, rel_tol=1e-9, abs_tol=1e-9), (key, variant)
+            assert math.isclose(got.sum_sq, want.sum_sq, rel_tol=1e-9, abs_tol=1e-9), (key, variant)
+    return stats
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    exposed=st.lists(s.exposures, min_size=1, max_size=14),
+    others=st.lists(s.metric_events, max_size=24),
+    chosen=s.metrics,
+)
+def test_results_match_brute_force(store: EventStore, exposed, others, chosen) -> None:
+    env = fresh_env()
+    rows = s.event_rows(env, exposed, others)
+    store.insert(rows)
+    assert_matches_brute_force(store, s.experiment(env, chosen), rows)
+
+
+def definition(**fields: object):
+    return parse_definition({"version": 1, **fields})
+
+
+def at(hours: float, ms_: int = 0):
+    return s.BASE + timedelta(hours=hours, milliseconds=ms_)
+
+
+def test_first_touch_quarantine_unknown_and_inclusive_bounds(store: EventStore) -> None:
+    env = fresh_env()
+    control, treatment = s.VARIANTS
+
+    def expose(who: str, variant: str, hours: float, flag: str = s.FLAG) -> StoredEvent:
+        return s.stored(env, s.EXPOSURE, flag, who, variant, at(hours), {})
+
+    def buy(who: str, hours: float, ms_: int = 0, value: str = "1") -> StoredEvent:
+        return s.stored(env, "purchase", "", who, value, at(hours, ms_), {})
+
+    rows = [
+        expose("u1", control, 2),
+        expose("u1", control, 3),  # a repeat of the same variant keeps u1 assigned
+        buy("u1", 1.5),  # before the first exposure: not counted
+        buy("u1", 2),  # at the first exposure: counted
+        buy("u1", 5, value="x"),  # window end, inclusive; not a number
+        buy("u1", 5, 1),  # 1 ms past the window
+        expose("u2", control, 2),
+        expose("u2", treatment, 4),  # two variants: quarantined
+        buy("u2", 3),
+        expose("u3", "ghost", 2),  # not a variant key
+        expose("u4", control, 2, flag="other-flag"),  # another flag: not exposed
+        buy("u4", 3),
+        expose("u5", treatment, 9.5),  # no events: zeros
+        buy("u5", 10),  # at the end, inclusive
+        buy("u5", 10, 1),  # after the end
+        expose("u6", control, 0.5),  # before the start: not exposed
+    ]
+    store.insert(rows)
+    metrics = (
+        MetricSpec("count", "count", definition(event="purchase", window={"hours": 3})),
+        MetricSpec("sum", "sum", definition(event="purchase")),
+        MetricSpec("mean", "mean", definition(event="purchase", window={"hours": 3})),
+        MetricSpec("occurs", "occurrence", definition(event="purchase")),
+    )
+    spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END, metrics)
+    stats = assert_matches_brute_force(store, spec, rows)
+    assert stats.exposures == ExposureCounts({control: 1, treatment: 1}, 1, 1)
+    assert stats.exposures.total == 4
+    assert stats.metrics["count"][control] == Moments(1, 2.0, 4.0)
+    assert stats.metrics["sum"][control] == Moments(1, 2.0, 4.0)
+    assert stats.metrics["mean"][control] == Moments(1, 1.0, 1.0)
+    assert stats.metrics["occurs"][treatment] == Moments(1, 1.0, 1.0)
+    assert stats.metrics["count"][treatment] == Moments(1, 1.0, 1.0)
+
+
+def test_hostile_strings_everywhere_are_bound_not_pasted(store: EventStore) -> None:
+    hostile = "x'\\\"`;\n\t\x00 {p0:String} ) OR 1=1 -- 日本"
+    env, flag, exposure = hostile + "env", hostile + "flag", hostile + "exposure"
+    variants = (hostile + "a", hostile + "b")
+    event, prop = hostile + "event", hostile + "prop"
+    rows = [
+        s.stored(env, exposure, flag, hostile + "u1", variants[0], at(2), {}),
+        s.stored(env, exposure, flag, hostile + "u2", variants[1], at(2), {}),
+        s.stored(env, event, "", hostile + "u1", "3", at(3), {prop: hostile}),
+        s.stored(env, event, "", hostile + "u2", "4", at(3), {prop: "plain", hostile: 7}),
+    ]
+    store.insert(rows)
+    metrics = tuple(
+        MetricSpec(hostile + str(i), agg, definition(event=event, value=value, filters=flts))
+        for i, (agg, value, flts) in enumerate(
+            [
+                ("count", None, [{"property": prop, "op": "eq", "value": hostile}]),
+                ("sum", hostile, [{"property": prop, "op": "in", "value": [hostile, "z"]}]),
+                ("mean", None, [{"property": prop, "op": "contains", "value": hostile[:5]}]),
+                ("occurrence", None, [{"property": prop, "op": "neq", "value": hostile}]),
+            ]
+        )
+    )
+    spec = ExperimentSpec(env, flag, exposure, variants, s.START, s.END, metrics)
+    sql, _ = build_results_query(spec)
+    assert "OR 1=1" not in sql and "日本" not in sql
+    stats = assert_matches_brute_force(store, spec, rows)
+    assert stats.exposures.variants == {variants[0]: 1, variants[1]: 1}
+    assert [stats.metrics[m.key][variants[0]].sum for m in metrics] == [1.0, 0.0, 3.0, 0.0]
+    assert [stats.metrics[m.key][variants[1]].sum for m in metrics] == [0.0, 0.0, 0.0, 1.0]
+
+
+def test_more_metrics_than_one_mask_word(store: EventStore) -> None:
+    env = fresh_env()
+    rows = [s.stored(env, s.EXPOSURE, s.FLAG, f"u{i}", s.VARIANTS[i % 2], at(2), {}) for i in range(6)]
+    rows += [
+        s.stored(env, "purchase", "", f"u{i}", "1", at(3), {"amount": 13 * i + k})
+        for i in range(6)
+        for k in range(3)
+    ]
+    store.insert(rows)
+    metrics = tuple(
+        MetricSpec(
+            f"m{k}",
+            "count",
+            definition(event="purchase", filters=[{"property": "amount", "op": "gte", "value": k}]),
+        )
+        for k in range(70)
+    )
+    spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END, metrics)
+    sql, _ = build_results_query(spec)
+    assert "ev_mask_1" in sql
+    assert_matches_brute_force(store, spec, rows)
+
+
+def test_without_metrics_only_exposures_are_counted(store: EventStore) -> None:
+    env = fresh_env()
+    rows = [
+        s.stored(env, s.EXPOSURE, s.FLAG, "u1", s.VARIANTS[0], at(2), {}),
+        s.stored(env, s.EXPOSURE, s.FLAG, "u2", "ghost", at(2), {}),
+    ]
+    store.insert(rows)
+    spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END)
+    stats = run(store, spec)
+    assert stats == ResultStats(ExposureCounts({s.VARIANTS[0]: 1, s.VARIANTS[1]: 0}, 0, 1), {})
+
+
+def test_an_unexposed_variant_has_zero_moments(store: EventStore) -> None:
+    env = fresh_env()
+    rows = [s.stored(env, s.EXPOSURE, s.FLAG, "u1", s.VARIANTS[0], at(2), {})]
+    store.insert(rows)
+    metric = MetricSpec("m", "sum", definition(event="purchase"))
+    spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END, (metric,))
+    assert run(store, spec).metrics["m"] == {
+        s.VARIANTS[0]: Moments(1, 0.0, 0.0),
+        s.VARIANTS[1]: Moments(0, 0.0, 0.0),
+    }
+
+
+def test_the_query_scans_events_once() -> None:
+    spec = s.experiment("env", [("sum", definition(event=e, value="amount")) for e in "abc"])
+    sql, params = build_results_query(spec)
+    assert sql.count("FROM events") == 1
+    assert sorted(params[name] for name in params if params[name] == "amount") == ["amount"]
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(exposed=st.lists(s.exposures, min_size=1, max_size=14))
+def test_exposure_timeline_counts_first_exposures_per_day(store: EventStore, exposed) -> None:
+    env = fresh_env()
+    rows = s.event_rows(env, exposed, [])
+    store.insert(rows)
+    spec = ExperimentSpec(
+        env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.BASE, s.BASE + timedelta(days=1, hours=-1)
+    )
+    sql, params = build_exposure_timeline_query(spec)
+    points = read_exposure_timeline(store.query(sql, params))
+
+    first: dict[str, StoredEvent] = {}
+    seen: dict[str, set[str]] = {}
+    for row in rows:
+        if row.feature_name == s.FLAG and spec.start_ms <= ms(row) <= spec.end_ms:
+            seen.setdefault(row.identifier, set()).add(row.value)
+            if row.identifier not in first or ms(row) < ms(first[row.identifier]):
+                first[row.identifier] = row
+    want = Counter(
+        (e.timestamp.date(), e.value)
+        for who, e in first.items()
+        if len(seen[who]) == 1 and e.value in s.VARIANTS
+    )
+    assert {(p.day, p.variant): p.identities for p in points} == dict(want)
+    assert [(p.day, p.variant) for p in points] == sorted(want)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"variant_keys": ()}, "at least one variant"),
+        ({"variant_keys": ("a", "a")}, "unique"),
+        ({"start": s.END, "end": s.START}, "after end"),
+        ({"start": s.START.replace(tzinfo=None)}, "timezone-aware"),
+        (
+            {"metrics": (MetricSpec("m", "count", definition(event="e")),) * 2},
+            "metric keys",
+        ),
+    ],
+)
+def test_experiment_spec_refuses_inconsistent_values(changes: dict, message: str) -> None:
+    fields = {
+        "environment_key": "env",
+        "feature_name": "flag",
+        "exposure_event": s.EXPOSURE,
+        "variant_keys": s.VARIANTS,
+        "start": s.START,
+        "end": s.END,
+    }
+    with pytest.raises(ValueError, match=message):
+        ExperimentSpec(**{**fields, **changes})
+
+
+def test_range_bounds_round_inward_to_the_millisecond() -> None:
+    spec = ExperimentSpec(
+        "env",
+        "flag",
+        s.EXPOSURE,
+        ("a",),
+        s.START + timedelta(microseconds=1500),
+        s.END + timedelta(microseconds=999),
+    )
+    start_ms = round(s.START.timestamp() * 1000)
+    end_ms = round(s.END.timestamp() * 1000)
+    assert (spec.start_ms, spec.end_ms) == (start_ms + 2, end_ms)
