@@ -139,7 +139,7 @@ def _is_exposure(spec: ExperimentSpec, params: Params) -> str:
 FIRST_TOUCH = [
     "minIf(ts_ms, is_exposure) AS first_ms",
     "argMinIf(value, ts_ms, is_exposure) AS first_value",
-    "0 AS mixed",
+    "minIf(value, is_exposure) != maxIf(value, is_exposure) AS mixed",
 ]
 """Per identity: first exposure time and value, and whether it saw more than one value."""
 
