@@ -107,6 +107,9 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
 EVENTSTORE_URL = config.eventstore_url()
+# Below these, a comparison's verdict is insufficient_data whatever its p-value.
+RESULTS_MIN_IDENTITIES = int(os.environ.get("RESULTS_MIN_IDENTITIES", "50"))
+RESULTS_MIN_CONVERSIONS = int(os.environ.get("RESULTS_MIN_CONVERSIONS", "5"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

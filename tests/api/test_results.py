@@ -282,3 +282,15 @@ def test_the_results_command_names_what_is_missing(environment, create_experimen
     draft = create_experiment()
     assert main(["results", environment.key, str(draft["id"])]) == 2
     assert "has not started" in capsys.readouterr().err
+
+
+def test_the_minimum_sample_for_a_verdict_is_configurable(
+    admin, environment, experiment_with_metrics, settings
+):
+    experiment, _ = experiment_with_metrics
+    variants = [v["key"] for v in experiment["variants"]]
+    simulate(environment.key, experiment["feature_name"], variants, seed=7)
+    settings.RESULTS_MIN_IDENTITIES = USERS_PER_ARM + 1
+    document = results(admin, environment, experiment["id"])
+    verdicts = {c["verdict"] for m in document["metrics"] for c in m["comparisons"]}
+    assert verdicts == {"insufficient_data"}

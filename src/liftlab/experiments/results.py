@@ -31,8 +31,6 @@ from liftlab.experiments.models import (
 )
 
 REFRESH_INTERVAL = timedelta(minutes=1)
-MIN_IDENTITIES = 50
-MIN_CONVERSIONS = 5
 
 
 def attachments(experiment: Experiment) -> list[ExperimentMetric]:
@@ -90,8 +88,8 @@ def compute_document(experiment: Experiment, end: datetime) -> dict:
         weights=[v["weight"] for v in experiment.variants],
         control=experiment.control_variant,
         alpha=experiment.alpha,
-        min_identities=MIN_IDENTITIES,
-        min_conversions=MIN_CONVERSIONS,
+        min_identities=settings.RESULTS_MIN_IDENTITIES,
+        min_conversions=settings.RESULTS_MIN_CONVERSIONS,
     )
     report["exposures"]["daily"] = [
         {"date": p.day.isoformat(), "variant": p.variant, "identities": p.identities}
