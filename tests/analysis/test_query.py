@@ -282,3 +282,54 @@ def test_range_bounds_round_inward_to_the_millisecond() -> None:
     start_ms = round(s.START.timestamp() * 1000)
     end_ms = round(s.END.timestamp() * 1000)
     assert (spec.start_ms, spec.end_ms) == (start_ms + 2, end_ms)
+
+
+FILTER_SUBJECTS = [{}, {"p": None}, {"p": "pro"}, {"p": ""}, {"p": "12"}, {"p": 12}, {"p": 2.5}]
+FILTER_SUBJECTS += [{"p": True}, {"p": False}, {"p": "x'y"}, {"p": "true"}, {"p": "1e1"}]
+FILTER_CASES = [
+    ("eq", "pro"),
+    ("eq", ""),
+    ("eq", 12),
+    ("eq", "12"),
+    ("eq", 2.5),
+    ("eq", True),
+    ("neq", ""),
+    ("neq", 12),
+    ("in", ["pro", 12]),
+    ("in", ["", False]),
+    ("not_in", ["pro", 12]),
+    ("gt", 10),
+    ("gte", 12),
+    ("lt", 2.5),
+    ("lte", 2.5),
+    ("contains", ""),
+    ("contains", "r"),
+    ("contains", "1"),
+    ("is_set", None),
+    ("is_not_set", None),
+]
+
+
+def test_every_filter_operator_on_every_kind_of_property(store: EventStore) -> None:
+    """One identity (and variant) per property value, one count metric per filter."""
+    env = fresh_env()
+    variants = tuple(f"v{i}" for i in range(len(FILTER_SUBJECTS)))
+    rows = [s.stored(env, s.EXPOSURE, s.FLAG, v, v, at(2), {}) for v in variants]
+    rows += [s.stored(env, "purchase", "", v, "1", at(3), m) for v, m in zip(variants, FILTER_SUBJECTS)]
+    store.insert(rows)
+    metrics = tuple(
+        MetricSpec(f"{op} {value!r}", "count", definition(event="purchase", filters=[s._filter("p", op, value)]))
+        for op, value in FILTER_CASES
+    )
+    spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, variants, s.START, s.END, metrics)
+    stats = assert_matches_brute_force(store, spec, rows)
+
+    def matched(case: str) -> list[object]:
+        return [m.get("p") for v, m in zip(variants, FILTER_SUBJECTS) if stats.metrics[case][v].sum]
+
+    assert matched("eq ''") == [""]
+    assert matched("neq ''") == [None, None, "pro", "12", 12, 2.5, True, False, "x'y", "true", "1e1"]
+    assert matched("eq 12") == ["12", 12]
+    assert matched("eq True") == [True, "true"]
+    assert matched("gt 10") == ["12", 12]
+    assert matched("is_set None") == ["pro", "", "12", 12, 2.5, True, False, "x'y", "true", "1e1"]

@@ -91,16 +91,17 @@ def test_concurrent_retries_store_each_event_once(store, env_key):
 
 def test_a_batch_spanning_more_than_a_hundred_days_is_stored(store, env_key):
     """ClickHouse refuses more than 100 new partitions per insert unless told otherwise."""
+    span = 101
     batch = [
         event(env_key, identifier=f"user-{day}", timestamp=BASE_TIME - timedelta(days=day))
-        for day in range(150)
+        for day in range(span)
     ]
-    assert store.insert(batch).accepted == 150
-    days = store.query(
+    assert store.insert(batch).accepted == span
+    stored_days = store.query(
         "SELECT uniqExact(toDate(timestamp)) FROM events WHERE environment_key = {env:String}",
         {"env": env_key},
     ).rows[0][0]
-    assert days == 150
+    assert stored_days == span
 
 
 def test_the_block_token_repeats_only_for_the_same_rows_in_the_same_minute(env_key):

@@ -15,8 +15,13 @@ USERNAME_PATTERN = r"[^/\x00]+"
 
 
 def new_environment_key() -> str:
-    """A random, URL-safe key: it names the environment in URLs and authenticates event senders."""
-    return secrets.token_urlsafe(16)
+    """A random, URL-safe key: it names the environment in URLs and authenticates event senders.
+
+    Never one starting with '-': command lines would read it as an option (``--environment KEY``).
+    """
+    while (key := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return key
 
 
 class Environment(models.Model):

@@ -39,7 +39,7 @@ class Params:
 
 
 def _number(text: str) -> str:
-    return f"toFloat64OrNull({text})"
+    return f"ifNotFinite(toFloat64OrNull({text}), nan)"
 
 
 class PropertyReads:

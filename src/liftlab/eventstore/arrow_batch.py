@@ -1,8 +1,9 @@
 """Rows to an Arrow table, the fastest way from Python objects into ClickHouse.
 
 pyarrow builds each column from a Python list in C (≈1.5 µs per event for all twelve
-columns) and ClickHouse reads Arrow natively; clickhouse-connect's row-by-row Native
-encoder took a third longer for the same 5,000-event batch (docs/eventstore.md).
+columns) and ClickHouse reads Arrow natively: a 5,000-event insert took 24–25 ms this way
+and 28–33 ms through clickhouse-connect's Native encoder (engine time included). pyarrow is
+a dependency of the project already, and clickhouse-connect's own Arrow path needs it.
 """
 
 from __future__ import annotations
