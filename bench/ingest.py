@@ -1,6 +1,6 @@
 """Benchmark: events/s into the event store, three ways, on the same events, in one run.
 
-1. raw     - ``store.insert`` of ready-made StoredEvents (dedup check + insert; the ceiling);
+1. raw     - ``store.insert_columns`` of validated events (dedup check + insert; the ceiling);
 2. import  - ``liftlab events import FILE`` on the same events as NDJSON (run in-process:
              decode, validate, insert, with the command's own code);
 3. api     - ``POST /api/v1/events/`` in batches of 5,000 from this one client process
@@ -69,19 +69,23 @@ def rate(count: int, seconds: float) -> float:
 
 
 def raw_insert_rate(events: list[dict], batch: int, environment_key: str) -> float:
-    """store.insert alone: the rows are converted before the clock starts."""
+    """store.insert_columns alone: the events are validated into columns before the clock."""
     from liftlab.eventstore import open_store
+    from liftlab.ingest.columns import to_event_columns
     from liftlab.ingest.pipeline import now_ms
-    from liftlab.ingest.validation import Rules, to_stored_events
+    from liftlab.ingest.validation import Rules
 
-    rows, rejected = to_stored_events(events, environment_key, now_ms(), Rules())
-    assert not rejected, rejected[:3]
+    batches = []
+    for chunk in in_batches(events, batch):
+        columns, rejected = to_event_columns(chunk, environment_key, now_ms(), Rules())
+        assert not rejected, rejected[:3]
+        batches.append(columns)
     store = open_store()
     store.ensure_schema()
     started = time.perf_counter()
-    for chunk in in_batches(rows, batch):
-        store.insert(chunk)
-    return rate(len(rows), time.perf_counter() - started)
+    for columns in batches:
+        store.insert_columns(columns)
+    return rate(len(events), time.perf_counter() - started)
 
 
 def import_rate(events: list[dict], batch: int, folder: Path) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from liftlab.eventstore import InsertOutcome
+from liftlab.eventstore import EventColumns, InsertOutcome
 from liftlab.eventstore.store import ClickHouseEventStore, batch_token
 
 from .events import BASE_TIME, count, event, events
@@ -106,9 +106,10 @@ def test_a_batch_spanning_more_than_a_hundred_days_is_stored(store, env_key):
 
 def test_the_block_token_repeats_only_for_the_same_rows_in_the_same_minute(env_key):
     rows = events(env_key, 3)
-    assert batch_token(rows, 600.0) == batch_token(list(rows), 659.9)
-    assert batch_token(rows, 600.0) != batch_token(rows, 660.0)
-    assert batch_token(rows, 600.0) != batch_token(rows[:2], 600.0)
+    columns = EventColumns.from_rows(rows)
+    assert batch_token(columns, 600.0) == batch_token(EventColumns.from_rows(list(rows)), 659.9)
+    assert batch_token(columns, 600.0) != batch_token(columns, 660.0)
+    assert batch_token(columns, 600.0) != batch_token(EventColumns.from_rows(rows[:2]), 600.0)
 
 
 def test_events_deleted_with_sql_can_be_stored_again(store, env_key):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from liftlab.ingest import Limits, Rules
-from liftlab.ingest.validation import to_stored_events
+from liftlab.ingest.columns import to_stored_events
 
 NOW = datetime(2026, 5, 4, 12, 0, 0, 250000, tzinfo=UTC)
 GOOD = {"event": "purchase", "identifier": "user-1"}

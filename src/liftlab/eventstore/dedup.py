@@ -1,4 +1,4 @@
-"""Which rows of a batch are new: not repeated earlier in the batch, not already stored.
+"""Which events of a batch are new: not repeated earlier in the batch, not already stored.
 
 The store calls these under its lock, so between the check and the insert no other thread
 of this process can store the same id. ``StoredIdCheck`` asks the table every time (right
@@ -6,6 +6,9 @@ for a server that other processes may write to); ``FilteredStoredIdCheck`` is fo
 chDB, where this process is the only writer: a per-environment Bloom filter answers for the
 ids it has certainly never stored, and only the rest are looked up. The filter records the
 ids as they are checked, so it holds every id this process ever tried to store.
+
+Ids are handled as their 16 bytes (``UUID.bytes``): bytes hash in C and need no object per
+id, where ``UUID.__hash__`` is Python code.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from liftlab.eventstore.records import QueryResult, StoredEvent
+from liftlab.eventstore.records import QueryResult
 from liftlab.eventstore.schema import TABLE
 from liftlab.eventstore.seen import SeenFilter
 
@@ -35,18 +38,24 @@ Query = Callable[[str, Mapping[str, Any]], QueryResult]
 StreamKeys = Callable[[str, Mapping[str, Any]], Iterable[bytes]]
 
 
-def by_environment(rows: Sequence[StoredEvent]) -> dict[str, list[StoredEvent]]:
-    """Group rows by environment, keeping only the first row of each repeated event_id.
+def first_of_each(
+    environment_keys: Sequence[str], event_ids: Sequence[bytes]
+) -> dict[str, list[int]]:
+    """Per environment, the positions of the first event of each id, in batch order."""
+    environments = set(environment_keys)
+    if len(environments) == 1:
+        return {environments.pop(): _first_positions(event_ids)}
+    pairs = list(zip(environment_keys, event_ids, strict=True))
+    groups: dict[str, list[int]] = {}
+    for index in _first_positions(pairs):
+        groups.setdefault(environment_keys[index], []).append(index)
+    return groups
 
-    Keyed by ``UUID.int``: ``UUID.__hash__`` is Python code, an int hashes in C.
-    """
-    groups: dict[str, dict[int, StoredEvent]] = {}
-    for row in rows:
-        group = groups.get(row.environment_key)
-        if group is None:
-            group = groups[row.environment_key] = {}
-        group.setdefault(row.event_id.int, row)
-    return {env: list(group.values()) for env, group in groups.items()}
+
+def _first_positions(keys: Sequence[Any]) -> list[int]:
+    """Positions of the first occurrence of each key; built in C (reversed, so first wins)."""
+    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    return list(range(len(keys))) if len(first) == len(keys) else sorted(first.values())
 
 
 class StoredIdCheck:
@@ -55,23 +64,25 @@ class StoredIdCheck:
     def __init__(self, query: Query) -> None:
         self._query = query
 
-    def new_rows(self, rows: Sequence[StoredEvent]) -> list[StoredEvent]:
-        """The rows whose (environment_key, event_id) is neither stored nor earlier in ``rows``."""
-        fresh: list[StoredEvent] = []
-        for env, group in by_environment(rows).items():
-            stored = self.stored_ids(env, [row.event_id for row in group])
-            if stored:  # usually empty; skipping it skips a Python-level UUID hash per row
-                group = [row for row in group if row.event_id not in stored]
-            fresh.extend(group)
-        return fresh
+    def new_positions(
+        self, environment_keys: Sequence[str], event_ids: Sequence[bytes]
+    ) -> list[int]:
+        """Positions of the events whose (environment, id) is neither stored nor earlier."""
+        fresh: list[int] = []
+        for environment_key, positions in first_of_each(environment_keys, event_ids).items():
+            stored = self.stored_ids(environment_key, [event_ids[i] for i in positions])
+            if stored:
+                positions = [i for i in positions if event_ids[i] not in stored]
+            fresh.extend(positions)
+        return sorted(fresh) if len(fresh) < len(event_ids) else fresh
 
-    def stored_ids(self, environment_key: str, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    def stored_ids(self, environment_key: str, ids: Sequence[bytes]) -> set[bytes]:
         """The subset of ``ids`` that the environment already stores."""
-        found: set[uuid.UUID] = set()
+        found: set[bytes] = set()
         for start in range(0, len(ids), LOOKUP_CHUNK):
-            chunk = ids[start : start + LOOKUP_CHUNK]
+            chunk = [uuid.UUID(bytes=key) for key in ids[start : start + LOOKUP_CHUNK]]
             params = {"environment_key": environment_key, "event_ids": chunk}
-            found.update(row[0] for row in self._query(LOOKUP_SQL, params).rows)
+            found.update(row[0].bytes for row in self._query(LOOKUP_SQL, params).rows)
         return found
 
     def forget(self) -> None:
@@ -86,9 +97,9 @@ class FilteredStoredIdCheck(StoredIdCheck):
         self._stream_keys = stream_keys
         self._filters: dict[str, SeenFilter] = {}
 
-    def stored_ids(self, environment_key: str, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-        flags = self._filter(environment_key).check_and_add([u.bytes for u in ids])
-        maybe = [u for u, flag in zip(ids, flags, strict=True) if flag]
+    def stored_ids(self, environment_key: str, ids: Sequence[bytes]) -> set[bytes]:
+        flags = self._filter(environment_key).check_and_add(ids)
+        maybe = [key for key, flag in zip(ids, flags, strict=True) if flag]
         return super().stored_ids(environment_key, maybe) if maybe else set()
 
     def forget(self) -> None:

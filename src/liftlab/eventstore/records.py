@@ -1,8 +1,10 @@
-"""The values that cross the event store's interface: a stored event, an insert's outcome, a result.
+"""The values that cross the event store's interface: events (as rows or as columns), an
+insert's outcome, a query's result.
 
 ``StoredEvent`` is a ``NamedTuple`` rather than a frozen dataclass: it is just as immutable,
 but it is built in 0.9 µs instead of 4.5 µs (frozen dataclasses set each field through
-``object.__setattr__``), and the ingest path builds one per event at 100,000 events/s.
+``object.__setattr__``). The ingest path builds none at all: it validates whole columns and
+hands the store an ``EventColumns``, which becomes an Arrow table without a tuple per event.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
+
+import pyarrow as pa
 
 
 class StoredEvent(NamedTuple):
@@ -49,3 +53,69 @@ class QueryResult(NamedTuple):
 
 
 COLUMNS: tuple[str, ...] = StoredEvent._fields
+TIMESTAMP = pa.timestamp("ms", tz="UTC")
+# pyarrow converts datetimes to microseconds 3.5x faster than to milliseconds; the cast after
+# it is vectorised (and drops any sub-millisecond digits a caller left).
+_MICROSECONDS = pa.timestamp("us", tz="UTC")
+
+
+def timestamps(moments: Sequence[datetime]) -> pa.TimestampArray:
+    """Aware (or naive UTC) datetimes as an Arrow column in milliseconds, truncated."""
+    return pa.array(moments, _MICROSECONDS).cast(TIMESTAMP, safe=False)
+
+
+class EventColumns(NamedTuple):
+    """Events column by column, in ``COLUMNS`` order: the fast way into ``store.insert``.
+
+    Text columns are lists of str; ``timestamp`` and ``collected_at`` are Arrow
+    ``timestamp[ms, UTC]`` arrays; ``event_id`` holds each id's 16 bytes (``UUID.bytes``).
+    """
+
+    environment_key: Sequence[str]
+    event: Sequence[str]
+    feature_name: Sequence[str]
+    identifier: Sequence[str]
+    value: Sequence[str]
+    timestamp: pa.TimestampArray
+    collected_at: pa.TimestampArray
+    traits: Sequence[str]
+    metadata: Sequence[str]
+    sdk_language: Sequence[str]
+    sdk_version: Sequence[str]
+    event_id: Sequence[bytes]
+
+    @property
+    def size(self) -> int:
+        """How many events (``len`` of a NamedTuple is its number of fields)."""
+        return len(self.event_id)
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[StoredEvent]) -> EventColumns:
+        """The columns of ``rows`` (which may mix environments)."""
+        if not rows:
+            return cls(
+                *([] for _ in COLUMNS[:5]), timestamps([]), timestamps([]), [], [], [], [], []
+            )
+        columns = list(zip(*rows, strict=True))
+        columns[5], columns[6] = timestamps(columns[5]), timestamps(columns[6])
+        columns[11] = [u.bytes for u in columns[11]]
+        return cls(*columns)
+
+    def take(self, indices: Sequence[int]) -> EventColumns:
+        """The events at ``indices``, in that order."""
+        positions = pa.array(indices, pa.int64())
+        return EventColumns(
+            *(
+                column.take(positions)
+                if isinstance(column, pa.Array)
+                else [column[i] for i in indices]
+                for column in self
+            )
+        )
+
+    def rows(self) -> list[StoredEvent]:
+        """The events as ``StoredEvent`` rows (aware UTC datetimes, ``uuid.UUID`` ids)."""
+        columns = list(self)
+        columns[5], columns[6] = columns[5].to_pylist(), columns[6].to_pylist()
+        columns[11] = [uuid.UUID(bytes=b) for b in columns[11]]
+        return [StoredEvent(*values) for values in zip(*columns, strict=True)]

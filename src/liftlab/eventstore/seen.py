@@ -16,44 +16,46 @@ from the table the first time an environment is written to.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 HASHES = 4
 BITS_PER_KEY = 24  # with 4 hashes: 0.06 % false positives at capacity
-MASK64 = (1 << 64) - 1
 MIN_CAPACITY = 1 << 16
+_ROUNDS = np.arange(HASHES, dtype=np.uint64)[:, None]
+
+
+def _hashes(keys: Sequence[bytes]) -> np.ndarray:
+    """Each key's SipHash as an unsigned 64-bit number (``hash`` runs in C through ``map``)."""
+    return np.fromiter(map(hash, keys), np.int64, len(keys)).view(np.uint64)
 
 
 class _Layer:
-    """One fixed-size Bloom filter; the loop is written out because it runs per event."""
+    """One fixed-size Bloom filter, tested and set for a whole chunk of keys at once."""
 
     __slots__ = ("bits", "capacity", "count", "size")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.size = capacity * BITS_PER_KEY
-        self.bits = bytearray(self.size // 8 + 1)
+        self.bits = np.zeros(self.size // 8 + 1, np.uint8)
         self.count = 0
 
-    def test(self, keys: list[bytes], add: bool) -> list[bool]:
-        """For each key, whether all its bits were set; with ``add``, set them afterwards."""
-        size, bits, found = self.size, self.bits, []
-        for key in keys:
-            h = hash(key) & MASK64
-            a, b = h & 0xFFFFFFFF, (h >> 32) | 1
-            present = True
-            for i in range(HASHES):
-                p = (a + i * b) % size
-                mask = 1 << (p & 7)
-                if not bits[p >> 3] & mask:
-                    present = False
-                    if not add:
-                        break
-                    bits[p >> 3] |= mask
-            found.append(present)
+    def test(self, hashes: np.ndarray, add: bool) -> np.ndarray:
+        """For each key, whether all its bits were set before; with ``add``, set them now.
+
+        Double hashing: bit ``i`` of a key is ``(low + i * high) % size`` of its hash.
+        """
+        low, high = hashes & np.uint64(0xFFFFFFFF), (hashes >> np.uint64(32)) | np.uint64(1)
+        positions = (low + _ROUNDS * high) % np.uint64(self.size)
+        cells = positions >> np.uint64(3)
+        masks = np.left_shift(1, positions & np.uint64(7)).astype(np.uint8)
+        present = np.all(self.bits[cells] & masks, axis=0)
         if add:
-            self.count += len(keys)
-        return found
+            np.bitwise_or.at(self.bits, cells.ravel(), masks.ravel())
+            self.count += len(hashes)
+        return present
 
 
 class SeenFilter:
@@ -68,21 +70,24 @@ class SeenFilter:
         while chunk := list(itertools.islice(iterator, MIN_CAPACITY)):
             self.check_and_add(chunk)
 
-    def check_and_add(self, keys: list[bytes]) -> list[bool]:
+    def check_and_add(self, keys: Sequence[bytes]) -> list[bool]:
         """For each key, False when it was certainly never added before; then add them all.
 
-        Adding before the rows are stored is safe: an id recorded but never stored only
-        costs one table lookup if it comes again.
+        A chunk is tested before any of it is added, so the keys of one call must be
+        distinct (the store passes one batch's ids after dropping repeats). Adding before
+        the rows are stored is safe: an id recorded but never stored only costs one table
+        lookup if it comes again.
         """
+        hashes = _hashes(keys)
         maybe: list[bool] = []
         while len(maybe) < len(keys):
             layer = self._layers[-1]
             if layer.count >= layer.capacity:
                 layer = _Layer(2 * layer.capacity)
                 self._layers.append(layer)
-            chunk = keys[len(maybe) : len(maybe) + layer.capacity - layer.count]
+            chunk = hashes[len(maybe) : len(maybe) + layer.capacity - layer.count]
             flags = layer.test(chunk, add=True)
             for older in self._layers[:-1]:
-                flags = [f or o for f, o in zip(flags, older.test(chunk, add=False), strict=True)]
-            maybe.extend(flags)
+                flags |= older.test(chunk, add=False)
+            maybe.extend(flags.tolist())
         return maybe

@@ -22,7 +22,7 @@ from liftlab.eventstore import arrow_batch
 from liftlab.eventstore.dedup import FilteredStoredIdCheck, StoredIdCheck
 from liftlab.eventstore.errors import EventStoreError
 from liftlab.eventstore.location import StoreLocation
-from liftlab.eventstore.records import InsertOutcome, QueryResult, StoredEvent
+from liftlab.eventstore.records import EventColumns, InsertOutcome, QueryResult, StoredEvent
 from liftlab.eventstore.schema import (
     DEFAULT_MAX_PARTITIONS_PER_INSERT,
     INSERT_SETTINGS,
@@ -50,6 +50,9 @@ class EventStore(Protocol):
 
     def insert(self, rows: Sequence[StoredEvent]) -> InsertOutcome:
         """Store the rows whose event_id the environment does not have yet; on disk on return."""
+
+    def insert_columns(self, columns: EventColumns) -> InsertOutcome:
+        """``insert`` for events given column by column (the ingest path's fast way)."""
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
         """Run SQL whose values are all ``{name:Type}`` placeholders bound from ``params``."""
@@ -83,14 +86,20 @@ class ClickHouseEventStore:
             self._schema_ready = True
 
     def insert(self, rows: Sequence[StoredEvent]) -> InsertOutcome:
-        if not rows:
+        return self.insert_columns(EventColumns.from_rows(rows))
+
+    def insert_columns(self, columns: EventColumns) -> InsertOutcome:
+        total = columns.size
+        if not total:
             return InsertOutcome(0, 0)
         with self._lock:
             self._ready()
-            fresh = self._ids.new_rows(rows)
+            fresh = self._ids.new_positions(columns.environment_key, columns.event_id)
+            if len(fresh) < total:
+                columns = columns.take(fresh)
             if fresh:
-                self._write(fresh)
-        return InsertOutcome(accepted=len(fresh), duplicates=len(rows) - len(fresh))
+                self._write(columns)
+        return InsertOutcome(accepted=len(fresh), duplicates=total - len(fresh))
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
         self._ready()
@@ -111,8 +120,8 @@ class ClickHouseEventStore:
         if not self._schema_ready:
             self.ensure_schema()
 
-    def _write(self, rows: Sequence[StoredEvent]) -> None:
-        table = arrow_batch.to_arrow(rows)
+    def _write(self, columns: EventColumns) -> None:
+        table = arrow_batch.to_arrow(columns)
         settings: dict[str, Any] = {
             **INSERT_SETTINGS,
             "max_partitions_per_insert_block": max(
@@ -120,7 +129,7 @@ class ClickHouseEventStore:
             ),
         }
         if not self.location.embedded:
-            settings["insert_deduplication_token"] = batch_token(rows, time.time())
+            settings["insert_deduplication_token"] = batch_token(columns, time.time())
         self._call(self._client.insert_arrow, TABLE, table, settings=settings)
 
     def _stream_keys(self, sql: str, params: Mapping[str, Any]) -> Iterator[bytes]:
@@ -143,15 +152,18 @@ def may_write(sql: str) -> bool:
     return READ_STATEMENT.match(sql) is None
 
 
-def batch_token(rows: Sequence[StoredEvent], now: float) -> str:
-    """The same rows in the same minute give the same token.
+def batch_token(columns: EventColumns, now: float) -> str:
+    """The same events in the same minute give the same token.
 
     Two service processes that both pass the duplicate check for one retried batch then
     send the same token, and the server keeps one of the two inserts. The minute keeps
     the token from outliving that race: events deleted and imported again later must
     not be dropped as a repeat of their first insert.
     """
-    joined = b"".join(row.environment_key.encode() + row.event_id.bytes for row in rows)
+    joined = b"".join(
+        key.encode() + event_id
+        for key, event_id in zip(columns.environment_key, columns.event_id, strict=True)
+    )
     return f"{hashlib.sha256(joined).hexdigest()}:{int(now // 60)}"
 
 

@@ -7,12 +7,13 @@ events for the same reasons. The environment comes from the caller (the API key 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from liftlab.eventstore import EventStore
-from liftlab.ingest.validation import Rules, to_stored_events
+from liftlab.ingest.columns import to_event_columns
+from liftlab.ingest.validation import Rules
 
 
 class IngestResult(NamedTuple):
@@ -24,7 +25,7 @@ class IngestResult(NamedTuple):
 
 
 def ingest(
-    events: Iterable[Any],
+    events: Sequence[Any],
     environment_key: str,
     store: EventStore,
     *,
@@ -33,8 +34,8 @@ def ingest(
 ) -> IngestResult:
     """Validate, then store what is valid; rejected events do not stop the others."""
     collected_at = now_ms(now)
-    rows, rejected = to_stored_events(events, environment_key, collected_at, rules or Rules())
-    outcome = store.insert(rows)
+    columns, rejected = to_event_columns(events, environment_key, collected_at, rules or Rules())
+    outcome = store.insert_columns(columns)
     return IngestResult(outcome.accepted, outcome.duplicates, rejected)
 
 
