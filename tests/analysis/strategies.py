@@ -21,7 +21,7 @@ BASE = datetime(2026, 3, 1, tzinfo=UTC)
 START = BASE + timedelta(hours=1)
 END = BASE + timedelta(hours=10)
 EXPOSURE = "$flag_exposure"
-FLAG = "checkout's \"flag\""
+FLAG = 'checkout\'s "flag"'
 HOSTILE_EVENT = "purchase'); DROP TABLE events; --"
 HOSTILE_KEY = "ké\\y\x00`\"'"
 VARIANTS = ("control", "treat\\ment 🎉")
@@ -41,7 +41,9 @@ times = st.builds(
 metadata = st.dictionaries(st.sampled_from(PROPERTIES), st.sampled_from(PROPERTY_VALUES))
 
 
-def stored(env: str, event: str, feature: str, identifier: str, value: str, at, meta) -> StoredEvent:
+def stored(
+    env: str, event: str, feature: str, identifier: str, value: str, at, meta
+) -> StoredEvent:
     return StoredEvent(
         environment_key=env,
         event=event,
@@ -79,7 +81,7 @@ def event_rows(env: str, exposed, others) -> list[StoredEvent]:
     return rows
 
 
-def _filter(prop: str, op: str, value: object) -> dict[str, object]:
+def filter_data(prop: str, op: str, value: object) -> dict[str, object]:
     data: dict[str, object] = {"property": prop, "op": op}
     if value is not None:
         data["value"] = value
@@ -88,25 +90,35 @@ def _filter(prop: str, op: str, value: object) -> dict[str, object]:
 
 filters = st.one_of(
     st.builds(
-        _filter,
+        filter_data,
         st.sampled_from(PROPERTIES),
         st.sampled_from(["eq", "neq"]),
         st.sampled_from(SCALARS),
     ),
     st.builds(
-        _filter,
+        filter_data,
         st.sampled_from(PROPERTIES),
         st.sampled_from(["in", "not_in"]),
         st.lists(st.sampled_from(SCALARS), min_size=1, max_size=3),
     ),
     st.builds(
-        _filter,
+        filter_data,
         st.sampled_from(PROPERTIES),
         st.sampled_from(["gt", "gte", "lt", "lte"]),
         st.sampled_from(NUMBERS),
     ),
-    st.builds(_filter, st.sampled_from(PROPERTIES), st.just("contains"), st.sampled_from(["r", "", "'", "1"])),
-    st.builds(_filter, st.sampled_from(PROPERTIES), st.sampled_from(["is_set", "is_not_set"]), st.none()),
+    st.builds(
+        filter_data,
+        st.sampled_from(PROPERTIES),
+        st.just("contains"),
+        st.sampled_from(["r", "", "'", "1"]),
+    ),
+    st.builds(
+        filter_data,
+        st.sampled_from(PROPERTIES),
+        st.sampled_from(["is_set", "is_not_set"]),
+        st.none(),
+    ),
 )
 definitions = st.builds(
     lambda event, value, flts, hours: parse_definition(

@@ -168,7 +168,10 @@ def test_list_longer_than_limit_is_refused() -> None:
         (base(value=""), "definition.value"),
         (base(value=3), "definition.value"),
         (base(filters={"property": "p"}), "definition.filters"),
-        (base(filters=[{"property": "p", "op": "is_set"}] * (MAX_FILTERS + 1)), "definition.filters"),
+        (
+            base(filters=[{"property": "p", "op": "is_set"}] * (MAX_FILTERS + 1)),
+            "definition.filters",
+        ),
         (with_filter(property="", op="is_set"), "definition.filters.0.property"),
         (with_filter(property="  ", op="is_set"), "definition.filters.0.property"),
         (with_filter(op="is_set"), "definition.filters.0.property"),

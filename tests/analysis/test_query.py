@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.analysis import strategies as s
+from tests.analysis.brute_force import expected, ms
 
 from liftlab.analysis.definition import parse_definition
 from liftlab.analysis.query import build_exposure_timeline_query, build_results_query
@@ -22,8 +24,6 @@ from liftlab.analysis.results import (
 )
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.eventstore import EventStore, StoredEvent
-from tests.analysis import strategies as s
-from tests.analysis.brute_force import expected, ms
 
 
 def fresh_env() -> str:
@@ -160,7 +160,9 @@ def test_hostile_strings_everywhere_are_bound_not_pasted(store: EventStore) -> N
 
 def test_more_metrics_than_one_mask_word(store: EventStore) -> None:
     env = fresh_env()
-    rows = [s.stored(env, s.EXPOSURE, s.FLAG, f"u{i}", s.VARIANTS[i % 2], at(2), {}) for i in range(6)]
+    rows = [
+        s.stored(env, s.EXPOSURE, s.FLAG, f"u{i}", s.VARIANTS[i % 2], at(2), {}) for i in range(6)
+    ]
     rows += [
         s.stored(env, "purchase", "", f"u{i}", "1", at(3), {"amount": 13 * i + k})
         for i in range(6)
@@ -315,20 +317,43 @@ def test_every_filter_operator_on_every_kind_of_property(store: EventStore) -> N
     env = fresh_env()
     variants = tuple(f"v{i}" for i in range(len(FILTER_SUBJECTS)))
     rows = [s.stored(env, s.EXPOSURE, s.FLAG, v, v, at(2), {}) for v in variants]
-    rows += [s.stored(env, "purchase", "", v, "1", at(3), m) for v, m in zip(variants, FILTER_SUBJECTS)]
+    rows += [
+        s.stored(env, "purchase", "", v, "1", at(3), m)
+        for v, m in zip(variants, FILTER_SUBJECTS, strict=True)
+    ]
     store.insert(rows)
     metrics = tuple(
-        MetricSpec(f"{op} {value!r}", "count", definition(event="purchase", filters=[s._filter("p", op, value)]))
+        MetricSpec(
+            f"{op} {value!r}",
+            "count",
+            definition(event="purchase", filters=[s.filter_data("p", op, value)]),
+        )
         for op, value in FILTER_CASES
     )
     spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, variants, s.START, s.END, metrics)
     stats = assert_matches_brute_force(store, spec, rows)
 
     def matched(case: str) -> list[object]:
-        return [m.get("p") for v, m in zip(variants, FILTER_SUBJECTS) if stats.metrics[case][v].sum]
+        return [
+            m.get("p")
+            for v, m in zip(variants, FILTER_SUBJECTS, strict=True)
+            if stats.metrics[case][v].sum
+        ]
 
     assert matched("eq ''") == [""]
-    assert matched("neq ''") == [None, None, "pro", "12", 12, 2.5, True, False, "x'y", "true", "1e1"]
+    assert matched("neq ''") == [
+        None,
+        None,
+        "pro",
+        "12",
+        12,
+        2.5,
+        True,
+        False,
+        "x'y",
+        "true",
+        "1e1",
+    ]
     assert matched("eq 12") == ["12", 12]
     assert matched("eq True") == [True, "true"]
     assert matched("gt 10") == ["12", 12]

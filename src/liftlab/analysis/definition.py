@@ -285,10 +285,8 @@ def _describe_filter(f: Filter) -> str:
         return f"{f.property} is set"
     if f.op is FilterOp.IS_NOT_SET:
         return f"{f.property} is not set"
-    if f.op in LIST_OPS:
-        shown = f"({', '.join(_show(v) for v in f.value)})"
-    else:
-        shown = _show(f.value)
+    listed = f.op in LIST_OPS
+    shown = f"({', '.join(_show(v) for v in f.value)})" if listed else _show(f.value)
     return f"{f.property} {_OP_SYMBOLS[f.op]} {shown}"
 
 

@@ -25,14 +25,16 @@ from __future__ import annotations
 
 import json
 
-from liftlab.analysis.definition import Aggregation, Filter
+from dataclasses import dataclass
+
+from liftlab.analysis.definition import Aggregation, Filter, MetricType
+from liftlab.analysis.packing import LANES_PER_WORD, MAX_RANGE_MS, TIME_SHIFT, Packing
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.analysis.sql import VALUE_NUMBER, FilterCompiler, Params, PropertyReads
 
 ASSIGNED = "assigned"
 QUARANTINED = "quarantined"
 UNKNOWN_VARIANT = "unknown_variant"
-MASK_BITS = 64
 HOUR_MS = 3_600_000
 
 
@@ -47,41 +49,26 @@ def sum_sq_column(index: int) -> str:
 
 
 class _Matchers:
-    """Gives each distinct (event, filters) pair of the metrics one bit of the row mask."""
+    """Numbers each distinct (event, filters) pair of the metrics; its flag is one mask bit."""
 
     def __init__(self, params: Params, filters: FilterCompiler) -> None:
         self._params = params
         self._filters = filters
-        self._bits: dict[str, int] = {}
+        self._indexes: dict[str, int] = {}
         self.predicates: list[str] = []
 
-    def bit(self, event: str, filters: list[Filter]) -> int:
+    def index(self, event: str, filters: list[Filter]) -> int:
         key = json.dumps([event, [f.to_json() for f in filters]])
-        if key not in self._bits:
-            self._bits[key] = len(self.predicates)
+        if key not in self._indexes:
+            self._indexes[key] = len(self.predicates)
             parts = [f"event = {self._params.bind(event, 'String')}"]
             parts += [f"({self._filters.predicate(f)})" for f in filters]
             self.predicates.append(" AND ".join(parts))
-        return self._bits[key]
-
-    def mask_columns(self) -> list[str]:
-        """``match_k`` flags, then ``mask_w`` words of 64 flags each, then ``matched``."""
-        columns = [f"{p} AS match_{k}" for k, p in enumerate(self.predicates)]
-        words = range(0, len(self.predicates), MASK_BITS)
-        for w, first in enumerate(words):
-            bits = range(first, min(first + MASK_BITS, len(self.predicates)))
-            terms = " + ".join(f"toUInt64(match_{k}) * {1 << (k - first)}" for k in bits)
-            columns.append(f"{terms} AS mask_{w}")
-        columns.append(" OR ".join(f"mask_{w} != 0" for w in range(len(words))) + " AS matched")
-        return columns
-
-    @property
-    def words(self) -> int:
-        return -(-len(self.predicates) // MASK_BITS)
+        return self._indexes[key]
 
 
 class _Sources:
-    """Gives each distinct value source (``None``: the value column; else a property) a slot."""
+    """Numbers each distinct value source (``None``: the value column; else a property)."""
 
     def __init__(self, props: PropertyReads) -> None:
         self._props = props
@@ -95,30 +82,40 @@ class _Sources:
         return self._slots[prop]
 
 
-def _metric_value(
-    index: int, metric: MetricSpec, matchers: _Matchers, sources: _Sources, params: Params
-) -> str:
-    """SQL for one identity's value of the metric, from the per-identity arrays."""
-    definition = metric.definition
-    bit = matchers.bit(definition.event, definition.filters)
-    mask = f"ev_mask_{bit // MASK_BITS}"
-    counted = f"bitTest(m, {bit % MASK_BITS}) AND t >= first_ms"
-    if definition.window is not None:
-        window_ms = params.bind(definition.window.hours * HOUR_MS, "Int64")
-        counted += f" AND t <= first_ms + {window_ms}"
-    if metric.aggregation is Aggregation.COUNT:
-        return f"arrayCount((t, m) -> {counted}, ev_ms, {mask}) AS v_{index}"
-    if metric.aggregation is Aggregation.OCCURRENCE:
-        return f"toUInt8(arrayExists((t, m) -> {counted}, ev_ms, {mask})) AS v_{index}"
-    numbers = f"ev_num_{sources.slot(definition.value)}"
-    with_number = f"(t, m, x) -> {counted} AND NOT isNaN(x)"
-    total = f"arraySum((t, m, x) -> if({counted} AND NOT isNaN(x), x, 0.), ev_ms, {mask}, {numbers})"
-    if metric.aggregation is Aggregation.SUM:
+@dataclass(frozen=True)
+class _Plan:
+    """Where one metric finds its events in the packed arrays."""
+
+    metric: MetricSpec
+    matcher: int
+    source: int | None
+
+
+def _metric_value(index: int, plan: _Plan, packing: Packing, params: Params) -> str:
+    """SQL for one identity's value of the metric, from the unpacked per-identity arrays.
+
+    ``t`` is an event's time since the range's start, ``m`` the lane with its matcher bit,
+    ``x`` its number (NaN when none); only events from the first exposure on count.
+    """
+    where = packing.matcher_bit(plan.matcher)
+    arrays = f"ev_time, ev_lane_{where.lane}"
+    counted = f"bitTest(m, {where.bit}) AND t >= first_time"
+    window = plan.metric.definition.window
+    if window is not None:
+        counted += f" AND t <= first_time + {params.bind(window.hours * HOUR_MS, 'Int64')}"
+    aggregation = plan.metric.aggregation
+    if aggregation is Aggregation.COUNT:
+        return f"arrayCount((t, m) -> {counted}, {arrays}) AS v_{index}"
+    if aggregation is Aggregation.OCCURRENCE:
+        return f"toUInt8(arrayExists((t, m) -> {counted}, {arrays})) AS v_{index}"
+    arrays += f", ev_number_{plan.source}"
+    counted += " AND NOT isNaN(x)"
+    total = f"arraySum((t, m, x) -> if({counted}, x, 0.), {arrays})"
+    if aggregation is Aggregation.SUM:
         return f"{total} AS v_{index}"
-    count = f"arrayCount({with_number}, ev_ms, {mask}, {numbers})"
     return (
-        f"{total} AS total_{index}, {count} AS counted_{index}, "
-        f"if(counted_{index} = 0, 0., total_{index} / counted_{index}) AS v_{index}"
+        f"{total} AS total_{index}, arrayCount((t, m, x) -> {counted}, {arrays}) AS n_{index}, "
+        f"if(n_{index} = 0, 0., total_{index} / n_{index}) AS v_{index}"
     )
 
 
@@ -137,8 +134,8 @@ def _is_exposure(spec: ExperimentSpec, params: Params) -> str:
 
 
 FIRST_TOUCH = [
-    "minIf(ts_ms, is_exposure) AS first_ms",
-    "argMinIf(value, ts_ms, is_exposure) AS first_value",
+    "minIf(time, is_exposure) AS first_time",
+    "argMinIf(value, time, is_exposure) AS first_value",
     "minIf(value, is_exposure) != maxIf(value, is_exposure) AS mixed",
 ]
 """Per identity: first exposure time and value, and whether it saw more than one value."""
@@ -157,36 +154,81 @@ def _select(columns: list[str], indent: str = "    ") -> str:
     return (",\n" + indent).join(columns)
 
 
+def _time(spec: ExperimentSpec, params: Params) -> str:
+    """Milliseconds since the range's start: small, so it packs with the matcher bits."""
+    return f"toUnixTimestamp64Milli(timestamp) - {params.bind(spec.start_ms, 'Int64')} AS time"
+
+
+def _event_columns(plans: list[_Plan], matchers: _Matchers, sources: _Sources, props, packing):
+    flags = [f"match_{k}" for k in range(len(matchers.predicates))]
+    numbers = [f"number_{s}" for s in range(len(sources.expressions))]
+    lanes = packing.row_lanes("time", flags, numbers)
+    return [
+        *props.columns(),
+        *(f"{p} AS {flag}" for p, flag in zip(matchers.predicates, flags, strict=True)),
+        *(f"{e} AS {n}" for e, n in zip(sources.expressions, numbers, strict=True)),
+        *(f"{word} AS word_{j}" for j, word in enumerate(packing.row_words(lanes))),
+        " OR ".join(flags) + " AS matched",
+    ]
+
+
+def _unpacked_columns(packing: Packing) -> list[str]:
+    columns = [
+        f"{packing.unpack_lane(lane, f'ev_word_{lane // LANES_PER_WORD}')} AS ev_lane_{lane}"
+        for lane in range(packing.mask_lanes)
+    ]
+    columns.append(f"arrayMap(l -> bitShiftRight(l, {TIME_SHIFT}), ev_lane_0) AS ev_time")
+    for source in range(packing.sources):
+        lane = packing.value_lane(source)
+        word = f"ev_word_{lane // LANES_PER_WORD}"
+        columns.append(
+            f"arrayMap(l -> reinterpretAsFloat64(l), {packing.unpack_lane(lane, word)}) "
+            f"AS ev_number_{source}"
+        )
+    return columns
+
+
 def build_results_query(spec: ExperimentSpec) -> tuple[str, dict[str, object]]:
     """The SQL and parameters computing exposures and every metric's sufficient statistics.
 
     One row per (status, variant): ``status``, ``variant`` (empty unless assigned), ``n``
     and, for metric i of ``spec.metrics``, ``m{i}_sum`` and ``m{i}_sum_sq``.
     """
+    if spec.end_ms - spec.start_ms >= MAX_RANGE_MS:
+        raise ValueError("the analysed range must be shorter than 34 years")
     params = Params()
     props = PropertyReads(params)
     matchers = _Matchers(params, FilterCompiler(params, props))
     sources = _Sources(props)
-    values = [_metric_value(i, m, matchers, sources, params) for i, m in enumerate(spec.metrics)]
+    plans = [
+        _Plan(
+            m,
+            matchers.index(m.definition.event, m.definition.filters),
+            None
+            if m.metric_type is MetricType.CONVERSION or m.aggregation is Aggregation.COUNT
+            else sources.slot(m.definition.value),
+        )
+        for m in spec.metrics
+    ]
+    packing = Packing(len(matchers.predicates), len(sources.expressions))
     events = sorted({spec.exposure_event, *(m.definition.event for m in spec.metrics)})
 
-    row_columns = [
-        "identifier",
-        "value",
-        "toUnixTimestamp64Milli(timestamp) AS ts_ms",
-        f"{_is_exposure(spec, params)} AS is_exposure",
-    ]
+    row_columns = ["identifier", "value", _time(spec, params)]
+    row_columns.append(f"{_is_exposure(spec, params)} AS is_exposure")
     identity_columns = ["identifier", *FIRST_TOUCH]
-    if spec.metrics:
-        row_columns += props.columns() + matchers.mask_columns()
-        row_columns += [f"{e} AS num_{s}" for s, e in enumerate(sources.expressions)]
-        identity_columns.append("groupArrayIf(ts_ms, matched) AS ev_ms")
-        identity_columns += [f"groupArrayIf(mask_{w}, matched) AS ev_mask_{w}" for w in range(matchers.words)]
+    classified_columns = [
+        f"{_status(spec, params)} AS status",
+        f"if(status = '{ASSIGNED}', first_value, '') AS variant",
+    ]
+    if plans:
+        row_columns += _event_columns(plans, matchers, sources, props, packing)
         identity_columns += [
-            f"groupArrayIf(num_{s}, matched) AS ev_num_{s}" for s in range(len(sources.expressions))
+            f"groupArrayIf(word_{j}, matched) AS ev_word_{j}" for j in range(packing.words)
         ]
+        classified_columns += _unpacked_columns(packing)
+        classified_columns += [_metric_value(i, p, packing, params) for i, p in enumerate(plans)]
     outer = ["status", "variant", "count() AS n"]
-    for i in range(len(spec.metrics)):
+    for i in range(len(plans)):
         outer += [f"sum(v_{i}) AS {sum_column(i)}", f"sum(v_{i} * v_{i}) AS {sum_sq_column(i)}"]
 
     sql = f"""WITH
@@ -194,8 +236,8 @@ event_rows AS (
     SELECT
     {_select(row_columns)}
     FROM events
-    WHERE environment_key = {params.bind(spec.environment_key, 'String')}
-      AND event IN {params.bind(events, 'Array(String)')}
+    WHERE environment_key = {params.bind(spec.environment_key, "String")}
+      AND event IN {params.bind(events, "Array(String)")}
       AND {_in_range(spec, params)}
 ),
 per_identity AS (
@@ -207,7 +249,7 @@ per_identity AS (
 ),
 classified AS (
     SELECT
-    {_select([f"{_status(spec, params)} AS status", f"if(status = '{ASSIGNED}', first_value, '') AS variant", *values])}
+    {_select(classified_columns)}
     FROM per_identity
 )
 SELECT
@@ -230,16 +272,17 @@ per_identity AS (
     SELECT
     {_select(["identifier", *FIRST_TOUCH])}
     FROM (
-        SELECT identifier, value, toUnixTimestamp64Milli(timestamp) AS ts_ms, 1 AS is_exposure
+        SELECT identifier, value, {_time(spec, params)}, 1 AS is_exposure
         FROM events
-        WHERE environment_key = {params.bind(spec.environment_key, 'String')}
+        WHERE environment_key = {params.bind(spec.environment_key, "String")}
           AND {_is_exposure(spec, params)}
           AND {_in_range(spec, params)}
     )
     GROUP BY identifier
 )
 SELECT
-    toDate(fromUnixTimestamp64Milli(first_ms, 'UTC')) AS day,
+    toDate(fromUnixTimestamp64Milli(first_time + {params.bind(spec.start_ms, "Int64")}, 'UTC'))
+        AS day,
     first_value AS variant,
     count() AS identities
 FROM per_identity

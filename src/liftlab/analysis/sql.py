@@ -137,11 +137,11 @@ class FilterCompiler:
         parts = []
         if texts:
             bound = self._params.bind(texts, "Array(String)")
-            parts.append(
-                f"({self._props.is_set(prop)} AND {self._props.text(prop)} IN {bound})"
-            )
+            parts.append(f"({self._props.is_set(prop)} AND {self._props.text(prop)} IN {bound})")
         if numbers:
-            parts.append(f"{self._props.number(prop)} IN {self._params.bind(numbers, 'Array(Float64)')}")
+            parts.append(
+                f"{self._props.number(prop)} IN {self._params.bind(numbers, 'Array(Float64)')}"
+            )
         return " OR ".join(parts)
 
 
