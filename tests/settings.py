@@ -11,4 +11,4 @@ os.environ["LIFTLAB_HOME"] = tempfile.mkdtemp(prefix="liftlab-test-")
 os.environ.pop("EVENTSTORE_URL", None)
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 
-from liftlab.settings import *  # noqa: E402, F403
+from liftlab.settings import *  # noqa: F403

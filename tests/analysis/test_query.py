@@ -158,28 +158,37 @@ def test_hostile_strings_everywhere_are_bound_not_pasted(store: EventStore) -> N
     assert [stats.metrics[m.key][variants[1]].sum for m in metrics] == [0.0, 0.0, 0.0, 1.0]
 
 
-def test_more_metrics_than_one_mask_word(store: EventStore) -> None:
+def test_many_matchers_and_value_sources_span_several_lanes_and_words(store: EventStore) -> None:
+    """70 matchers need a second mask lane; 7 value sources make 9 lanes, in three words."""
     env = fresh_env()
     rows = [
         s.stored(env, s.EXPOSURE, s.FLAG, f"u{i}", s.VARIANTS[i % 2], at(2), {}) for i in range(6)
     ]
     rows += [
-        s.stored(env, "purchase", "", f"u{i}", "1", at(3), {"amount": 13 * i + k})
+        s.stored(
+            env, "purchase", "", f"u{i}", str(k), at(3), {f"p{j}": i * j - k for j in range(7)}
+        )
         for i in range(6)
         for k in range(3)
     ]
     store.insert(rows)
-    metrics = tuple(
+    counts = [
         MetricSpec(
-            f"m{k}",
+            f"count{k}",
             "count",
-            definition(event="purchase", filters=[{"property": "amount", "op": "gte", "value": k}]),
+            definition(event="purchase", filters=[{"property": "p1", "op": "gte", "value": k}]),
         )
         for k in range(70)
-    )
-    spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END, metrics)
+    ]
+    sums = [
+        MetricSpec(
+            f"sum{j}", "sum" if j % 2 else "mean", definition(event="purchase", value=f"p{j}")
+        )
+        for j in range(7)
+    ]
+    spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END, (*counts, *sums))
     sql, _ = build_results_query(spec)
-    assert "ev_mask_1" in sql
+    assert "ev_lane_1" in sql and "ev_word_2" in sql and "ev_word_3" not in sql
     assert_matches_brute_force(store, spec, rows)
 
 
