@@ -159,7 +159,7 @@ def test_hostile_strings_everywhere_are_bound_not_pasted(store: EventStore) -> N
 
 
 def test_many_matchers_and_value_sources_span_several_lanes_and_words(store: EventStore) -> None:
-    """70 matchers need a second mask lane; 7 value sources make 9 lanes, in three words."""
+    """70 matchers need a second mask lane; 7 numbers of one event make 9 lanes, in three words."""
     env = fresh_env()
     rows = [
         s.stored(env, s.EXPOSURE, s.FLAG, f"u{i}", s.VARIANTS[i % 2], at(2), {}) for i in range(6)

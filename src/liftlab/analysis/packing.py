@@ -8,7 +8,8 @@ than with their width, so these facts travel as 64-bit *lanes* packed four to an
 - lane 0: the time since the analysed range's start in milliseconds, shifted left by 24,
   with the bits of the first 24 matchers below it (the range may span 2^40 ms, 34 years);
 - then one lane per further 64 matchers, if any;
-- then one lane per value source: the number's IEEE-754 bits (NaN when there is none).
+- then one lane per number slot: the IEEE-754 bits of the event's k-th number (NaN when it
+  has none); slots are per event, so their count is the most numbers any one event needs.
 
 Lanes are grouped four at a time into words (UInt64, UInt128 or UInt256 by how many lanes a
 word holds); after grouping, each lane is unpacked once into a plain array for the metrics.
@@ -35,10 +36,10 @@ class MatcherBit:
 
 @dataclass(frozen=True)
 class Packing:
-    """The lane layout for ``matchers`` matcher flags and ``sources`` value sources."""
+    """The lane layout for ``matchers`` matcher flags and ``slots`` number slots."""
 
     matchers: int
-    sources: int
+    slots: int
 
     @property
     def mask_lanes(self) -> int:
@@ -48,7 +49,7 @@ class Packing:
 
     @property
     def lanes(self) -> int:
-        return self.mask_lanes + self.sources
+        return self.mask_lanes + self.slots
 
     @property
     def words(self) -> int:
@@ -60,8 +61,8 @@ class Packing:
         extra = index - TIME_SHIFT
         return MatcherBit(1 + extra // LANE_BITS, extra % LANE_BITS)
 
-    def value_lane(self, source: int) -> int:
-        return self.mask_lanes + source
+    def slot_lane(self, slot: int) -> int:
+        return self.mask_lanes + slot
 
     def row_lanes(self, time: str, flags: list[str], numbers: list[str]) -> list[str]:
         """Per-row lane expressions from the row's time offset, matcher flags and numbers."""

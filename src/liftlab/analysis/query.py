@@ -4,8 +4,9 @@ The query is built from named parts that read like the method (docs/metrics.md):
 
 1. ``event_rows``: the environment's exposures and metric events in the analysed range.
    Each row says whether it is an exposure, which *matchers* (a distinct event name +
-   filters) it satisfies and, per *value source* (the ``value`` column or a property, each
-   property read once), its number; these facts are packed into one integer (packing.py).
+   filters) it satisfies and the numbers its event's sum/mean metrics use (the ``value``
+   column or properties, each read once); these facts are packed into one integer
+   (packing.py).
 2. ``per_identity``: one ``GROUP BY identifier``: first-touch assignment from the exposures,
    and the identity's matching events collected in one array, because whether an event
    counts depends on the identity's first exposure, known only once the group is complete.
@@ -15,9 +16,8 @@ The query is built from named parts that read like the method (docs/metrics.md):
 4. The outer ``GROUP BY status, variant``: n, Σx and Σx² per metric. Nothing per identity
    leaves ClickHouse.
 
-Why one packed array and not a join or one array per metric: bench/results.py and the table
-in docs/metrics.md (on 20 M events a join costs 1.1x this query, five arrays 1.5x, one array
-per metric about 2x).
+Why one packed array and not a join, a window function or one array per metric: measured in
+docs/metrics.md ("Why arrays, and why packed") and bench/results.py.
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ def _select(columns: list[str]) -> str:
 
 @dataclass(frozen=True)
 class _Plan:
-    """Where one metric finds its events: its matcher and, for sum/mean, its value source."""
+    """Where one metric finds its events: its matcher and, for sum/mean, its number's slot."""
 
     metric: MetricSpec
     matcher: int
-    source: int | None
+    slot: int | None
 
 
 class _Common:
@@ -113,16 +113,16 @@ class _ResultsQuery(_Common):
         self.filters = FilterCompiler(self.params, self.props)
         self.matchers: list[str] = []
         self._matcher_keys: dict[str, int] = {}
-        self.sources: list[str] = []
-        self._source_keys: dict[str | None, int] = {}
+        self._slots: dict[str, list[str | None]] = {}
         self.plans = [self._plan(m) for m in spec.metrics]
-        self.packing = Packing(len(self.matchers), len(self.sources))
+        self.numbers = self._slot_numbers()
+        self.packing = Packing(len(self.matchers), len(self.numbers))
 
     def _plan(self, metric: MetricSpec) -> _Plan:
         definition = metric.definition
         needs_number = metric.aggregation in (Aggregation.SUM, Aggregation.MEAN)
-        source = self._source(definition.value) if needs_number else None
-        return _Plan(metric, self._matcher(definition.event, definition.filters), source)
+        slot = self._slot(definition.event, definition.value) if needs_number else None
+        return _Plan(metric, self._matcher(definition.event, definition.filters), slot)
 
     def _matcher(self, event: str, filters: list[Filter]) -> int:
         key = json.dumps([event, [f.to_json() for f in filters]])
@@ -133,24 +133,42 @@ class _ResultsQuery(_Common):
             self.matchers.append(" AND ".join(parts))
         return self._matcher_keys[key]
 
-    def _source(self, prop: str | None) -> int:
-        if prop not in self._source_keys:
-            self._source_keys[prop] = len(self.sources)
-            self.sources.append(VALUE_NUMBER if prop is None else self.props.number(prop))
-        return self._source_keys[prop]
+    def _slot(self, event: str, prop: str | None) -> int:
+        """Numbers travel in slots per event: a row carries only its own event's numbers."""
+        props = self._slots.setdefault(event, [])
+        if prop not in props:
+            props.append(prop)
+        return props.index(prop)
+
+    def _slot_numbers(self) -> list[str]:
+        """Per slot k, the row's number: the k-th value source of the row's own event.
+
+        ``multiIf`` evaluates only the branch of the row's event, so a property is parsed
+        only on the rows of the events whose metrics use it.
+        """
+        slots = max((len(props) for props in self._slots.values()), default=0)
+        numbers = []
+        for k in range(slots):
+            branches = []
+            for event, props in self._slots.items():
+                if k < len(props):
+                    number = VALUE_NUMBER if props[k] is None else self.props.number(props[k])
+                    branches += [f"event = {self.params.bind(event, 'String')}", number]
+            numbers.append(f"multiIf({', '.join(branches)}, nan)")
+        return numbers
 
     def row_columns(self) -> list[str]:
         columns = ["identifier", "value", self.time(), f"{self.is_exposure()} AS is_exposure"]
         if not self.plans:
             return columns
         flags = [f"match_{k}" for k in range(len(self.matchers))]
-        numbers = [f"number_{s}" for s in range(len(self.sources))]
+        numbers = [f"number_{k}" for k in range(len(self.numbers))]
         words = self.packing.row_words(self.packing.row_lanes("time", flags, numbers))
         return [
             *columns,
             *self.props.columns(),
             *(f"{sql} AS {flag}" for sql, flag in zip(self.matchers, flags, strict=True)),
-            *(f"{sql} AS {name}" for sql, name in zip(self.sources, numbers, strict=True)),
+            *(f"{sql} AS {name}" for sql, name in zip(self.numbers, numbers, strict=True)),
             *(f"{word} AS word_{j}" for j, word in enumerate(words)),
             " OR ".join(flags) + " AS matched",
         ]
@@ -179,9 +197,9 @@ class _ResultsQuery(_Common):
         columns = [f"{lane_array(k)} AS ev_lane_{k}" for k in range(self.packing.mask_lanes)]
         columns.append(f"arrayMap(l -> bitShiftRight(l, {TIME_SHIFT}), ev_lane_0) AS ev_time")
         columns += [
-            f"arrayMap(l -> reinterpretAsFloat64(l), {lane_array(self.packing.value_lane(s))}) "
+            f"arrayMap(l -> reinterpretAsFloat64(l), {lane_array(self.packing.slot_lane(s))}) "
             f"AS ev_number_{s}"
-            for s in range(self.packing.sources)
+            for s in range(self.packing.slots)
         ]
         return columns
 
@@ -203,7 +221,7 @@ class _ResultsQuery(_Common):
             return f"arrayCount((t, m) -> {counted}, {arrays}) AS v_{index}"
         if aggregation is Aggregation.OCCURRENCE:
             return f"toUInt8(arrayExists((t, m) -> {counted}, {arrays})) AS v_{index}"
-        arrays += f", ev_number_{plan.source}"
+        arrays += f", ev_number_{plan.slot}"
         counted += " AND NOT isNaN(x)"
         total = f"arraySum((t, m, x) -> if({counted}, x, 0.), {arrays})"
         if aggregation is Aggregation.SUM:

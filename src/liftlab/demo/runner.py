@@ -32,10 +32,6 @@ class DemoOutcome:
     checks: list[dict]
     seconds: float
 
-    @property
-    def all_match(self) -> bool:
-        return all(row["matches"] for row in self.checks)
-
 
 def run_demo(api: ApiClient, token: str, *, users: int, seed: int, console: Console) -> DemoOutcome:
     """Steps 1-4: library, experiment, simulated traffic, completion and the verdict check."""
