@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from tests.eventstore.events import count
 
 from liftlab.accounts.models import Environment
-from liftlab.eventstore import open_store
+from liftlab.eventstore import EventStoreError, open_store
 from liftlab.experiments.models import Experiment
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +184,19 @@ def test_the_openapi_schema_describes_the_endpoint():
     assert {"202", "400", "401", "403", "413"} <= set(operation["responses"])
     assert operation.get("security", []) in ([], [{}]), "no user token is asked for"
     assert [p["name"] for p in operation["parameters"]] == ["X-Environment-Key"]
+
+
+class _BrokenStore:
+    """A store whose server went away: every insert fails as the real client reports it."""
+
+    def insert_columns(self, columns):
+        raise EventStoreError("connection refused")
+
+    insert = insert_columns
+
+
+def test_a_failing_store_is_503_with_the_reason(environment, monkeypatch):
+    monkeypatch.setattr("liftlab.events.views.open_store", lambda: _BrokenStore())
+    response = send(environment.key, json.dumps(batch(2)).encode())
+    assert response.status_code == 503
+    assert "event store is unavailable: connection refused" in response.json()["detail"]

@@ -13,8 +13,9 @@ from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from liftlab.api.scoping import EXPERIMENTATION_DISABLED
 from liftlab.events.services import environment_with_key, ingestion_rules
-from liftlab.eventstore import EventStoreError, open_store
+from liftlab.eventstore import open_store
 from liftlab.ingest import BodyTooLargeError, Limits, MalformedBodyError, decode_body, ingest
 
 KEY_HEADER = "X-Environment-Key"
@@ -58,12 +59,6 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-class StoreUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The event store is unavailable; retry the batch later."
-    default_code = "store_unavailable"
-
-
 class HasEnvironmentKey(permissions.BasePermission):
     """The request names an existing environment; the view then knows it as ``environment``."""
 
@@ -72,7 +67,7 @@ class HasEnvironmentKey(permissions.BasePermission):
         if view.environment is None:
             raise exceptions.NotAuthenticated(f"Send a valid environment key in {KEY_HEADER}.")
         if not view.environment.experimentation_enabled:
-            raise exceptions.PermissionDenied("Experimentation is disabled for this environment.")
+            raise exceptions.PermissionDenied(EXPERIMENTATION_DISABLED)
         return True
 
 
@@ -123,15 +118,10 @@ class EventsView(APIView):
             raise exceptions.ParseError(str(exc)) from exc
         except BodyTooLargeError as exc:
             raise PayloadTooLarge(str(exc)) from exc
-        try:
-            result = ingest(
-                events,
-                self.environment.key,
-                open_store(),
-                rules=ingestion_rules(self.environment),
-            )
-        except EventStoreError as exc:
-            raise StoreUnavailable() from exc
+        # A failing store is a 503 (liftlab.api.exceptions): nothing was stored, retry the batch.
+        result = ingest(
+            events, self.environment.key, open_store(), rules=ingestion_rules(self.environment)
+        )
         return Response(result._asdict(), status=status.HTTP_202_ACCEPTED)
 
 
