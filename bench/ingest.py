@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
+
+from liftlab.demo.server import serve_on_free_port
 
 EVENT_NAMES = ["page_view", "add_to_cart", "purchase", "signup"]
 CREATE_ENVIRONMENT = (
@@ -116,7 +117,7 @@ def api_rate(events: list[dict], batch: int, connections: int, home: Path) -> fl
         check=True,
     ).stdout.strip()
     bodies = [json.dumps(chunk).encode() for chunk in in_batches(events, batch)]
-    server, base = start_server(env, home / "server.log")
+    server, base = serve_on_free_port(env, str(home / "server.log"))
     try:
         url, headers = base + "/api/v1/events/", {"X-Environment-Key": key}
         sessions = [requests.Session() for _ in range(connections)]
@@ -139,29 +140,6 @@ def api_rate(events: list[dict], batch: int, connections: int, home: Path) -> fl
         server.wait(timeout=30)
     assert accepted == len(events), f"{accepted} of {len(events)} accepted"
     return rate(accepted, elapsed)
-
-
-def start_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "liftlab", "serve", "--port", str(port)],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited; see {log}")
-        try:
-            requests.get(base + "/api/schema/", timeout=5)
-            return process, base
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the server did not start; see {log}")
 
 
 def main() -> None:

@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
+
+from liftlab.demo.server import serve_on_free_port
 
 BATCH = 500
 CREATE_ENVIRONMENT = (
@@ -46,29 +45,6 @@ def new_environment(env: dict[str, str]) -> str:
     return run(env, "-c", CREATE_ENVIRONMENT).stdout.strip()
 
 
-def start_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "liftlab", "serve", "--port", str(port)],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: gunicorn's worker dies with it
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            requests.get(base + "/api/schema/", timeout=5)
-            return process, base
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"the server did not start: {log.read_text()}")
-
-
 def kill(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
@@ -95,7 +71,7 @@ def batches(count: int) -> list[list[dict]]:
 def test_accepted_events_survive_a_sigkill_and_are_known_after_restart(home, tmp_path):
     key = new_environment(home)
     sent = batches(6)
-    server, base = start_server(home, tmp_path / "server.log")
+    server, base = serve_on_free_port(home, str(tmp_path / "server.log"))
     try:
         accepted = sum(post(base, key, events)["accepted"] for events in sent)
     finally:
@@ -106,7 +82,7 @@ def test_accepted_events_survive_a_sigkill_and_are_known_after_restart(home, tmp
     assert stats.returncode == 0, stats.stderr
     assert sum(int(line.split()[2]) for line in stats.stdout.splitlines()[1:]) == accepted
 
-    server, base = start_server(home, tmp_path / "server.log")
+    server, base = serve_on_free_port(home, str(tmp_path / "server.log"))
     try:
         again = [post(base, key, events) for events in sent]
     finally:
@@ -128,7 +104,7 @@ def test_importing_a_file_again_in_a_new_process_finds_duplicates(home, tmp_path
 
 def test_commands_refuse_cleanly_while_the_server_holds_the_store(home, tmp_path):
     key = new_environment(home)
-    server, base = start_server(home, tmp_path / "server.log")
+    server, base = serve_on_free_port(home, str(tmp_path / "server.log"))
     try:
         post(base, key, batches(1)[0])  # the server opens the store on first use
         stats = run(home, "-m", "liftlab", "events", "stats", f"--environment={key}")

@@ -27,15 +27,31 @@ def free_port(host: str, preferred: int) -> int:
     raise OSError(f"no free port on {host}")
 
 
-def start_server(host: str, port: int, log_path: str) -> subprocess.Popen:
-    """Start the service on the same LIFTLAB_HOME; its output goes to ``log_path``."""
+def start_server(
+    host: str, port: int, log_path: str, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """Start ``liftlab serve`` (on this LIFTLAB_HOME unless ``env`` says otherwise).
+
+    Its output goes to ``log_path``. It runs in a process group of its own, so that
+    killing the group also ends gunicorn's worker (the durability tests SIGKILL it).
+    """
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
     return subprocess.Popen(
         [sys.executable, "-m", "liftlab", "serve", "--host", host, "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=os.environ.copy(),
+        env=os.environ.copy() if env is None else env,
+        start_new_session=True,
     )
+
+
+def serve_on_free_port(env: dict[str, str], log_path: str) -> tuple[subprocess.Popen, str]:
+    """A started, answering ``liftlab serve`` on a free loopback port, and its base URL."""
+    port = free_port("127.0.0.1", 0)
+    base_url = f"http://127.0.0.1:{port}"
+    process = start_server("127.0.0.1", port, log_path, env)
+    wait_until_up(process, base_url, log_path)
+    return process, base_url
 
 
 def wait_until_up(process: subprocess.Popen, base_url: str, log_path: str) -> None:
