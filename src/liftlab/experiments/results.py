@@ -37,7 +37,9 @@ def attachments(experiment: Experiment) -> list[ExperimentMetric]:
     return list(experiment.experiment_metrics.select_related("metric").order_by("id"))
 
 
-def experiment_spec(experiment: Experiment, end: datetime) -> ExperimentSpec:
+def experiment_spec(
+    experiment: Experiment, end: datetime, attached: list[ExperimentMetric]
+) -> ExperimentSpec:
     """The analysis' view of an experiment: flag, variants, window and metric definitions."""
     return ExperimentSpec(
         environment_key=experiment.environment.key,
@@ -52,12 +54,12 @@ def experiment_spec(experiment: Experiment, end: datetime) -> ExperimentSpec:
                 aggregation=a.metric.aggregation,
                 definition=parse_definition(a.metric.definition),
             )
-            for a in attachments(experiment)
+            for a in attached
         ),
     )
 
 
-def metrics_meta(experiment: Experiment) -> list[dict]:
+def metrics_meta(attached: list[ExperimentMetric]) -> list[dict]:
     """What the report says about each attached metric besides its numbers."""
     return [
         {
@@ -70,21 +72,22 @@ def metrics_meta(experiment: Experiment) -> list[dict]:
             "role": a.role,
             "higher_is_better": a.metric.higher_is_better,
         }
-        for a in attachments(experiment)
+        for a in attached
     ]
 
 
 def compute_document(experiment: Experiment, end: datetime) -> dict:
     """Run the one-scan query and the statistics; the whole result document."""
     now = timezone.now()
-    spec = experiment_spec(experiment, end)
+    attached = attachments(experiment)
+    spec = experiment_spec(experiment, end, attached)
     store = open_store(settings.EVENTSTORE_URL)
     stats = read_results(spec, store.query(*build_results_query(spec)))
     timeline = read_exposure_timeline(store.query(*build_exposure_timeline_query(spec)))
     report = build_report(
         spec,
         stats,
-        metrics_meta(experiment),
+        metrics_meta(attached),
         weights=[v["weight"] for v in experiment.variants],
         control=experiment.control_variant,
         alpha=experiment.alpha,
