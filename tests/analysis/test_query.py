@@ -13,14 +13,20 @@ from hypothesis import strategies as st
 from tests.analysis import strategies as s
 from tests.analysis.brute_force import expected, ms
 
+from liftlab.analysis import query
 from liftlab.analysis.definition import parse_definition
-from liftlab.analysis.query import build_exposure_timeline_query, build_results_query
+from liftlab.analysis.query import (
+    IdentityKey,
+    build_exposure_timeline_query,
+    build_results_query,
+)
 from liftlab.analysis.results import (
     ExposureCounts,
     Moments,
     ResultStats,
+    collisions,
+    query_results,
     read_exposure_timeline,
-    read_results,
 )
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.eventstore import EventStore, StoredEvent
@@ -31,8 +37,7 @@ def fresh_env() -> str:
 
 
 def run(store: EventStore, spec: ExperimentSpec) -> ResultStats:
-    sql, params = build_results_query(spec)
-    return read_results(spec, store.query(sql, params))
+    return query_results(spec, store.query)
 
 
 def assert_matches_brute_force(
@@ -158,8 +163,8 @@ def test_hostile_strings_everywhere_are_bound_not_pasted(store: EventStore) -> N
     assert [stats.metrics[m.key][variants[1]].sum for m in metrics] == [0.0, 0.0, 0.0, 1.0]
 
 
-def test_many_matchers_and_value_sources_span_several_lanes_and_words(store: EventStore) -> None:
-    """70 matchers need a second mask lane; 7 numbers of one event make 9 lanes, in three words."""
+def test_many_matchers_and_value_sources_of_one_event(store: EventStore) -> None:
+    """70 matchers and 7 numbers read from one event's rows, each its own column."""
     env = fresh_env()
     rows = [
         s.stored(env, s.EXPOSURE, s.FLAG, f"u{i}", s.VARIANTS[i % 2], at(2), {}) for i in range(6)
@@ -188,7 +193,7 @@ def test_many_matchers_and_value_sources_span_several_lanes_and_words(store: Eve
     ]
     spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END, (*counts, *sums))
     sql, _ = build_results_query(spec)
-    assert "ev_lane_1" in sql and "ev_word_2" in sql and "ev_word_3" not in sql
+    assert "match_70" in sql and "match_71" not in sql and "number_6" in sql
     assert_matches_brute_force(store, spec, rows)
 
 
@@ -216,11 +221,64 @@ def test_an_unexposed_variant_has_zero_moments(store: EventStore) -> None:
     }
 
 
-def test_the_query_scans_events_once() -> None:
+def test_each_row_is_read_once_and_each_property_once() -> None:
+    """Exposures feed the assignment, metric events the metric rows: two disjoint reads."""
     spec = s.experiment("env", [("sum", definition(event=e, value="amount")) for e in "abc"])
     sql, params = build_results_query(spec)
-    assert sql.count("FROM events") == 1
+    assert sql.count("FROM events") == 2
+    assert [v for v in params.values() if isinstance(v, list) and "a" in v] == [["a", "b", "c"]]
     assert sorted(params[name] for name in params if params[name] == "amount") == ["amount"]
+
+
+COLLIDING = IdentityKey("toUInt64(0)", "xxh3(identifier)")
+"""Every identifier shares one key: what a hash collision does, on purpose."""
+
+
+def collided(store: EventStore, spec: ExperimentSpec) -> int:
+    return collisions(store.query(*build_results_query(spec, COLLIDING)))
+
+
+def test_collisions_of_exposed_identities_are_reported(store: EventStore) -> None:
+    env = fresh_env()
+    rows = [s.stored(env, s.EXPOSURE, s.FLAG, f"u{i}", s.VARIANTS[0], at(2), {}) for i in range(2)]
+    store.insert(rows)
+    spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END)
+    assert collided(store, spec) == 1
+    assert collisions(store.query(*build_results_query(spec))) == 0
+
+
+def test_events_of_another_identity_sharing_the_key_are_reported(store: EventStore) -> None:
+    env = fresh_env()
+    rows = [
+        s.stored(env, s.EXPOSURE, s.FLAG, "u1", s.VARIANTS[0], at(2), {}),
+        s.stored(env, "purchase", "", "u2", "5", at(3), {}),
+    ]
+    store.insert(rows)
+    metric = MetricSpec("m", "sum", definition(event="purchase"))
+    spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END, (metric,))
+    assert collided(store, spec) == 1
+    assert run(store, spec).metrics["m"][s.VARIANTS[0]] == Moments(1, 0.0, 0.0)
+
+
+def test_a_collision_falls_back_to_the_exact_query(store: EventStore, monkeypatch) -> None:
+    env = fresh_env()
+    rows = [
+        s.stored(env, s.EXPOSURE, s.FLAG, f"u{i}", s.VARIANTS[i % 2], at(2), {}) for i in range(4)
+    ]
+    rows += [s.stored(env, "purchase", "", f"u{i}", str(i), at(4), {}) for i in range(1, 6)]
+    store.insert(rows)
+    metric = MetricSpec("m", "sum", definition(event="purchase"))
+    spec = ExperimentSpec(env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END, (metric,))
+    monkeypatch.setattr(query, "HASHED", COLLIDING)
+    calls = []
+
+    def counted(sql: str, params) -> object:
+        calls.append(sql)
+        return store.query(sql, params)
+
+    stats = query_results(spec, counted)
+    assert len(calls) == 2 and "toUInt64(0) AS key" in calls[0] and "identifier AS key" in calls[1]
+    assert stats.metrics["m"] == expected(spec, rows)[1]["m"]
 
 
 @settings(

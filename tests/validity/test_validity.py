@@ -16,9 +16,8 @@ import pytest
 from scipy import stats
 
 from liftlab.analysis.definition import parse_definition
-from liftlab.analysis.query import build_results_query
 from liftlab.analysis.report import build_report
-from liftlab.analysis.results import read_results
+from liftlab.analysis.results import query_results
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.config import eventstore_url
 from liftlab.eventstore import open_store
@@ -120,7 +119,7 @@ def analyse(store, environment_key: str, plan) -> dict:
             MetricSpec(m.key, m.aggregation, parse_definition(dict(m.definition))) for m in METRICS
         ),
     )
-    stats_ = read_results(spec, store.query(*build_results_query(spec)))
+    stats_ = query_results(spec, store.query)
     return build_report(spec, stats_, META, weights=[0.5, 0.5], control="control", alpha=ALPHA)
 
 

@@ -1,23 +1,22 @@
-"""The results query: every metric of an experiment in one pass over the events table.
+"""The results query: every metric of an experiment in one query, each row read once.
 
 The query is built from named parts that read like the method (docs/metrics.md):
 
-1. ``event_rows``: the environment's exposures and metric events in the analysed range.
-   Each row says whether it is an exposure, which *matchers* (a distinct event name +
-   filters) it satisfies and the numbers its event's sum/mean metrics use (the ``value``
-   column or properties, each read once); these facts are packed into one integer
-   (packing.py).
-2. ``per_identity``: one ``GROUP BY identifier``: first-touch assignment from the exposures,
-   and the identity's matching events collected in one array, because whether an event
-   counts depends on the identity's first exposure, known only once the group is complete.
-3. ``classified``: each identity's status (assigned, quarantined, unknown variant) and its
-   number for each metric, from the unpacked arrays: only events from the first exposure on,
-   and within the metric's window, count.
-4. The outer ``GROUP BY status, variant``: n, Σx and Σx² per metric. Nothing per identity
-   leaves ClickHouse.
+1. ``assignment``: the flag's exposures grouped by identity: first-touch time and variant,
+   whether it saw more than one value, and its status (assigned, quarantined, unknown variant).
+2. ``metric_rows``: the environment's metric events in the analysed range. Each row carries
+   the flag of every *matcher* (a distinct event name + filters) and the number of every
+   *value source* (the ``value`` column or a property) its metrics use, each read once.
+3. ``per_identity``: the metric rows joined to the assigned identities and grouped by
+   identity: per metric, a conditional aggregate over the events at or after the identity's
+   first exposure (and within the metric's window).
+4. ``per_variant``: n, Σx and Σx² per metric and variant; the outer query puts them beside
+   the exposure counts. Nothing per identity leaves ClickHouse.
 
-Why one packed array and not a join, a window function or one array per metric: measured in
-docs/metrics.md ("Why arrays, and why packed") and bench/results.py.
+Identities are joined and grouped by a 64-bit hash of the identifier, which is what makes the
+join cheap (docs/metrics.md, "Why a hashed join"). A second, independent hash travels with
+it: if two identifiers ever share the first hash, the query reports it in ``collisions`` and
+``liftlab.analysis.results.query_results`` runs the exact query (keyed by the identifier).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import json
 from dataclasses import dataclass
 
 from liftlab.analysis.definition import Aggregation, Filter
-from liftlab.analysis.packing import LANES_PER_WORD, MAX_RANGE_MS, TIME_SHIFT, Packing
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.analysis.sql import VALUE_NUMBER, FilterCompiler, Params, PropertyReads
 
@@ -35,12 +33,24 @@ QUARANTINED = "quarantined"
 UNKNOWN_VARIANT = "unknown_variant"
 HOUR_MS = 3_600_000
 
-FIRST_TOUCH = [
-    "minIf(time, is_exposure) AS first_time",
-    "argMinIf(value, time, is_exposure) AS first_value",
-    "minIf(value, is_exposure) != maxIf(value, is_exposure) AS mixed",
-]
-"""Per identity: first exposure time and value, and whether it saw more than one value."""
+
+@dataclass(frozen=True)
+class IdentityKey:
+    """How the query tells identities apart: a join/group ``key`` and an independent ``check``.
+
+    Rows whose keys are equal but whose checks differ belong to two identities that share a
+    key: the query counts them as collisions.
+    """
+
+    key: str
+    check: str
+
+
+HASHED = IdentityKey("cityHash64(identifier)", "xxh3(identifier)")
+"""The fast key: two identifiers sharing both 64-bit hashes are never expected."""
+
+EXACT = IdentityKey("identifier", "toUInt64(0)")
+"""The identifier itself: no collision possible, about 1.5× slower on large experiments."""
 
 
 def sum_column(index: int) -> str:
@@ -59,20 +69,19 @@ def _select(columns: list[str]) -> str:
 
 @dataclass(frozen=True)
 class _Plan:
-    """Where one metric finds its events: its matcher and, for sum/mean, its number's slot."""
+    """Where one metric finds its events: its matcher column and, for sum/mean, its number's."""
 
     metric: MetricSpec
-    matcher: int
-    slot: int | None
+    matcher: str
+    number: str | None
 
 
 class _Common:
-    """The parts both queries share: range, exposure test, time column, status."""
+    """The parts every query over an experiment shares: rows in range, the assignment."""
 
-    def __init__(self, spec: ExperimentSpec) -> None:
-        if spec.end_ms - spec.start_ms >= MAX_RANGE_MS:
-            raise ValueError("the analysed range must be shorter than 34 years")
+    def __init__(self, spec: ExperimentSpec, identity: IdentityKey) -> None:
         self.spec = spec
+        self.identity = identity
         self.params = Params()
 
     def where(self, events: str) -> str:
@@ -85,227 +94,216 @@ class _Common:
             f"      AND timestamp <= fromUnixTimestamp64Milli({end}, 'UTC')"
         )
 
-    def is_exposure(self) -> str:
+    def identity_columns(self) -> list[str]:
+        return [f"{self.identity.key} AS key", f"{self.identity.check} AS check"]
+
+    def assignment(self) -> str:
+        """Per exposed identity: first exposure, its value, status; collisions of the key."""
         event = self.params.bind(self.spec.exposure_event, "String")
         flag = self.params.bind(self.spec.feature_name, "String")
-        return f"event = {event} AND feature_name = {flag}"
+        variants = self.variants()
+        return f"""assignment AS (
+    SELECT
+    key,
+    min(time) AS first_time,
+    argMin(value, time) AS first_value,
+    min(value) != max(value) AS mixed,
+    multiIf(mixed, '{QUARANTINED}', has({variants}, first_value), '{ASSIGNED}',
+            '{UNKNOWN_VARIANT}') AS status,
+    any(check) AS identity_check,
+    min(check) != max(check) AS collided
+    FROM (
+        SELECT {", ".join(self.identity_columns())}, value,
+               toUnixTimestamp64Milli(timestamp) AS time
+        FROM events
+        WHERE {self.where(f"event = {event} AND feature_name = {flag}")}
+    )
+    GROUP BY key
+)"""
 
-    def time(self) -> str:
-        """Milliseconds since the range's start: small enough to share a lane with matchers."""
-        start = self.params.bind(self.spec.start_ms, "Int64")
-        return f"toUnixTimestamp64Milli(timestamp) - {start} AS time"
-
-    def status(self) -> str:
-        """Quarantined if it saw two values, else assigned if its value is a variant key."""
-        variants = self.params.bind(list(self.spec.variant_keys), "Array(String)")
-        return (
-            f"multiIf(mixed, '{QUARANTINED}', has({variants}, first_value), '{ASSIGNED}', "
-            f"'{UNKNOWN_VARIANT}')"
-        )
+    def variants(self) -> str:
+        return self.params.bind(list(self.spec.variant_keys), "Array(String)")
 
 
 class _ResultsQuery(_Common):
     """Assembles the results query's parts; see the module docstring."""
 
-    def __init__(self, spec: ExperimentSpec) -> None:
-        super().__init__(spec)
+    def __init__(self, spec: ExperimentSpec, identity: IdentityKey) -> None:
+        super().__init__(spec, identity)
         self.props = PropertyReads(self.params)
         self.filters = FilterCompiler(self.params, self.props)
-        self.matchers: list[str] = []
-        self._matcher_keys: dict[str, int] = {}
-        self._slots: dict[str, list[str | None]] = {}
+        self.matchers: dict[str, str] = {}
+        self.numbers: dict[tuple[str, str | None], str] = {}
+        self._columns: list[str] = []
         self.plans = [self._plan(m) for m in spec.metrics]
-        self.numbers = self._slot_numbers()
-        self.packing = Packing(len(self.matchers), len(self.numbers))
 
     def _plan(self, metric: MetricSpec) -> _Plan:
         definition = metric.definition
-        needs_number = metric.aggregation in (Aggregation.SUM, Aggregation.MEAN)
-        slot = self._slot(definition.event, definition.value) if needs_number else None
-        return _Plan(metric, self._matcher(definition.event, definition.filters), slot)
+        number = None
+        if metric.aggregation in (Aggregation.SUM, Aggregation.MEAN):
+            number = self._number(definition.event, definition.value)
+        return _Plan(metric, self._matcher(definition.event, definition.filters), number)
 
-    def _matcher(self, event: str, filters: list[Filter]) -> int:
+    def _matcher(self, event: str, filters: list[Filter]) -> str:
         key = json.dumps([event, [f.to_json() for f in filters]])
-        if key not in self._matcher_keys:
-            self._matcher_keys[key] = len(self.matchers)
+        if key not in self.matchers:
+            name = self.matchers[key] = f"match_{len(self.matchers)}"
             parts = [f"event = {self.params.bind(event, 'String')}"]
             parts += [f"({self.filters.predicate(f)})" for f in filters]
-            self.matchers.append(" AND ".join(parts))
-        return self._matcher_keys[key]
+            self._columns.append(f"{' AND '.join(parts)} AS {name}")
+        return self.matchers[key]
 
-    def _slot(self, event: str, prop: str | None) -> int:
-        """Numbers travel in slots per event: a row carries only its own event's numbers."""
-        props = self._slots.setdefault(event, [])
-        if prop not in props:
-            props.append(prop)
-        return props.index(prop)
+    def _number(self, event: str, prop: str | None) -> str:
+        """A value source of one event: computed only on that event's rows (``if`` is lazy)."""
+        if (event, prop) not in self.numbers:
+            name = self.numbers[event, prop] = f"number_{len(self.numbers)}"
+            number = VALUE_NUMBER if prop is None else self.props.number(prop)
+            event_is = f"event = {self.params.bind(event, 'String')}"
+            self._columns.append(f"if({event_is}, {number}, nan) AS {name}")
+        return self.numbers[event, prop]
 
-    def _slot_numbers(self) -> list[str]:
-        """Per slot k, the row's number: the k-th value source of the row's own event.
-
-        ``multiIf`` evaluates only the branch of the row's event, so a property is parsed
-        only on the rows of the events whose metrics use it.
-        """
-        slots = max((len(props) for props in self._slots.values()), default=0)
-        numbers = []
-        for k in range(slots):
-            branches = []
-            for event, props in self._slots.items():
-                if k < len(props):
-                    number = VALUE_NUMBER if props[k] is None else self.props.number(props[k])
-                    branches += [f"event = {self.params.bind(event, 'String')}", number]
-            numbers.append(f"multiIf({', '.join(branches)}, nan)")
-        return numbers
-
-    def row_columns(self) -> list[str]:
-        columns = ["identifier", "value", self.time(), f"{self.is_exposure()} AS is_exposure"]
-        if not self.plans:
-            return columns
-        flags = [f"match_{k}" for k in range(len(self.matchers))]
-        numbers = [f"number_{k}" for k in range(len(self.numbers))]
-        words = self.packing.row_words(self.packing.row_lanes("time", flags, numbers))
-        return [
-            *columns,
-            *self.props.columns(),
-            *(f"{sql} AS {flag}" for sql, flag in zip(self.matchers, flags, strict=True)),
-            *(f"{sql} AS {name}" for sql, name in zip(self.numbers, numbers, strict=True)),
-            *(f"{word} AS word_{j}" for j, word in enumerate(words)),
-            " OR ".join(flags) + " AS matched",
-        ]
-
-    def identity_columns(self) -> list[str]:
-        arrays = [
-            f"groupArrayIf(word_{j}, matched) AS ev_word_{j}" for j in range(self.packing.words)
-        ]
-        return ["identifier", *FIRST_TOUCH, *(arrays if self.plans else [])]
-
-    def classified_columns(self) -> list[str]:
+    def metric_rows(self) -> str:
+        events = sorted({m.definition.event for m in self.spec.metrics})
+        in_events = f"event IN {self.params.bind(events, 'Array(String)')}"
         columns = [
-            f"{self.status()} AS status",
-            f"if(status = '{ASSIGNED}', first_value, '') AS variant",
+            *self.identity_columns(),
+            "toUnixTimestamp64Milli(timestamp) AS time",
+            *self.props.columns(),
+            *self._columns,
         ]
-        if not self.plans:
-            return columns
-        return [*columns, *self._unpacked(), *(self._value(i, p) for i, p in enumerate(self.plans))]
-
-    def _unpacked(self) -> list[str]:
-        """Each lane once as a plain array: ``ev_time``, ``ev_lane_k``, ``ev_number_s``."""
-
-        def lane_array(lane: int) -> str:
-            return self.packing.unpack_lane(lane, f"ev_word_{lane // LANES_PER_WORD}")
-
-        columns = [f"{lane_array(k)} AS ev_lane_{k}" for k in range(self.packing.mask_lanes)]
-        columns.append(f"arrayMap(l -> bitShiftRight(l, {TIME_SHIFT}), ev_lane_0) AS ev_time")
-        columns += [
-            f"arrayMap(l -> reinterpretAsFloat64(l), {lane_array(self.packing.slot_lane(s))}) "
-            f"AS ev_number_{s}"
-            for s in range(self.packing.slots)
-        ]
-        return columns
+        return f"""metric_rows AS (
+    SELECT
+    {_select(columns)}
+    FROM events
+    WHERE {self.where(in_events)}
+)"""
 
     def _value(self, index: int, plan: _Plan) -> str:
-        """One identity's number for the metric, as ``v_{index}``.
-
-        In the lambdas ``t`` is an event's time, ``m`` the lane holding the metric's matcher
-        bit and ``x`` the event's number (NaN when it has none).
-        """
-        where = self.packing.matcher_bit(plan.matcher)
-        arrays = f"ev_time, ev_lane_{where.lane}"
-        counted = f"bitTest(m, {where.bit}) AND t >= first_time"
+        """One identity's number for the metric, as ``v_{index}``."""
+        counted = f"{plan.matcher} AND time >= first_time"
         window = plan.metric.definition.window
         if window is not None:
             hours = self.params.bind(window.hours * HOUR_MS, "Int64")
-            counted += f" AND t <= first_time + {hours}"
+            counted += f" AND time <= first_time + {hours}"
         aggregation = plan.metric.aggregation
         if aggregation is Aggregation.COUNT:
-            return f"arrayCount((t, m) -> {counted}, {arrays}) AS v_{index}"
+            return f"countIf({counted}) AS v_{index}"
         if aggregation is Aggregation.OCCURRENCE:
-            return f"toUInt8(arrayExists((t, m) -> {counted}, {arrays})) AS v_{index}"
-        arrays += f", ev_number_{plan.slot}"
-        counted += " AND NOT isNaN(x)"
-        total = f"arraySum((t, m, x) -> if({counted}, x, 0.), {arrays})"
+            return f"toUInt8(max({counted})) AS v_{index}"
+        counted += f" AND NOT isNaN({plan.number})"
+        total = f"sumIf({plan.number}, {counted})"
         if aggregation is Aggregation.SUM:
             return f"{total} AS v_{index}"
-        count = f"arrayCount((t, m, x) -> {counted}, {arrays})"
         return (
-            f"{total} AS total_{index}, {count} AS n_{index}, "
+            f"{total} AS total_{index}, countIf({counted}) AS n_{index}, "
             f"if(n_{index} = 0, 0., total_{index} / n_{index}) AS v_{index}"
         )
 
-    def outer_columns(self) -> list[str]:
-        columns = ["status", "variant", "count() AS n"]
+    def per_identity(self) -> str:
+        """Metric rows of assigned identities only: the join drops everyone else's early."""
+        values = [self._value(i, plan) for i, plan in enumerate(self.plans)]
+        return f"""per_identity AS (
+    SELECT
+    any(arm) AS arm,
+    max(check != identity_check) AS collided,
+    {_select(values)}
+    FROM metric_rows
+    INNER JOIN (
+        SELECT key, identity_check, first_time, indexOf({self.variants()}, first_value) AS arm
+        FROM assignment
+        WHERE status = '{ASSIGNED}'
+    ) AS assigned ON metric_rows.key = assigned.key
+    GROUP BY metric_rows.key
+)"""
+
+    def per_variant(self) -> str:
+        columns = ["arm", "sum(collided) AS collisions"]
         for i in range(len(self.plans)):
             columns += [
                 f"sum(v_{i}) AS {sum_column(i)}",
                 f"sum(v_{i} * v_{i}) AS {sum_sq_column(i)}",
             ]
-        return columns
+        return f"""per_variant AS (
+    SELECT
+    {_select(columns)}
+    FROM per_identity
+    GROUP BY arm
+)"""
+
+    def exposures(self) -> str:
+        """Identities per status and variant, with the variant's index to join metrics on."""
+        return f"""exposures AS (
+    SELECT
+    status,
+    if(status = '{ASSIGNED}', first_value, '') AS variant,
+    indexOf({self.variants()}, variant) AS arm,
+    count() AS n,
+    sum(collided) AS collided
+    FROM assignment
+    GROUP BY status, variant
+)"""
 
     def sql(self) -> str:
-        spec = self.spec
-        events = sorted({spec.exposure_event, *(m.definition.event for m in spec.metrics)})
-        in_events = f"event IN {self.params.bind(events, 'Array(String)')}"
-        return f"""WITH
-event_rows AS (
-    SELECT
-    {_select(self.row_columns())}
-    FROM events
-    WHERE {self.where(in_events)}
-),
-per_identity AS (
-    SELECT
-    {_select(self.identity_columns())}
-    FROM event_rows
-    GROUP BY identifier
-    HAVING max(is_exposure)
-),
-classified AS (
-    SELECT
-    {_select(self.classified_columns())}
-    FROM per_identity
-)
-SELECT
-    {_select(self.outer_columns())}
-FROM classified
-GROUP BY status, variant
-ORDER BY status, variant"""
+        parts = [self.assignment(), self.exposures()]
+        if not self.plans:
+            return _with(parts) + _OUTER.format(columns="", join="", collisions="collided")
+        parts += [self.metric_rows(), self.per_identity(), self.per_variant()]
+        columns = "".join(
+            f",\n    ifNull(per_variant.{name}, 0) AS {name}"
+            for i in range(len(self.plans))
+            for name in (sum_column(i), sum_sq_column(i))
+        )
+        return _with(parts) + _OUTER.format(
+            columns=columns,
+            join="LEFT JOIN per_variant ON exposures.arm = per_variant.arm\n",
+            collisions="collided + ifNull(per_variant.collisions, 0)",
+        )
 
 
-def build_results_query(spec: ExperimentSpec) -> tuple[str, dict[str, object]]:
+def _with(parts: list[str]) -> str:
+    return "WITH\n" + ",\n".join(parts) + "\n"
+
+
+_OUTER = """SELECT
+    status,
+    variant,
+    n,
+    {collisions} AS collisions{columns}
+FROM exposures
+{join}ORDER BY status, variant"""
+
+
+def build_results_query(
+    spec: ExperimentSpec, identity: IdentityKey = HASHED
+) -> tuple[str, dict[str, object]]:
     """The SQL and parameters computing exposures and every metric's sufficient statistics.
 
-    One row per (status, variant): ``status``, ``variant`` (empty unless assigned), ``n``
+    One row per (status, variant): ``status``, ``variant`` (empty unless assigned), ``n``,
+    ``collisions`` (identities whose key another identifier shares; see ``IdentityKey``)
     and, for metric i of ``spec.metrics``, ``m{i}_sum`` and ``m{i}_sum_sq``.
     """
-    query = _ResultsQuery(spec)
+    query = _ResultsQuery(spec, identity)
     return query.sql(), query.params.values
 
 
-def build_exposure_timeline_query(spec: ExperimentSpec) -> tuple[str, dict[str, object]]:
+def build_exposure_timeline_query(
+    spec: ExperimentSpec, identity: IdentityKey = EXACT
+) -> tuple[str, dict[str, object]]:
     """Per UTC day and variant, how many assigned identities were first exposed that day.
 
     Rows: ``day`` (Date), ``variant``, ``identities``; quarantined identities and unknown
-    variants are left out, as in the results query.
+    variants are left out, as in the results query. Exposures alone are small, so the exact
+    key is the default here.
     """
-    query = _Common(spec)
-    start = query.params.bind(spec.start_ms, "Int64")
+    query = _Common(spec, identity)
     sql = f"""WITH
-per_identity AS (
-    SELECT
-    {_select(["identifier", *FIRST_TOUCH])}
-    FROM (
-        SELECT identifier, value, {query.time()}, 1 AS is_exposure
-        FROM events
-        WHERE {query.where(query.is_exposure())}
-    )
-    GROUP BY identifier
-)
+{query.assignment()}
 SELECT
-    toDate(fromUnixTimestamp64Milli(first_time + {start}, 'UTC')) AS day,
+    toDate(fromUnixTimestamp64Milli(first_time, 'UTC')) AS day,
     first_value AS variant,
     count() AS identities
-FROM per_identity
-WHERE {query.status()} = '{ASSIGNED}'
+FROM assignment
+WHERE status = '{ASSIGNED}'
 GROUP BY day, variant
 ORDER BY day, variant"""
     return sql, query.params.values

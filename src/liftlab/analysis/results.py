@@ -6,15 +6,17 @@ squares of the per-identity values), which is all ``liftlab.stats`` needs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from liftlab.analysis import query
 from liftlab.analysis.query import (
     ASSIGNED,
     QUARANTINED,
     UNKNOWN_VARIANT,
+    build_results_query,
     sum_column,
     sum_sq_column,
 )
@@ -68,6 +70,10 @@ class TimelinePoint:
     identities: int
 
 
+Run = Callable[[str, Mapping[str, object]], Table]
+"""Runs SQL with bound parameters: ``EventStore.query`` (analysis never imports the store)."""
+
+
 def _records(table: Table) -> list[dict[str, Any]]:
     return [dict(zip(table.columns, row, strict=True)) for row in table.rows]
 
@@ -104,6 +110,24 @@ def read_results(spec: ExperimentSpec, table: Table) -> ResultStats:
         for i, metric in enumerate(spec.metrics)
     }
     return ResultStats(exposures=exposures, metrics=metrics)
+
+
+def collisions(table: Table) -> int:
+    """Identities whose hashed key another identifier shares, per the query's own check."""
+    return sum(int(record["collisions"]) for record in _records(table))
+
+
+def query_results(spec: ExperimentSpec, run: Run) -> ResultStats:
+    """Compute ``spec``'s results through ``run``: hashed identities, exact if they collide.
+
+    The hashed query is exact unless two identifiers share its 64-bit key (about one chance
+    in 10^8 for a million exposed identities); it then says so, and the identifier-keyed
+    query, slower but free of hashing, answers instead.
+    """
+    table = run(*build_results_query(spec, query.HASHED))
+    if collisions(table):
+        table = run(*build_results_query(spec, query.EXACT))
+    return read_results(spec, table)
 
 
 def read_exposure_timeline(table: Table) -> list[TimelinePoint]:

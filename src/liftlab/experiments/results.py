@@ -16,9 +16,9 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from liftlab.analysis.definition import parse_definition
-from liftlab.analysis.query import build_exposure_timeline_query, build_results_query
+from liftlab.analysis.query import build_exposure_timeline_query
 from liftlab.analysis.report import build_report
-from liftlab.analysis.results import read_exposure_timeline, read_results
+from liftlab.analysis.results import query_results, read_exposure_timeline
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.eventstore import open_store
 from liftlab.experiments.models import (
@@ -82,7 +82,7 @@ def compute_document(experiment: Experiment, end: datetime) -> dict:
     attached = attachments(experiment)
     spec = experiment_spec(experiment, end, attached)
     store = open_store(settings.EVENTSTORE_URL)
-    stats = read_results(spec, store.query(*build_results_query(spec)))
+    stats = query_results(spec, store.query)
     timeline = read_exposure_timeline(store.query(*build_exposure_timeline_query(spec)))
     report = build_report(
         spec,
