@@ -180,7 +180,7 @@ class _ResultsQuery(_Common):
 
     def _value(self, index: int, plan: _Plan) -> str:
         """One identity's number for the metric, as ``v_{index}``."""
-        counted = f"{plan.matcher} AND time >= first_time"
+        counted = plan.matcher
         window = plan.metric.definition.window
         if window is not None:
             hours = self.params.bind(window.hours * HOUR_MS, "Int64")
@@ -200,7 +200,11 @@ class _ResultsQuery(_Common):
         )
 
     def per_identity(self) -> str:
-        """Metric rows of assigned identities only: the join drops everyone else's early."""
+        """Metric rows of assigned identities from their first exposure on, per identity.
+
+        The join drops everyone else's rows, the ``WHERE`` the rows before the first
+        exposure, so the grouping sees only rows some metric may count.
+        """
         values = [self._value(i, plan) for i, plan in enumerate(self.plans)]
         return f"""per_identity AS (
     SELECT
@@ -213,6 +217,7 @@ class _ResultsQuery(_Common):
         FROM assignment
         WHERE status = '{ASSIGNED}'
     ) AS assigned ON metric_rows.key = assigned.key
+    WHERE time >= first_time
     GROUP BY metric_rows.key
 )"""
 
