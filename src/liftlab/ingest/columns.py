@@ -14,6 +14,7 @@ the fields were always checked, so rejections and their messages do not depend o
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import uuid
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -222,7 +224,49 @@ def _micros(moment: datetime) -> int:
 
 def _json_objects(values: list, name: str, limit: int, errors: _Errors) -> list[str]:
     """``validation.object_json`` of every value: compact JSON text of each object."""
+    texts = _flat_objects_json(values, limit)
+    if texts is not None:
+        return texts
     return errors.convert(values, lambda x: v.object_json(x, name, limit))
+
+
+def _flat_objects_json(values: list, limit: int) -> list[str] | None:
+    """The usual column at C speed, or None: objects (or nothing) of scalars, no dotted keys.
+
+    orjson writes the whole column as one array in well under a millisecond, where a call
+    per object costs microseconds; the array is then cut at its ``},{`` boundaries, which
+    is exact when the text holds no other ``},{`` (the count proves it). The text equals
+    ``object_json``'s when it holds no ``null`` (no value is None here, so a ``null``
+    could only be a NaN or an infinity, which must be refused), no number that orjson
+    spells differently from ``json`` (between 1e-10 and 1e-4: ``1e-5``/``0.00001`` for
+    ``1e-05``) and every object fits the limit; a nested, dotted, oversized or unusual
+    column takes the per-value path.
+    """
+    if not set(map(type, values)) <= {dict, NONE}:
+        return None
+    present = list(filter(None, values))
+    if not present:
+        return ["{}"] * len(values)
+    try:
+        keys = "".join(itertools.chain.from_iterable(present))
+        scalars = set(map(type, itertools.chain.from_iterable(map(dict.values, present))))
+        array = orjson.dumps(present)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    if "." in keys or not scalars <= _JSON_SCALARS or b"null" in array:
+        return None
+    if _SPELT_DIFFERENTLY.search(array):
+        return None
+    if array.count(b"},{") != len(present) - 1:
+        return None
+    if max(map(len, array[2:-2].split(b"},{"))) + 2 > limit:
+        return None
+    texts = iter(array[2:-2].decode().split("},{"))
+    return ["{" + next(texts) + "}" if x else "{}" for x in values]
+
+
+_JSON_SCALARS = {str, int, float, bool}
+_SPELT_DIFFERENTLY = re.compile(rb"\de-\d(?!\d)|0\.0000")
 
 
 def _event_ids(values: list, errors: _Errors) -> list[bytes]:

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from liftlab.eventstore import EventStore
 from liftlab.ingest.body import loads
 from liftlab.ingest.errors import IngestError
+from liftlab.ingest.memory import collector_paused
 from liftlab.ingest.pipeline import ingest
 from liftlab.ingest.validation import FIELDS, Rules, Unreadable
 
@@ -62,9 +63,13 @@ def import_file(
     """Validate and store every record of the file, one batch at a time."""
     position, total, records, meter = open_records(path)
     summary = ImportSummary(position=position)
-    while batch := list(itertools.islice(records, batch_size)):
-        positions, raws = zip(*batch, strict=True)
-        result = ingest(raws, environment_key, store, rules=rules)
+    while True:
+        with collector_paused():
+            batch = list(itertools.islice(records, batch_size))
+            if not batch:
+                break
+            positions, raws = zip(*batch, strict=True)
+            result = ingest(raws, environment_key, store, rules=rules)
         summary.accepted += result.accepted
         summary.duplicates += result.duplicates
         summary.rejected_count += len(result.rejected)
