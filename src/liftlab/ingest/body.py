@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from typing import Any
 
@@ -51,15 +52,19 @@ def gunzip(body: bytes, limits: Limits) -> bytes:
 def loads(text: bytes | str) -> Any:
     """JSON to Python values, refusing NaN and Infinity (not JSON, not storable numbers).
 
-    orjson parses a batch about 4× faster than ``json``. Where both read a document they read
-    the same values; what orjson refuses (integers beyond 64 bits, lone surrogate escapes,
-    and every malformed document) goes to ``json``, which then accepts it as before or
+    orjson parses a batch about 3× faster than ``json`` and reads the same values, except
+    integers beyond 64 bits, which it reads as floats: a text with a run of 19 digits
+    (which any such integer has) goes to ``json``, as does whatever orjson refuses (lone
+    surrogate escapes, every malformed document), so ``json`` accepts it as before or
     raises the error message senders have always seen.
     """
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return _decode(text.decode() if isinstance(text, bytes) else text)
+    raw = text.encode() if isinstance(text, str) else text
+    if not _LONG_DIGIT_RUN.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return _decode(text.decode() if isinstance(text, bytes) else text)
 
 
 def _check_size(size: int, limits: Limits) -> None:
@@ -95,6 +100,7 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
 # Built once: json.loads with an option builds a decoder per call, which costs more than
 # decoding a short NDJSON line.
 _decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
