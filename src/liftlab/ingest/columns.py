@@ -234,39 +234,59 @@ def _flat_objects_json(values: list, limit: int) -> list[str] | None:
     """The usual column at C speed, or None: objects (or nothing) of scalars, no dotted keys.
 
     orjson writes the whole column as one array in well under a millisecond, where a call
-    per object costs microseconds; the array is then cut at its ``},{`` boundaries, which
-    is exact when the text holds no other ``},{`` (the count proves it). The text equals
-    ``object_json``'s when it holds no ``null`` (no value is None here, so a ``null``
-    could only be a NaN or an infinity, which must be refused), no number that orjson
-    spells differently from ``json`` (between 1e-10 and 1e-4: ``1e-5``/``0.00001`` for
-    ``1e-05``) and every object fits the limit; a nested, dotted, oversized or unusual
-    column takes the per-value path.
+    per object costs microseconds; the array is then cut into its objects. A nested,
+    dotted, oversized or unusual column takes the per-value path instead.
     """
     if not set(map(type, values)) <= {dict, NONE}:
         return None
     present = list(filter(None, values))
     if not present:
         return ["{}"] * len(values)
+    array = _orjson_array(present)
+    texts = None if array is None else _cut(array, len(present), limit)
+    if texts is None or len(texts) == len(values):
+        return texts
+    found = iter(texts)
+    return [next(found) if x else "{}" for x in values]
+
+
+def _orjson_array(objects: list[dict]) -> bytes | None:
+    """orjson's array of flat objects, when each object's text is ``object_json``'s.
+
+    It is when no key holds a dot, every value is a str, int, float or bool, the text holds
+    no ``null`` (so no NaN or infinity, which orjson writes as ``null`` and the rules
+    refuse) and no number orjson spells differently from ``json`` (between 1e-10 and
+    1e-4: ``1e-5`` or ``0.00001`` for ``1e-05``).
+    """
     try:
-        keys = "".join(itertools.chain.from_iterable(present))
-        scalars = set(map(type, itertools.chain.from_iterable(map(dict.values, present))))
-        array = orjson.dumps(present)
-    except (TypeError, orjson.JSONEncodeError):
+        keys = "".join(itertools.chain.from_iterable(objects))
+        scalars = set(map(type, itertools.chain.from_iterable(map(dict.values, objects))))
+        array = orjson.dumps(objects)
+    except (TypeError, orjson.JSONEncodeError):  # beyond 64 bits, surrogates, odd keys
         return None
     if "." in keys or not scalars <= _JSON_SCALARS or b"null" in array:
         return None
-    if _SPELT_DIFFERENTLY.search(array):
+    if b"0.0000" in array or (b"e-" in array and _SHORT_EXPONENT.search(array)):
         return None
-    if array.count(b"},{") != len(present) - 1:
+    return array
+
+
+def _cut(array: bytes, count: int, limit: int) -> list[str] | None:
+    """The ``count`` objects of a JSON array as texts, if each fits ``limit`` bytes.
+
+    Cut at ``},{``, which is exact when there are just ``count - 1`` of them: any inside
+    a string would add to the count.
+    """
+    if array.count(b"},{") != count - 1:
         return None
-    if max(map(len, array[2:-2].split(b"},{"))) + 2 > limit:
+    lines = array[1:-1].replace(b"},{", b"}\n{")  # JSON text never holds a raw line break
+    if max(map(len, lines.split(b"\n"))) > limit:
         return None
-    texts = iter(array[2:-2].decode().split("},{"))
-    return ["{" + next(texts) + "}" if x else "{}" for x in values]
+    return lines.decode().split("\n")
 
 
 _JSON_SCALARS = {str, int, float, bool}
-_SPELT_DIFFERENTLY = re.compile(rb"\de-\d(?!\d)|0\.0000")
+_SHORT_EXPONENT = re.compile(rb"\de-\d(?!\d)")
 
 
 def _event_ids(values: list, errors: _Errors) -> list[bytes]:
