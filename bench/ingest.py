@@ -2,7 +2,7 @@
 
 1. raw     - ``store.insert_columns`` of validated events (dedup check + insert; the ceiling);
 2. import  - ``liftlab events import FILE`` on the same events as NDJSON (run in-process:
-             decode, validate, insert, with the command's own code);
+             decode, validate, insert, with the command's own code and batch size);
 3. api     - ``POST /api/v1/events/`` in batches of 5,000 from this one client process
              (``--connections`` keep-alive connections, default 2) against a ``liftlab serve``
              child on loopback.
@@ -89,8 +89,8 @@ def raw_insert_rate(events: list[dict], batch: int, environment_key: str) -> flo
     return rate(len(events), time.perf_counter() - started)
 
 
-def import_rate(events: list[dict], batch: int, folder: Path) -> float:
-    """``liftlab events import`` of an NDJSON file, timed around the command itself."""
+def import_rate(events: list[dict], folder: Path) -> float:
+    """``liftlab events import`` of an NDJSON file (its own batch size), timed around it."""
     from liftlab.cli import main
 
     key = subprocess.run(
@@ -98,7 +98,7 @@ def import_rate(events: list[dict], batch: int, folder: Path) -> float:
     ).stdout.strip()
     path = folder / "events.ndjson"
     path.write_text("\n".join(json.dumps(e) for e in events) + "\n")
-    args = ["events", "import", str(path), f"--environment={key}", "--batch-size", str(batch)]
+    args = ["events", "import", str(path), f"--environment={key}"]
     started = time.perf_counter()
     code = main(args)
     elapsed = time.perf_counter() - started
@@ -158,7 +158,7 @@ def main() -> None:
 
     raw = raw_insert_rate(events, args.batch, "bench-raw")
     # The same events again, with fresh ids, so the import stores them all.
-    imported = import_rate([dict(e, event_id=str(uuid.uuid4())) for e in events], args.batch, work)
+    imported = import_rate([dict(e, event_id=str(uuid.uuid4())) for e in events], work)
     api = api_rate(events, args.batch, args.connections, work / "server")
 
     print(f"{'path':<8} {'events/s':>12} {'of raw':>8}")

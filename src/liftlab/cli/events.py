@@ -31,7 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load = commands.add_parser("import", help="import an .ndjson, .csv or .parquet file")
     load.add_argument("file", type=Path)
     load.add_argument("--environment", required=True, metavar="KEY", help=ENVIRONMENT_HELP)
-    load.add_argument("--batch-size", type=int, default=5000, help="events per insert")
+    load.add_argument(
+        "--batch-size",
+        type=int,
+        default=config.IMPORT_BATCH_SIZE,
+        help=f"events per insert (default {config.IMPORT_BATCH_SIZE:,})",
+    )
     load.set_defaults(func=import_events)
     stats = commands.add_parser("stats", help="stored events by name and day")
     stats.add_argument("--environment", required=True, metavar="KEY", help=ENVIRONMENT_HELP)

@@ -16,7 +16,14 @@ from rest_framework.views import APIView
 from liftlab.api.scoping import EXPERIMENTATION_DISABLED
 from liftlab.events.services import environment_with_key, ingestion_rules
 from liftlab.eventstore import open_store
-from liftlab.ingest import BodyTooLargeError, Limits, MalformedBodyError, decode_body, ingest
+from liftlab.ingest import (
+    BodyTooLargeError,
+    IngestResult,
+    Limits,
+    MalformedBodyError,
+    decode_body,
+    ingest,
+)
 from liftlab.ingest.memory import collector_paused
 
 KEY_HEADER = "X-Environment-Key"
@@ -110,21 +117,26 @@ class EventsView(APIView):
         limits = Limits.from_env()
         body = read_body(request, limits)
         with collector_paused():
-            try:
-                events = decode_body(
-                    body,
-                    request.content_type or "application/json",
-                    request.headers.get("Content-Encoding", ""),
-                    limits,
-                )
-            except MalformedBodyError as exc:
-                raise exceptions.ParseError(str(exc)) from exc
-            except BodyTooLargeError as exc:
-                raise PayloadTooLarge(str(exc)) from exc
-            # A failing store is a 503 (liftlab.api.exceptions): nothing stored, retry the batch.
-            rules = ingestion_rules(self.environment)
-            result = ingest(events, self.environment.key, open_store(), rules=rules)
+            result = self._store(request, body, limits)
         return Response(result._asdict(), status=status.HTTP_202_ACCEPTED)
+
+    def _store(self, request, body: bytes, limits: Limits) -> IngestResult:
+        """Decode and store the batch; its events are freed on return, before the collector
+        resumes, so they are never scanned (liftlab.ingest.memory)."""
+        try:
+            events = decode_body(
+                body,
+                request.content_type or "application/json",
+                request.headers.get("Content-Encoding", ""),
+                limits,
+            )
+        except MalformedBodyError as exc:
+            raise exceptions.ParseError(str(exc)) from exc
+        except BodyTooLargeError as exc:
+            raise PayloadTooLarge(str(exc)) from exc
+        # A failing store is a 503 (liftlab.api.exceptions): nothing stored, retry the batch.
+        rules = ingestion_rules(self.environment)
+        return ingest(events, self.environment.key, open_store(), rules=rules)
 
 
 def read_body(request, limits: Limits) -> bytes:

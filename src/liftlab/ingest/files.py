@@ -21,14 +21,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from liftlab import config
 from liftlab.eventstore import EventStore
 from liftlab.ingest.body import loads
 from liftlab.ingest.errors import IngestError
 from liftlab.ingest.memory import collector_paused
-from liftlab.ingest.pipeline import ingest
+from liftlab.ingest.pipeline import IngestResult, ingest
 from liftlab.ingest.validation import FIELDS, Rules, Unreadable
 
-BATCH_SIZE = 5000
 REPORTED_REJECTIONS = 1000  # the summary keeps the first ones; the count covers all
 JSON_TEXT_FIELDS = ("properties", "traits")
 
@@ -57,7 +57,7 @@ def import_file(
     store: EventStore,
     *,
     rules: Rules | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int = config.IMPORT_BATCH_SIZE,
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Validate and store every record of the file, one batch at a time."""
@@ -65,11 +65,10 @@ def import_file(
     summary = ImportSummary(position=position)
     while True:
         with collector_paused():
-            batch = list(itertools.islice(records, batch_size))
-            if not batch:
-                break
-            positions, raws = zip(*batch, strict=True)
-            result = ingest(raws, environment_key, store, rules=rules)
+            stored = _store_batch(records, batch_size, environment_key, store, rules)
+        if stored is None:
+            break
+        positions, result = stored
         summary.accepted += result.accepted
         summary.duplicates += result.duplicates
         summary.rejected_count += len(result.rejected)
@@ -80,6 +79,20 @@ def import_file(
         if progress:
             progress(meter.done, total)
     return summary
+
+
+def _store_batch(
+    records: Records, size: int, environment_key: str, store: EventStore, rules: Rules | None
+) -> tuple[tuple[int, ...], IngestResult] | None:
+    """Read and store the next ``size`` records: their positions and outcome, None at the end.
+
+    The records are freed on return, before the collector resumes (liftlab.ingest.memory).
+    """
+    batch = list(itertools.islice(records, size))
+    if not batch:
+        return None
+    positions, raws = zip(*batch, strict=True)
+    return positions, ingest(raws, environment_key, store, rules=rules)
 
 
 class Meter:
@@ -165,7 +178,7 @@ def _csv_event(row: dict[str, Any]) -> Any:
 
 def _parquet(parquet: pq.ParquetFile, meter: Meter) -> Records:
     try:
-        for batch in parquet.iter_batches(batch_size=BATCH_SIZE):
+        for batch in parquet.iter_batches(batch_size=config.IMPORT_BATCH_SIZE):
             for row in batch.to_pylist():
                 meter.rows += 1
                 yield meter.rows, _parquet_event(row)
