@@ -241,15 +241,19 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def best(repeat: int, run: Callable[[], object]) -> tuple[float, float]:
-    """Best wall and best CPU time (chDB runs in this process) over ``repeat`` runs."""
-    walls, cpus = [], []
+def best(repeat: int, runs: dict[str, Callable[[], object]]) -> dict[str, tuple[float, float]]:
+    """Best wall and best CPU time (chDB runs in this process) of each run over ``repeat``
+    rounds. Rounds run every contender once, so a slow spell of the shared machine hits them
+    all alike instead of one."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
     for _ in range(repeat):
-        wall, cpu = time.perf_counter(), cpu_seconds()
-        run()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(cpu_seconds() - cpu)
-    return min(walls), min(cpus)
+        for name, run in runs.items():
+            wall, cpu = time.perf_counter(), cpu_seconds()
+            run()
+            times[name].append((time.perf_counter() - wall, cpu_seconds() - cpu))
+    return {
+        name: (min(w for w, _ in pairs), min(c for _, c in pairs)) for name, pairs in times.items()
+    }
 
 
 def same(together: ResultStats, alone: dict[str, dict[str, Moments]]) -> bool:
@@ -311,12 +315,15 @@ def main() -> None:
     if not (same(together, per_metric()) and same(together, seed_per_metric())):
         raise SystemExit("one query per metric disagrees with the one-scan query")
     bare_sql, bare_params = bare_scan(spec)
-    timings = {
-        "bare scan": best(args.repeat, lambda: store.query(bare_sql, bare_params)),
-        "results, one query": best(args.repeat, results),
-        "per metric, seed's way": best(args.repeat, seed_per_metric),
-        "per metric, our query": best(args.repeat, per_metric),
-    }
+    timings = best(
+        args.repeat,
+        {
+            "bare scan": lambda: store.query(bare_sql, bare_params),
+            "results, one query": results,
+            "per metric, seed's way": seed_per_metric,
+            "per metric, our query": per_metric,
+        },
+    )
     exposures = together.exposures
     print(
         f"{args.events:,} events, {args.identities:,} identities ({exposures.total:,} exposed, "
