@@ -27,6 +27,7 @@ from liftlab.analysis.results import (
     collisions,
     query_results,
     read_exposure_timeline,
+    read_results,
 )
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.eventstore import EventStore, StoredEvent
@@ -43,7 +44,16 @@ def run(store: EventStore, spec: ExperimentSpec) -> ResultStats:
 def assert_matches_brute_force(
     store: EventStore, spec: ExperimentSpec, rows: list[StoredEvent]
 ) -> ResultStats:
+    """The hashed query (through ``query_results``) and the exact one both match."""
     stats = run(store, spec)
+    exact = store.query(*build_results_query(spec, query.EXACT))
+    assert collisions(exact) == 0
+    for got in (stats, read_results(spec, exact)):
+        assert_stats_match(spec, rows, got)
+    return stats
+
+
+def assert_stats_match(spec: ExperimentSpec, rows: list[StoredEvent], stats: ResultStats) -> None:
     counts, moments = expected(spec, rows)
     assert stats.exposures == ExposureCounts(
         variants=counts["variants"],
@@ -57,7 +67,6 @@ def assert_matches_brute_force(
             assert got.n == want.n, (key, variant)
             assert math.isclose(got.sum, want.sum, rel_tol=1e-9, abs_tol=1e-9), (key, variant)
             assert math.isclose(got.sum_sq, want.sum_sq, rel_tol=1e-9, abs_tol=1e-9), (key, variant)
-    return stats
 
 
 @settings(
