@@ -12,14 +12,21 @@ a temporary LIFTLAB_HOME in this process; the server child gets its own (chDB: o
 per data folder). Results are printed as events/s and as ratios to the raw rate.
 
     .venv/bin/python bench/ingest.py [--events 200000] [--batch 5000] [--connections 2]
+                                     [--rounds 3]
+
+Each round runs the three paths one after the other and its ratios compare rates measured
+minutes apart at most; the medians over rounds smooth the shared machine's swings.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,7 +107,8 @@ def import_rate(events: list[dict], folder: Path) -> float:
     path.write_text("\n".join(json.dumps(e) for e in events) + "\n")
     args = ["events", "import", str(path), f"--environment={key}"]
     started = time.perf_counter()
-    code = main(args)
+    with contextlib.redirect_stdout(io.StringIO()):  # its summary would break the table
+        code = main(args)
     elapsed = time.perf_counter() - started
     assert code == 0, f"import exited {code}"
     return rate(len(events), elapsed)
@@ -147,6 +155,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=2)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="each round runs the three paths once, in turn"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="liftlab-bench-ingest-"))
@@ -156,14 +167,30 @@ def main() -> None:
     events = make_events(args.events)
     print(f"{args.events:,} events in batches of {args.batch:,}; work folder {work}")
 
-    raw = raw_insert_rate(events, args.batch, "bench-raw")
-    # The same events again, with fresh ids, so the import stores them all.
-    imported = import_rate([dict(e, event_id=str(uuid.uuid4())) for e in events], work)
-    api = api_rate(events, args.batch, args.connections, work / "server")
+    print(f"{'round':<6} {'raw/s':>10} {'import/s':>10} {'api/s':>10} {'import':>7} {'api':>7}")
+    rates = []
+    for round_ in range(args.rounds):
+        # Fresh ids each time, so every path stores every event.
+        raw = raw_insert_rate(with_new_ids(events), args.batch, f"bench-raw-{round_}")
+        imported = import_rate(with_new_ids(events), work)
+        api = api_rate(with_new_ids(events), args.batch, args.connections, work / f"api-{round_}")
+        rates.append((raw, imported, api))
+        print(
+            f"{round_ + 1:<6} {raw:>10,.0f} {imported:>10,.0f} {api:>10,.0f} "
+            f"{imported / raw:>7.0%} {api / raw:>7.0%}"
+        )
+    if args.rounds > 1:
+        raw, imported, api = (statistics.median(column) for column in zip(*rates, strict=True))
+        ratios = [(i / r, a / r) for r, i, a in rates]
+        import_ratio, api_ratio = (statistics.median(c) for c in zip(*ratios, strict=True))
+        print(
+            f"{'median':<6} {raw:>10,.0f} {imported:>10,.0f} {api:>10,.0f} "
+            f"{import_ratio:>7.0%} {api_ratio:>7.0%}"
+        )
 
-    print(f"{'path':<8} {'events/s':>12} {'of raw':>8}")
-    for name, value in (("raw", raw), ("import", imported), ("api", api)):
-        print(f"{name:<8} {value:>12,.0f} {value / raw:>8.0%}")
+
+def with_new_ids(events: list[dict]) -> list[dict]:
+    return [dict(e, event_id=str(uuid.uuid4())) for e in events]
 
 
 if __name__ == "__main__":
