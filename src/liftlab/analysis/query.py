@@ -98,7 +98,8 @@ class _Common:
         return [f"{self.identity.key} AS key", f"{self.identity.check} AS check"]
 
     def assignment(self) -> str:
-        """Per exposed identity: first exposure, its value, status; collisions of the key."""
+        """Per exposed identity: first exposure, its value, status, the index of its variant
+        (``arm``, 0 unless assigned) and whether its key collides."""
         event = self.params.bind(self.spec.exposure_event, "String")
         flag = self.params.bind(self.spec.feature_name, "String")
         variants = self.variants()
@@ -110,6 +111,7 @@ class _Common:
     min(value) != max(value) AS mixed,
     multiIf(mixed, '{QUARANTINED}', has({variants}, first_value), '{ASSIGNED}',
             '{UNKNOWN_VARIANT}') AS status,
+    if(status = '{ASSIGNED}', indexOf({variants}, first_value), 0) AS arm,
     any(check) AS identity_check,
     min(check) != max(check) AS collided
     FROM (
@@ -213,7 +215,7 @@ class _ResultsQuery(_Common):
     {_select(values)}
     FROM metric_rows
     INNER JOIN (
-        SELECT key, identity_check, first_time, indexOf({self.variants()}, first_value) AS arm
+        SELECT key, identity_check, first_time, arm
         FROM assignment
         WHERE status = '{ASSIGNED}'
     ) AS assigned ON metric_rows.key = assigned.key
@@ -236,16 +238,16 @@ class _ResultsQuery(_Common):
 )"""
 
     def exposures(self) -> str:
-        """Identities per status and variant, with the variant's index to join metrics on."""
+        """Identities per status and variant, with the variant's arm to join metrics on."""
         return f"""exposures AS (
     SELECT
     status,
     if(status = '{ASSIGNED}', first_value, '') AS variant,
-    indexOf({self.variants()}, variant) AS arm,
+    arm,
     count() AS n,
     sum(collided) AS collided
     FROM assignment
-    GROUP BY status, variant
+    GROUP BY status, variant, arm
 )"""
 
     def sql(self) -> str:
