@@ -1,24 +1,33 @@
 """Statistics over per-variant sufficient statistics: numpy and scipy only.
 
-No I/O, no Django, no SQL: a data scientist can feed these functions the
-numbers of their own warehouse. See docs/statistics.md for the methods.
+No I/O, no Django, no SQL: a data scientist can feed these functions the numbers of their
+own warehouse. An arm is a summary per kind of metric (``SampleSummary``, ``ProportionSummary``);
+``effect`` turns two arms into an ``Effect`` on a scale; a method (``FixedHorizon``,
+``Sequential``, ``Bayesian``) answers from it; ``multiplicity`` corrects a family.
+See docs/statistics.md for the methods.
 """
 
-from liftlab.stats.comparison import (
-    Comparison,
-    relative_lift,
-    two_proportion_z_test,
-    welch_t_test,
-)
+from liftlab.stats.bayesian import Bayesian, Prior
+from liftlab.stats.effects import Effect, Scale, effect
+from liftlab.stats.frequentist import FixedHorizon, Sequential
+from liftlab.stats.multiplicity import Correction, adjust, adjusted_alpha
 from liftlab.stats.srm import SrmResult, sample_ratio_test
-from liftlab.stats.summary import SampleSummary
+from liftlab.stats.summary import ProportionSummary, SampleSummary, Summary
 
 __all__ = [
-    "Comparison",
+    "Bayesian",
+    "Correction",
+    "Effect",
+    "FixedHorizon",
+    "Prior",
+    "ProportionSummary",
     "SampleSummary",
+    "Scale",
+    "Sequential",
     "SrmResult",
-    "relative_lift",
+    "Summary",
+    "adjust",
+    "adjusted_alpha",
+    "effect",
     "sample_ratio_test",
-    "two_proportion_z_test",
-    "welch_t_test",
 ]

@@ -1,4 +1,4 @@
-"""Per-arm sufficient statistics: count, sum and sum of squares.
+"""Per-arm sufficient statistics: a sample mean (n, Σx, Σx²) and a proportion (n, conversions).
 
 The event store returns these three numbers per variant and metric, so nothing
 per identity ever reaches Python. Everything the tests need (mean, sample
@@ -8,6 +8,7 @@ variance) is derived here, once, in a numerically careful way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,22 @@ _SPLITTER = 134217729.0
 _ROUNDING_ULPS = 4.0
 
 ArrayLike = npt.ArrayLike
+
+
+class Summary(Protocol):
+    """What every test reads of an arm: its size, mean and per-identity variance."""
+
+    @property
+    def n(self) -> np.ndarray: ...
+
+    @property
+    def mean(self) -> np.ndarray: ...
+
+    @property
+    def variance(self) -> np.ndarray: ...
+
+    @property
+    def mean_rounding(self) -> np.ndarray: ...
 
 
 def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,3 +131,54 @@ class SampleSummary:
             scaled_m2 = np.where(scaled_m2 <= noise, 0.0, scaled_m2)
             variance = scaled_m2 / (n * (n - 1.0))
         return np.where(n >= 2, variance, np.nan)
+
+
+@dataclass(frozen=True)
+class ProportionSummary:
+    """Count and conversions of one arm of a conversion metric, for many comparisons.
+
+    Every identity is 0 or 1, so the sum of squares is the sum itself and the per-identity
+    variance is p(1 − p), the binomial variance (no n − 1 correction, as gbstats'
+    ``ProportionStatistic``). Counts outside [0, n] are refused: they are not proportions.
+    """
+
+    n: np.ndarray
+    sum: np.ndarray
+
+    def __post_init__(self) -> None:
+        n, conversions = np.broadcast_arrays(
+            np.array(self.n, dtype=np.float64), np.array(self.sum, dtype=np.float64)
+        )
+        if not np.all(n >= 0):
+            raise ValueError("n must be a non-negative count for every arm")
+        if not np.all((conversions >= 0) & (conversions <= n)):
+            raise ValueError("conversions (sum) must lie between 0 and n")
+        for name, array in (("n", n), ("sum", conversions)):
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+
+    @classmethod
+    def of(cls, n: ArrayLike, sum: ArrayLike) -> ProportionSummary:
+        """Build from scalars, lists or arrays (broadcast to one shape)."""
+        return cls(n, sum)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.n.shape
+
+    @property
+    def mean(self) -> np.ndarray:
+        """The conversion rate; nan where n == 0."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.n > 0, self.sum / self.n, np.nan)
+
+    @property
+    def mean_rounding(self) -> np.ndarray:
+        """Counts are exact integers, so their rates carry no summation error."""
+        return np.zeros(self.shape)
+
+    @property
+    def variance(self) -> np.ndarray:
+        """p(1 − p): exactly 0 at a rate of 0 or 1; nan where n == 0."""
+        rate = self.mean
+        return rate * (1.0 - rate)

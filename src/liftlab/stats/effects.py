@@ -1,0 +1,88 @@
+"""The effect of a treatment on one scale, with the variance every test starts from.
+
+Each test (fixed-horizon, sequential, Bayesian) reads the same three numbers per comparison:
+the estimate, its sampling variance and the Welch–Satterthwaite degrees of freedom. Computing
+them once, here, for both scales is what makes the estimate, interval, p-value and verdict of a
+comparison agree: they all come from one ``Effect``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from liftlab.stats.summary import Summary
+
+
+class Scale(StrEnum):
+    """Which lift a test is about: t − c (absolute) or (t − c)/|c| (relative)."""
+
+    ABSOLUTE = "absolute"
+    RELATIVE = "relative"
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Treatment − control on ``scale`` for many comparisons (arrays of one shape).
+
+    ``variance`` is the sampling variance of ``estimate``; ``df`` the Welch–Satterthwaite degrees
+    of freedom of the difference of means (shared by both scales, as in gbstats); ``n`` the
+    identities of both arms together, which the sequential test needs.
+    """
+
+    scale: Scale
+    estimate: np.ndarray
+    variance: np.ndarray
+    df: np.ndarray
+    n: np.ndarray
+    control_mean: np.ndarray
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.sqrt(self.variance)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.estimate.shape
+
+
+def effect(control: Summary, treatment: Summary, scale: Scale | str) -> Effect:
+    """The effect of ``treatment`` against ``control`` on ``scale``.
+
+    Absolute: m_t − m_c with variance v_t/n_t + v_c/n_c. Relative: (m_t − m_c)/|m_c| with the
+    first-order delta-method variance (Var m_t + (m_t/|m_c|)²·Var m_c)/m_c², nan where the control
+    mean is 0. Dividing by |m_c| keeps the sign of the lift the sign of the change.
+    """
+    scale = Scale(scale)
+    with np.errstate(all="ignore"):
+        var_mean_c = control.variance / control.n
+        var_mean_t = treatment.variance / treatment.n
+        difference = _difference(control, treatment, var_mean_c + var_mean_t)
+        df = (var_mean_c + var_mean_t) ** 2 / (
+            var_mean_c**2 / (control.n - 1.0) + var_mean_t**2 / (treatment.n - 1.0)
+        )
+        if scale is Scale.ABSOLUTE:
+            estimate, variance = difference, var_mean_c + var_mean_t
+        else:
+            magnitude = np.where(control.mean != 0, np.abs(control.mean), np.nan)
+            ratio = (control.mean + difference) / magnitude
+            estimate = difference / magnitude
+            variance = (var_mean_t + ratio**2 * var_mean_c) / magnitude**2
+    arrays = np.broadcast_arrays(
+        estimate, variance, df, control.n + treatment.n, control.mean + 0.0 * estimate
+    )
+    return Effect(scale, *(np.array(a, dtype=np.float64) for a in arrays))
+
+
+def _difference(control: Summary, treatment: Summary, variance: np.ndarray) -> np.ndarray:
+    """m_t − m_c, exactly 0 for two constant arms of the same value.
+
+    With no variance any difference is decisive, so the few ulps by which two sums of one
+    constant (0.1 five times, 0.1 seven times) round apart must not count as an effect.
+    """
+    difference = treatment.mean - control.mean
+    noise = control.mean_rounding + treatment.mean_rounding
+    same_constant = (variance == 0) & (np.abs(difference) <= noise)
+    return np.where(same_constant, 0.0, difference)
