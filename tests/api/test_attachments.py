@@ -46,6 +46,7 @@ def test_an_attachment_shows_the_metric_and_how_it_is_judged(admin, url, metric)
         "aggregation",
         "expected_direction",
         "role",
+        "non_inferiority_margin",
         "created_at",
     }
     assert attachment["metric"] == metric["id"]

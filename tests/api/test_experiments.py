@@ -36,7 +36,8 @@ def test_an_experiment_has_the_documented_fields_and_defaults(post):
         "variants",
         "control_variant",
         "exposure_event",
-        "alpha",
+        "analysis",
+        "analysis_changed_at",
         "status",
         "started_at",
         "ended_at",
@@ -48,7 +49,17 @@ def test_an_experiment_has_the_documented_fields_and_defaults(post):
     ]
     assert experiment["control_variant"] == "control"
     assert experiment["exposure_event"] == "$flag_exposure"
-    assert experiment["alpha"] == 0.05
+    assert experiment["analysis"] == {
+        "engine": "frequentist",
+        "sequential": False,
+        "sequential_tuning": 5000.0,
+        "alpha": 0.05,
+        "scale": "relative",
+        "correction": "benjamini_hochberg",
+        "prior": {"mean": 0.0, "sd": None},
+        "chance_to_win_threshold": 0.95,
+    }
+    assert experiment["analysis_changed_at"] is None
     assert experiment["status"] == "draft"
     assert experiment["started_at"] is None and experiment["ended_at"] is None
 
@@ -59,14 +70,15 @@ def test_the_control_defaults_to_the_first_variant(post):
     assert experiment["control_variant"] == "b"
 
 
-def test_explicit_control_exposure_event_and_alpha_are_kept(post):
-    experiment = created(post(control_variant="treatment", exposure_event="seen", alpha=0.01))
+def test_explicit_control_exposure_event_and_analysis_are_kept(post):
+    analysis = {"alpha": 0.01, "engine": "bayesian", "prior": {"mean": 0.0, "sd": 0.1}}
+    experiment = created(post(control_variant="treatment", exposure_event="seen", analysis=analysis))
 
-    assert (experiment["control_variant"], experiment["exposure_event"], experiment["alpha"]) == (
-        "treatment",
-        "seen",
-        0.01,
-    )
+    assert (experiment["control_variant"], experiment["exposure_event"]) == ("treatment", "seen")
+    assert experiment["analysis"]["alpha"] == 0.01
+    assert experiment["analysis"]["engine"] == "bayesian"
+    assert experiment["analysis"]["prior"] == {"mean": 0.0, "sd": 0.1}
+    assert experiment["analysis"]["scale"] == "relative"
 
 
 @pytest.mark.parametrize(
@@ -131,9 +143,32 @@ def test_the_control_must_be_a_variant_key(post):
     refused(post(control_variant="nobody"), 400, "control_variant")
 
 
-@pytest.mark.parametrize("alpha", [0, -0.05, 1, 1.5, "low"])
-def test_alpha_must_be_a_usable_significance_level(post, alpha):
-    refused(post(alpha=alpha), 400, "alpha")
+@pytest.mark.parametrize(
+    ("analysis", "field"),
+    [
+        ({"alpha": 0}, "analysis.alpha"),
+        ({"alpha": -0.05}, "analysis.alpha"),
+        ({"alpha": 0.5}, "analysis.alpha"),
+        ({"alpha": 1.5}, "analysis.alpha"),
+        ({"alpha": "low"}, "analysis.alpha"),
+        ({"alpha": None}, "analysis.alpha"),
+        ({"engine": "magic"}, "analysis.engine"),
+        ({"engine": "bayesian", "sequential": True}, "analysis.sequential"),
+        ({"sequential": "yes"}, "analysis.sequential"),
+        ({"sequential_tuning": 0}, "analysis.sequential_tuning"),
+        ({"scale": "log"}, "analysis.scale"),
+        ({"correction": "bonferroni'); DROP TABLE x; --"}, "analysis.correction"),
+        ({"prior": {"sd": -1}}, "analysis.prior.sd"),
+        ({"prior": {"mean": "0"}}, "analysis.prior.mean"),
+        ({"chance_to_win_threshold": 0.4}, "analysis.chance_to_win_threshold"),
+        ({"unknown": 1}, "analysis.unknown"),
+        ({"alpha": 0.05, "\u0000": 1}, "analysis"),
+        ([0.05], "analysis"),
+        ("frequentist", "analysis"),
+    ],
+)
+def test_analysis_settings_are_validated_field_by_field(post, analysis, field):
+    refused(post(analysis=analysis), 400, field)
 
 
 @pytest.mark.parametrize("field", ["name", "feature_name"])
@@ -239,14 +274,42 @@ def test_flag_variants_control_and_exposure_event_are_frozen_after_draft(
     assert ok(admin.get(url))[field] == experiment[field]
 
 
-def test_name_hypothesis_and_alpha_change_while_running(admin, environment, experiment, transition):
+def test_name_hypothesis_and_analysis_change_while_running(
+    admin, environment, experiment, transition
+):
     transition(experiment["id"], "start")
     url = paths.experiments(environment.key, experiment["id"])
-    change = {"name": "Renamed", "hypothesis": "clearer", "alpha": 0.01}
+    change = {"name": "Renamed", "hypothesis": "clearer", "analysis": {"alpha": 0.01}}
 
     changed = ok(admin.patch(url, change, format="json"))
 
-    assert {field: changed[field] for field in change} == change
+    assert (changed["name"], changed["hypothesis"]) == ("Renamed", "clearer")
+    assert changed["analysis"]["alpha"] == 0.01
+    assert changed["analysis"]["correction"] == "benjamini_hochberg"  # the rest is kept
+    assert changed["analysis_changed_at"] is not None
+
+
+def test_analysis_changes_in_a_draft_are_not_changes_after_start(admin, environment, experiment):
+    url = paths.experiments(environment.key, experiment["id"])
+    changed = ok(admin.patch(url, {"analysis": {"engine": "bayesian"}}, format="json"))
+    assert changed["analysis"]["engine"] == "bayesian"
+    assert changed["analysis_changed_at"] is None
+
+
+def test_resending_the_same_analysis_after_start_is_no_change(
+    admin, environment, experiment, transition
+):
+    transition(experiment["id"], "start")
+    url = paths.experiments(environment.key, experiment["id"])
+    changed = ok(admin.patch(url, {"analysis": {"alpha": 0.05}}, format="json"))
+    assert changed["analysis_changed_at"] is None
+
+
+def test_a_completed_experiment_keeps_its_analysis(admin, environment, experiment, transition):
+    transition(experiment["id"], "start")
+    transition(experiment["id"], "complete")
+    url = paths.experiments(environment.key, experiment["id"])
+    refused(admin.patch(url, {"analysis": {"alpha": 0.01}}, format="json"), 400, "analysis")
 
 
 def test_a_control_outside_new_variants_is_400(admin, environment, experiment):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 from scipy import stats as scipy_stats
-from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.multitest import multipletests
 
 from liftlab.cli import main
 from liftlab.experiments.models import ResultCache
@@ -155,48 +155,58 @@ def test_running_results_match_scipy_on_the_raw_data(
     truth = simulate(environment.key, experiment["feature_name"], variants, seed=1)
     document = results(viewer, environment, experiment["id"])
 
+    assert document["schema_version"] == 2
     assert document["exposures"]["total"] == 2 * USERS_PER_ARM
     assert [v["n"] for v in document["exposures"]["variants"]] == [USERS_PER_ARM] * 2
     by_metric = {m["metric"]: m for m in document["metrics"]}
+    p_values = []
     for key, metric in metrics.items():
         result = by_metric[metric["id"]]
         control, treatment = (truth[v][key] for v in variants)
+        ddof = 0 if key == "converted" else 1  # a proportion's variance is p(1 − p)
         for variant, values in zip(result["variants"], (control, treatment), strict=True):
             assert variant["n"] == len(values)
             assert variant["sum"] == pytest.approx(values.sum(), rel=1e-9)
             assert variant["mean"] == pytest.approx(values.mean(), rel=1e-9)
-            assert variant["variance"] == pytest.approx(values.var(ddof=1), rel=1e-9)
+            assert variant["variance"] == pytest.approx(values.var(ddof=ddof), rel=1e-9)
         (comparison,) = result["comparisons"]
         assert comparison["variant"] == HOSTILE
-        if key == "converted":
-            check_z_test(comparison, control, treatment)
-        else:
-            check_welch(comparison, control, treatment)
+        check_welch(comparison, control, treatment, ddof)
+        p_values.append(comparison["p_value"])
+    adjusted = multipletests(p_values, method="fdr_bh")[1]
+    served = [by_metric[m["id"]]["comparisons"][0]["p_value_adjusted"] for m in metrics.values()]
+    assert served == pytest.approx(adjusted, rel=1e-12)
 
 
-def check_welch(comparison: dict, control: np.ndarray, treatment: np.ndarray) -> None:
-    expected = scipy_stats.ttest_ind(treatment, control, equal_var=False)
-    low, high = expected.confidence_interval(0.95)
-    assert comparison["test"] == "welch_t"
-    assert comparison["p_value"] == pytest.approx(expected.pvalue, rel=1e-9)
-    assert comparison["absolute_lift"] == pytest.approx(treatment.mean() - control.mean(), rel=1e-9)
-    assert comparison["absolute_ci"] == pytest.approx([low, high], rel=1e-9)
-    assert comparison["relative_lift"] == pytest.approx(
-        (treatment.mean() - control.mean()) / abs(control.mean()), rel=1e-9
+def check_welch(comparison: dict, control: np.ndarray, treatment: np.ndarray, ddof: int) -> None:
+    """Welch's test on the raw values: absolute by scipy, relative by the delta method.
+
+    The default settings judge the relative lift, so the p-value is the relative test's.
+    """
+    var_c, var_t = control.var(ddof=ddof) / control.size, treatment.var(ddof=ddof) / treatment.size
+    df = (var_c + var_t) ** 2 / (var_c**2 / (control.size - 1) + var_t**2 / (treatment.size - 1))
+    quantile = scipy_stats.t.ppf(0.975, df)
+    difference = treatment.mean() - control.mean()
+    absolute = comparison["absolute"]
+    assert comparison["method"] == "fixed_horizon" and comparison["scale"] == "relative"
+    assert absolute["estimate"] == pytest.approx(difference, rel=1e-9)
+    half = quantile * np.sqrt(var_c + var_t)
+    assert [absolute["ci"]["low"], absolute["ci"]["high"]] == pytest.approx(
+        [difference - half, difference + half], rel=1e-9
     )
-    assert comparison["significant"] == (expected.pvalue < 0.05)
-
-
-def check_z_test(comparison: dict, control: np.ndarray, treatment: np.ndarray) -> None:
-    counts = [treatment.sum(), control.sum()]
-    nobs = [len(treatment), len(control)]
-    _, p_value = proportions_ztest(counts, nobs)
-    low, high = confint_proportions_2indep(
-        counts[0], nobs[0], counts[1], nobs[1], method="wald", compare="diff"
+    if ddof == 1:
+        low, high = scipy_stats.ttest_ind(treatment, control, equal_var=False).confidence_interval()
+        assert [absolute["ci"]["low"], absolute["ci"]["high"]] == pytest.approx([low, high])
+    lift = difference / abs(control.mean())
+    se = np.sqrt(var_t + (treatment.mean() / control.mean()) ** 2 * var_c) / abs(control.mean())
+    relative = comparison["relative"]
+    assert relative["estimate"] == pytest.approx(lift, rel=1e-9)
+    assert relative["se"] == pytest.approx(se, rel=1e-9)
+    expected_p = 2 * scipy_stats.t.sf(abs(lift / se), df)
+    assert comparison["p_value"] == pytest.approx(expected_p, rel=1e-9)
+    assert [relative["ci"]["low"], relative["ci"]["high"]] == pytest.approx(
+        [lift - quantile * se, lift + quantile * se], rel=1e-9
     )
-    assert comparison["test"] == "z"
-    assert comparison["p_value"] == pytest.approx(p_value, rel=1e-9)
-    assert comparison["absolute_ci"] == pytest.approx([low, high], rel=1e-9)
 
 
 def test_results_are_cached_and_refreshes_are_throttled(

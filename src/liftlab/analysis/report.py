@@ -1,226 +1,404 @@
-"""The result document: per-metric, per-variant statistics, comparisons and verdicts.
+"""The result document assembled: exposures, SRM, every comparison, verdicts and decisions.
 
-Everything here is plain data in, JSON-ready data out (NaN becomes ``None``): the numbers
-come from ``liftlab.stats`` applied to the sufficient statistics of ``ResultStats``, all
-treatments of a metric in one vectorised call.
+The numbers come from ``inference`` (one method per experiment, all treatments of a metric in
+one vectorised call), the words from ``verdicts``; this module only lays them into the
+``contract`` models.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 
-from liftlab.analysis.definition import MetricType
-from liftlab.analysis.results import Moments, ResultStats
+import numpy as np
+
+from liftlab.analysis import contract as c
+from liftlab.analysis.definition import Aggregation, MetricType
+from liftlab.analysis.inference import MetricInference, MetricInput, infer, summaries
+from liftlab.analysis.results import Moments, ResultStats, TimelinePoint
+from liftlab.analysis.settings import AnalysisSettings
 from liftlab.analysis.spec import ExperimentSpec
-from liftlab.stats import (
-    Comparison,
-    SampleSummary,
-    sample_ratio_test,
-    two_proportion_z_test,
-    welch_t_test,
-)
+from liftlab.analysis.verdicts import Evidence, Judged, decide, summary_verdict, verdict
+from liftlab.stats import Bayesian, Scale, sample_ratio_test
+from liftlab.vocabulary import ExpectedDirection, MetricRole
 
 SRM_THRESHOLD = 0.001
+DEFAULT_NON_INFERIORITY_MARGIN = 0.01
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Below these, a comparison is ``insufficient_data`` whatever its p-value."""
+    """Below these, a comparison is ``insufficient_data`` whatever its method says."""
 
     min_identities: int = 50
     min_conversions: int = 5
 
 
+@dataclass(frozen=True)
+class AttachedMetric:
+    """What the document says about an attached metric besides its numbers."""
+
+    key: str
+    metric: int
+    name: str
+    metric_type: MetricType
+    aggregation: Aggregation
+    expected_direction: ExpectedDirection
+    role: MetricRole
+    higher_is_better: bool
+    non_inferiority_margin: float | None = None
+
+    def __post_init__(self) -> None:
+        for name, vocabulary in (
+            ("metric_type", MetricType),
+            ("aggregation", Aggregation),
+            ("expected_direction", ExpectedDirection),
+            ("role", MetricRole),
+        ):
+            object.__setattr__(self, name, vocabulary(getattr(self, name)))
+
+
+@dataclass(frozen=True)
+class Header:
+    """Facts about the experiment the document is about, not computed from events."""
+
+    experiment: int
+    status: str
+    is_final: bool
+    computed_at: datetime
+    analysis_changed_after_start: bool = False
+
+
 def build_report(
     spec: ExperimentSpec,
     stats: ResultStats,
-    metrics_meta: Sequence[Mapping],
+    attached: Sequence[AttachedMetric],
     *,
+    header: Header,
     weights: Sequence[float],
     control: str,
-    alpha: float = 0.05,
-    min_identities: int = 50,
-    min_conversions: int = 5,
-) -> dict:
-    """The document's ``alpha``, ``window``, ``exposures``, ``srm`` and ``metrics`` parts.
-
-    ``metrics_meta`` describes each attached metric (``key`` as in the spec, plus the fields
-    echoed in the document: metric id, name, type, aggregation, direction, role, polarity).
-    """
-    thresholds = Thresholds(min_identities, min_conversions)
-    return {
-        "alpha": alpha,
-        "window": {"start": spec.start.isoformat(), "end": spec.end.isoformat()},
-        "exposures": _exposures(spec, stats, weights),
-        "srm": _srm(spec, stats, weights),
-        "metrics": [
-            _metric(meta, stats.metrics[meta["key"]], spec, control, alpha, thresholds)
-            for meta in metrics_meta
-        ],
-    }
-
-
-def _exposures(spec: ExperimentSpec, stats: ResultStats, weights: Sequence[float]) -> dict:
-    counts = stats.exposures
-    return {
-        "total": counts.total,
-        "quarantined": counts.quarantined,
-        "unknown_variant": counts.unknown_variant,
-        "variants": [
-            {"variant": key, "n": counts.variants[key], "expected_share": weight}
-            for key, weight in zip(spec.variant_keys, weights, strict=True)
-        ],
-    }
-
-
-def _srm(spec: ExperimentSpec, stats: ResultStats, weights: Sequence[float]) -> dict:
-    """Chi-square goodness of fit of assigned identities against the configured weights."""
-    counts = [stats.exposures.variants[key] for key in spec.variant_keys]
-    if sum(counts) == 0:
-        return {"p_value": None, "mismatch": False}
-    p_value = sample_ratio_test(counts, weights).p_value
-    return {"p_value": _json(p_value), "mismatch": bool(p_value < SRM_THRESHOLD)}
-
-
-def _metric(
-    meta: Mapping,
-    moments: Mapping[str, Moments],
-    spec: ExperimentSpec,
-    control: str,
-    alpha: float,
-    thresholds: Thresholds,
-) -> dict:
+    settings: AnalysisSettings,
+    thresholds: Thresholds = Thresholds(),
+    daily: Sequence[TimelinePoint] = (),
+) -> c.ResultDocument:
+    """The whole result document of one computation."""
     treatments = [key for key in spec.variant_keys if key != control]
-    conversion = meta["metric_type"] == MetricType.CONVERSION
-    control_summary = _summary([moments[control]])
-    treatment_summary = _summary([moments[key] for key in treatments])
-    test = two_proportion_z_test if conversion else welch_t_test
-    comparison = test(control_summary, treatment_summary, alpha)
-    rows = [
-        _comparison_row(
-            comparison, i, key, moments[control], moments[key], meta, conversion, thresholds
-        )
-        for i, key in enumerate(treatments)
+    inputs = [_metric_input(a, stats.metrics[a.key]) for a in attached]
+    inferences = infer(inputs, control, treatments, settings)
+    srm = _srm(spec, stats, weights)
+    metrics = [
+        _metric(a, inference, spec, control, settings, thresholds)
+        for a, inference in zip(attached, inferences, strict=True)
     ]
-    return {
-        "metric": meta["metric"],
-        "name": meta["name"],
-        "metric_type": meta["metric_type"],
-        "aggregation": meta["aggregation"],
-        "expected_direction": meta["expected_direction"],
-        "role": meta["role"],
-        "higher_is_better": meta["higher_is_better"],
-        "variants": [_variant_row(key, moments[key]) for key in spec.variant_keys],
-        "comparisons": rows,
-        "verdict": metric_verdict([row["verdict"] for row in rows]),
-    }
-
-
-def _summary(moments: Sequence[Moments]) -> SampleSummary:
-    return SampleSummary.of(
-        [m.n for m in moments], [m.sum for m in moments], [m.sum_sq for m in moments]
+    return c.ResultDocument(
+        experiment=header.experiment,
+        status=header.status,
+        is_final=header.is_final,
+        computed_at=header.computed_at,
+        analysis=settings,
+        analysis_changed_after_start=header.analysis_changed_after_start,
+        control=control,
+        interval_level=1.0 - settings.interval_alpha,
+        window=c.Window(start=spec.start, end=spec.end),
+        exposures=_exposures(spec, stats, weights, daily),
+        srm=srm,
+        metrics=metrics,
+        decisions=[_decision(v, metrics, srm, header.is_final) for v in treatments],
     )
 
 
-def _variant_row(key: str, moments: Moments) -> dict:
-    summary = _summary([moments])
-    return {
-        "variant": key,
-        "n": moments.n,
-        "mean": _json(summary.mean[0]),
-        "variance": _json(summary.variance[0]),
-        "sum": moments.sum,
-    }
+def _metric_input(attached: AttachedMetric, moments: dict[str, Moments]) -> MetricInput:
+    """The inference's view of a metric; guardrail-style ones always carry a margin."""
+    metric = MetricInput(
+        key=attached.key,
+        metric_type=attached.metric_type,
+        expected_direction=attached.expected_direction,
+        role=attached.role,
+        higher_is_better=attached.higher_is_better,
+        non_inferiority_margin=None,
+        moments=moments,
+    )
+    if not metric.judged_as_guardrail:
+        return metric
+    margin = attached.non_inferiority_margin
+    return replace(
+        metric,
+        non_inferiority_margin=DEFAULT_NON_INFERIORITY_MARGIN if margin is None else margin,
+    )
 
 
-def _comparison_row(
-    comparison: Comparison,
-    index: int,
-    variant: str,
+def _exposures(
+    spec: ExperimentSpec,
+    stats: ResultStats,
+    weights: Sequence[float],
+    daily: Sequence[TimelinePoint],
+) -> c.Exposures:
+    counts = stats.exposures
+    return c.Exposures(
+        total=counts.total,
+        quarantined=counts.quarantined,
+        unknown_variant=counts.unknown_variant,
+        variants=[
+            c.VariantExposure(variant=key, n=counts.variants[key], expected_share=weight)
+            for key, weight in zip(spec.variant_keys, weights, strict=True)
+        ],
+        daily=[
+            c.DailyExposure(date=p.day, variant=p.variant, identities=p.identities) for p in daily
+        ],
+    )
+
+
+def _srm(spec: ExperimentSpec, stats: ResultStats, weights: Sequence[float]) -> c.Srm:
+    """Chi-square goodness of fit of assigned identities against the configured weights."""
+    counts = [stats.exposures.variants[key] for key in spec.variant_keys]
+    if sum(counts) == 0:
+        return c.Srm(p_value=None, mismatch=False, threshold=SRM_THRESHOLD)
+    p_value = sample_ratio_test(counts, weights).p_value
+    return c.Srm(
+        p_value=_num(p_value), mismatch=bool(p_value < SRM_THRESHOLD), threshold=SRM_THRESHOLD
+    )
+
+
+def _metric(
+    attached: AttachedMetric,
+    inference: MetricInference,
+    spec: ExperimentSpec,
+    control: str,
+    settings: AnalysisSettings,
+    thresholds: Thresholds,
+) -> c.MetricResult:
+    moments = inference.metric.moments
+    comparisons = [
+        _comparison(inference, i, moments[control], moments[v], settings, thresholds)
+        for i, v in enumerate(inference.treatments)
+    ]
+    summary, summary_variant = summary_verdict([(x.variant, x.verdict) for x in comparisons])
+    return c.MetricResult(
+        metric=attached.metric,
+        name=attached.name,
+        metric_type=attached.metric_type,
+        aggregation=attached.aggregation,
+        expected_direction=attached.expected_direction,
+        role=attached.role,
+        higher_is_better=attached.higher_is_better,
+        non_inferiority_margin=inference.metric.non_inferiority_margin,
+        variants=[_variant_stats(v, moments[v], inference.metric) for v in spec.variant_keys],
+        comparisons=comparisons,
+        verdict=summary,
+        verdict_variant=summary_variant,
+    )
+
+
+def _variant_stats(key: str, moments: Moments, metric: MetricInput) -> c.VariantStats:
+    summary = summaries(metric.metric_type, [moments])
+    return c.VariantStats(
+        variant=key,
+        n=moments.n,
+        mean=_num(summary.mean[0]),
+        variance=_num(summary.variance[0]),
+        sum=moments.sum,
+    )
+
+
+def _comparison(
+    inference: MetricInference,
+    i: int,
     control: Moments,
     treatment: Moments,
-    meta: Mapping,
-    conversion: bool,
+    settings: AnalysisSettings,
     thresholds: Thresholds,
-) -> dict:
-    values = comparison.at(index)
-    p_value = values["p_value"]
-    significant = bool(not math.isnan(p_value) and p_value < float(values["alpha"]))
-    enough = _enough_data(control, treatment, conversion, thresholds)
-    relative = _json(values["relative_lift"])
-    return {
-        "variant": variant,
-        "test": comparison.test,
-        "absolute_lift": _json(values["absolute_lift"]),
-        "absolute_ci": [_json(values["ci_low"]), _json(values["ci_high"])],
-        "relative_lift": relative,
-        "relative_ci": None
-        if relative is None
-        else [_json(values["relative_ci_low"]), _json(values["relative_ci_high"])],
-        "relative_lift_reason": None if relative is not None else _no_relative_reason(control),
-        "p_value": _json(p_value),
-        "significant": significant,
-        "verdict": comparison_verdict(
-            significant=significant,
-            lift=float(values["absolute_lift"]),
-            expected_direction=meta["expected_direction"],
-            higher_is_better=meta["higher_is_better"],
-            enough_data=enough,
-        ),
-    }
+) -> c.Comparison:
+    metric = inference.metric
+    shortage = _shortage(control, treatment, metric.metric_type, thresholds)
+    relative = _estimate(inference, Scale.RELATIVE, i, settings)
+    if shortage is None and inference.scale is Scale.RELATIVE and relative is None:
+        shortage = "the control mean is 0, so there is no relative lift to judge"
+    evidence, reason = _evidence(inference, i, settings, shortage)
+    judged = verdict(evidence, guardrail=metric.judged_as_guardrail)
+    bayes = inference.judged if isinstance(inference.judged, Bayesian) else None
+    return c.Comparison(
+        variant=inference.treatments[i],
+        method=inference.method,
+        scale=inference.scale,
+        family=metric.family,
+        absolute=_estimate(inference, Scale.ABSOLUTE, i, settings),
+        relative=relative,
+        relative_reason=None if relative is not None else _no_relative_reason(control),
+        p_value=_at(inference.p_value, i),
+        p_value_adjusted=_at(inference.p_value_adjusted, i),
+        ci_adjusted=_adjusted_interval(inference, i),
+        adjusted_level=None
+        if inference.adjusted_alpha is None
+        else _num(1.0 - inference.adjusted_alpha[i]),
+        chance_to_win=None if bayes is None else _num(bayes.chance_to_win[i]),
+        risk=None
+        if bayes is None
+        else c.Risk(control=_num(bayes.risk[0][i]), treatment=_num(bayes.risk[1][i])),
+        non_inferiority=_non_inferiority(inference, i),
+        verdict=judged,
+        reason=reason,
+    )
 
 
-def _enough_data(
-    control: Moments, treatment: Moments, conversion: bool, thresholds: Thresholds
-) -> bool:
+def _estimate(
+    inference: MetricInference, scale: Scale, i: int, settings: AnalysisSettings
+) -> c.Estimate | None:
+    answer = inference.answers[scale]
+    if isinstance(answer, Bayesian):
+        estimate, se = answer.posterior_mean[i], answer.posterior_sd[i]
+    else:
+        estimate, se = answer.effect.estimate[i], answer.effect.se[i]
+    if scale is Scale.RELATIVE and math.isnan(estimate):
+        return None
+    low, high = answer.interval(settings.interval_alpha)
+    return c.Estimate(
+        estimate=_num(estimate), se=_num(se), ci=c.Interval(low=_num(low[i]), high=_num(high[i]))
+    )
+
+
+def _adjusted_interval(inference: MetricInference, i: int) -> c.Interval | None:
+    if inference.adjusted_alpha is None or math.isnan(inference.adjusted_alpha[i]):
+        return None
+    low, high = inference.judged.interval(inference.adjusted_alpha[i])
+    return c.Interval(low=_num(low[i]), high=_num(high[i]))
+
+
+def _evidence(
+    inference: MetricInference, i: int, settings: AnalysisSettings, shortage: str | None
+) -> tuple[Evidence, str]:
+    """The method's rule applied to comparison ``i``, and the sentence that says why."""
+    if shortage is not None:
+        return Evidence(enough_data=False, better=False, worse=False), shortage
+    metric = inference.metric
+    non_inferior = _non_inferior(inference, i)
+    if isinstance(inference.judged, Bayesian):
+        chance = float(inference.judged.chance_to_win[i])
+        threshold = settings.chance_to_win_threshold
+        better, worse = chance >= threshold, chance <= 1.0 - threshold
+        reason = f"chance to win {chance:.1%} against a threshold of {threshold:.0%}"
+    else:
+        low, high = _adjusted_interval_bounds(inference, i)
+        above, below = low > 0, high < 0
+        better, worse = (above, below) if metric.direction > 0 else (below, above)
+        p_adjusted = float(inference.p_value_adjusted[i])
+        reason = (
+            f"adjusted p = {_short(p_adjusted)} against alpha {settings.alpha:g}; "
+            f"the adjusted interval {'excludes' if better or worse else 'includes'} 0"
+        )
+    if non_inferior is not None and not worse:
+        reason = _non_inferiority_reason(inference, i, non_inferior)
+    evidence = Evidence(enough_data=True, better=better, worse=worse, non_inferior=non_inferior)
+    return evidence, reason
+
+
+def _adjusted_interval_bounds(inference: MetricInference, i: int) -> tuple[float, float]:
+    level = inference.adjusted_alpha[i]
+    if math.isnan(level):
+        return math.nan, math.nan
+    low, high = inference.judged.interval(level)
+    return float(low[i]), float(high[i])
+
+
+def _non_inferior(inference: MetricInference, i: int) -> bool | None:
+    if inference.non_inferiority_bound is None:
+        return None
+    bound = float(inference.non_inferiority_bound[i])
+    threshold = float(inference.non_inferiority_threshold[i])
+    if inference.metric.direction > 0:
+        return bool(bound > threshold)
+    return bool(bound < threshold)
+
+
+def _non_inferiority(inference: MetricInference, i: int) -> c.NonInferiority | None:
+    passed = _non_inferior(inference, i)
+    if passed is None:
+        return None
+    return c.NonInferiority(
+        margin=float(inference.metric.non_inferiority_margin or 0.0),
+        threshold=_num(inference.non_inferiority_threshold[i]),
+        bound=_num(inference.non_inferiority_bound[i]),
+        passed=passed,
+    )
+
+
+def _non_inferiority_reason(inference: MetricInference, i: int, passed: bool) -> str:
+    margin = inference.metric.non_inferiority_margin or 0.0
+    bound = float(inference.non_inferiority_bound[i])
+    shown = f"{bound:+.2%}" if inference.scale is Scale.RELATIVE else f"{bound:+.4g}"
+    rules = "rules out" if passed else "does not rule out"
+    return f"the harm-side bound {shown} {rules} harm beyond the {margin:.1%} margin"
+
+
+def _shortage(
+    control: Moments, treatment: Moments, metric_type: MetricType, thresholds: Thresholds
+) -> str | None:
+    """Why there is too little data for a verdict, or None when there is enough."""
     if min(control.n, treatment.n) < thresholds.min_identities:
-        return False
-    return not conversion or min(control.sum, treatment.sum) >= thresholds.min_conversions
+        return f"fewer than {thresholds.min_identities} identities in an arm"
+    conversion = metric_type is MetricType.CONVERSION
+    if conversion and min(control.sum, treatment.sum) < thresholds.min_conversions:
+        return f"fewer than {thresholds.min_conversions} conversions in an arm"
+    return None
 
 
 def _no_relative_reason(control: Moments) -> str:
     return "control has no identities" if control.n == 0 else "control mean is 0"
 
 
-def comparison_verdict(
-    *,
-    significant: bool,
-    lift: float,
-    expected_direction: str,
-    higher_is_better: bool,
-    enough_data: bool,
-) -> str:
-    """One treatment against control.
-
-    ``increase``/``decrease``: win when significant in the expected direction, loss when
-    significant in the other, else inconclusive. ``no_change`` (guardrails): loss when
-    significant in the bad direction by the metric's polarity, otherwise pass.
-    """
-    if not enough_data:
-        return "insufficient_data"
-    went_up = lift > 0
-    if expected_direction == "no_change":
-        return "loss" if significant and went_up != higher_is_better else "pass"
-    if not significant:
-        return "inconclusive"
-    return "win" if went_up == (expected_direction == "increase") else "loss"
+def _decision(
+    variant: str, metrics: Sequence[c.MetricResult], srm: c.Srm, is_final: bool
+) -> c.TreatmentDecision:
+    judged = [
+        Judged(name=m.name, role=m.role, verdict=x.verdict, summary=describe(x))
+        for m in metrics
+        for x in m.comparisons
+        if x.variant == variant
+    ]
+    decision, reasons = decide(
+        judged,
+        srm_mismatch=srm.mismatch,
+        srm_text=f"p = {_short(srm.p_value)}",
+        is_final=is_final,
+    )
+    return c.TreatmentDecision(variant=variant, decision=decision, reasons=reasons)
 
 
-def metric_verdict(verdicts: Sequence[str]) -> str:
-    """A metric's verdict over all its treatments, worst news first.
+def describe(x: c.Comparison) -> str:
+    """A comparison in a few words: its lift on the judged scale, interval and evidence."""
+    estimate = x.relative if x.scale is Scale.RELATIVE else x.absolute
+    if estimate is None or estimate.estimate is None:
+        return x.reason
+    fmt = _percent if x.scale is Scale.RELATIVE else _plain
+    interval = x.ci_adjusted or estimate.ci
+    text = f"{fmt(estimate.estimate)} [{fmt(interval.low)}, {fmt(interval.high)}]"
+    if x.chance_to_win is not None:
+        return f"{text}, chance to win {x.chance_to_win:.1%}"
+    if x.p_value_adjusted is not None:
+        return f"{text}, adjusted p = {_short(x.p_value_adjusted)}"
+    return text
 
-    Any loss makes it a loss (one harmful variant is what a team must hear about); else any
-    win makes it a win; else any comparison short of data makes it insufficient_data; else
-    inconclusive, or pass when every comparison passed.
-    """
-    for verdict in ("loss", "win", "insufficient_data", "inconclusive"):
-        if verdict in verdicts:
-            return verdict
-    return "pass" if verdicts else "insufficient_data"
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.2%}"
 
 
-def _json(value: float) -> float | None:
+def _plain(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.4g}"
+
+
+def _short(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "—"
+    return "< 0.001" if value < 0.001 else f"{value:.2g}"
+
+
+def _at(values: np.ndarray | None, i: int) -> float | None:
+    return None if values is None else _num(values[i])
+
+
+def _num(value: float) -> float | None:
+    """JSON has no nan or infinity: an undefined figure is null."""
     value = float(value)
     return None if math.isnan(value) or math.isinf(value) else value

@@ -10,20 +10,13 @@ from django.db import models
 from django.db.models import Q
 
 from liftlab.accounts.models import Environment
-
-DEFAULT_EXPOSURE_EVENT = "$flag_exposure"
-
-
-class MetricType(models.TextChoices):
-    NUMERIC = "numeric"
-    CONVERSION = "conversion"
-
-
-class Aggregation(models.TextChoices):
-    COUNT = "count"
-    SUM = "sum"
-    MEAN = "mean"
-    OCCURRENCE = "occurrence"
+from liftlab.analysis.definition import Aggregation, MetricType
+from liftlab.vocabulary import (
+    EXPOSURE_EVENT,
+    ExpectedDirection,
+    MetricRole,
+    choices,
+)
 
 
 class SoftDeleteQuerySet(models.QuerySet):
@@ -35,8 +28,8 @@ class Metric(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="metrics")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
-    metric_type = models.CharField(max_length=20, choices=MetricType.choices)
-    aggregation = models.CharField(max_length=20, choices=Aggregation.choices)
+    metric_type = models.CharField(max_length=20, choices=choices(MetricType))
+    aggregation = models.CharField(max_length=20, choices=choices(Aggregation))
     higher_is_better = models.BooleanField(default=True)
     definition = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -75,8 +68,11 @@ class Experiment(models.Model):
     feature_name = models.CharField(max_length=200)
     variants = models.JSONField()
     control_variant = models.CharField(max_length=200)
-    exposure_event = models.CharField(max_length=200, default=DEFAULT_EXPOSURE_EVENT)
-    alpha = models.FloatField(default=0.05)
+    exposure_event = models.CharField(max_length=200, default=EXPOSURE_EVENT)
+    # ``liftlab.analysis.settings.AnalysisSettings`` as JSON; {} means every default.
+    analysis = models.JSONField(default=dict)
+    # When an analysis setting last changed after the experiment had started (shown as such).
+    analysis_changed_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(
         max_length=20, choices=ExperimentStatus.choices, default=ExperimentStatus.DRAFT
     )
@@ -105,25 +101,15 @@ class Experiment(models.Model):
         return [v["key"] for v in self.variants]
 
 
-class ExpectedDirection(models.TextChoices):
-    INCREASE = "increase"
-    DECREASE = "decrease"
-    NO_CHANGE = "no_change"
-
-
-class MetricRole(models.TextChoices):
-    PRIMARY = "primary"
-    SECONDARY = "secondary"
-    GUARDRAIL = "guardrail"
-
-
 class ExperimentMetric(models.Model):
     experiment = models.ForeignKey(
         Experiment, on_delete=models.CASCADE, related_name="experiment_metrics"
     )
     metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="attachments")
-    expected_direction = models.CharField(max_length=20, choices=ExpectedDirection.choices)
-    role = models.CharField(max_length=20, choices=MetricRole.choices, default=MetricRole.PRIMARY)
+    expected_direction = models.CharField(max_length=20, choices=choices(ExpectedDirection))
+    role = models.CharField(max_length=20, choices=choices(MetricRole), default=MetricRole.PRIMARY)
+    # Relative harm a guardrail tolerates (0.01: 1 % worse); null takes the default of 1 %.
+    non_inferiority_margin = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -152,7 +138,11 @@ class ResultCache(models.Model):
 
 
 class ResultSnapshot(models.Model):
-    """The frozen results of a completed experiment: the exposure summary and SRM check."""
+    """The frozen results of a completed experiment: the document without its metrics.
+
+    ``summary`` keeps the ``schema_version`` it was made with; documents frozen before
+    versions existed have none and are version 1.
+    """
 
     experiment = models.OneToOneField(
         Experiment, on_delete=models.CASCADE, related_name="result_snapshot"

@@ -15,10 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers
 
+from liftlab.analysis.contract import ENGINE_VERSION, SCHEMA_VERSION
 from liftlab.analysis.definition import parse_definition
+from liftlab.analysis.documents import versioned
 from liftlab.analysis.query import build_exposure_timeline_query
-from liftlab.analysis.report import build_report
+from liftlab.analysis.report import AttachedMetric, Header, Thresholds, build_report
 from liftlab.analysis.results import query_results, read_exposure_timeline
+from liftlab.analysis.settings import parse_settings
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.eventstore import open_store
 from liftlab.experiments.models import (
@@ -59,65 +62,74 @@ def experiment_spec(
     )
 
 
-def metrics_meta(attached: list[ExperimentMetric]) -> list[dict]:
+def attached_metrics(attached: list[ExperimentMetric]) -> list[AttachedMetric]:
     """What the report says about each attached metric besides its numbers."""
     return [
-        {
-            "metric": a.metric_id,
-            "key": str(a.metric_id),
-            "name": a.metric.name,
-            "metric_type": a.metric.metric_type,
-            "aggregation": a.metric.aggregation,
-            "expected_direction": a.expected_direction,
-            "role": a.role,
-            "higher_is_better": a.metric.higher_is_better,
-        }
+        AttachedMetric(
+            key=str(a.metric_id),
+            metric=a.metric_id,
+            name=a.metric.name,
+            metric_type=a.metric.metric_type,
+            aggregation=a.metric.aggregation,
+            expected_direction=a.expected_direction,
+            role=a.role,
+            higher_is_better=a.metric.higher_is_better,
+            non_inferiority_margin=a.non_inferiority_margin,
+        )
         for a in attached
     ]
 
 
 def compute_document(experiment: Experiment, end: datetime) -> dict:
-    """Run the one-scan query and the statistics; the whole result document."""
+    """Run the one-scan query and the statistics; the whole result document as JSON."""
     now = timezone.now()
     attached = attachments(experiment)
     spec = experiment_spec(experiment, end, attached)
     store = open_store(settings.EVENTSTORE_URL)
     stats = query_results(spec, store.query)
     timeline = read_exposure_timeline(store.query(*build_exposure_timeline_query(spec)))
-    report = build_report(
+    document = build_report(
         spec,
         stats,
-        metrics_meta(attached),
+        attached_metrics(attached),
+        header=Header(
+            experiment=experiment.pk,
+            status=experiment.status,
+            is_final=experiment.status == ExperimentStatus.COMPLETED,
+            computed_at=now,
+            analysis_changed_after_start=experiment.analysis_changed_at is not None,
+        ),
         weights=[v["weight"] for v in experiment.variants],
         control=experiment.control_variant,
-        alpha=experiment.alpha,
-        min_identities=settings.RESULTS_MIN_IDENTITIES,
-        min_conversions=settings.RESULTS_MIN_CONVERSIONS,
+        settings=parse_settings(experiment.analysis),
+        thresholds=Thresholds(settings.RESULTS_MIN_IDENTITIES, settings.RESULTS_MIN_CONVERSIONS),
+        daily=timeline,
     )
-    report["exposures"]["daily"] = [
-        {"date": p.day.isoformat(), "variant": p.variant, "identities": p.identities}
-        for p in timeline
-    ]
-    return {
-        "experiment": experiment.pk,
-        "status": experiment.status,
-        "is_final": experiment.status == ExperimentStatus.COMPLETED,
-        "computed_at": now.isoformat(),
-        **report,
-    }
+    return document.model_dump(mode="json")
 
 
 def fingerprint(experiment: Experiment) -> str:
-    """Everything besides the events that the document depends on."""
+    """Everything besides the events that the document depends on, and the engine's version."""
     parts = {
+        "schema_version": SCHEMA_VERSION,
+        "engine_version": ENGINE_VERSION,
         "status": experiment.status,
         "variants": experiment.variants,
         "control": experiment.control_variant,
-        "alpha": experiment.alpha,
+        "analysis": parse_settings(experiment.analysis).to_json(),
+        "analysis_changed_at": str(experiment.analysis_changed_at),
         "exposure_event": experiment.exposure_event,
         "feature_name": experiment.feature_name,
+        "thresholds": [settings.RESULTS_MIN_IDENTITIES, settings.RESULTS_MIN_CONVERSIONS],
         "metrics": [
-            [a.metric_id, a.expected_direction, a.role, a.metric.name, a.metric.higher_is_better]
+            [
+                a.metric_id,
+                a.expected_direction,
+                a.role,
+                a.non_inferiority_margin,
+                a.metric.name,
+                a.metric.higher_is_better,
+            ]
             for a in attachments(experiment)
         ],
     }
@@ -192,10 +204,12 @@ def frozen_document(experiment: Experiment) -> dict:
     )
     if snapshot is None:  # completed before results existed (e.g. a failed freeze): freeze now
         snapshot = freeze(experiment)
-    return {
-        **snapshot.summary,
-        "status": experiment.status,
-        "is_final": True,
-        "cached": True,
-        "metrics": [m.result for m in snapshot.metric_results.all()],
-    }
+    return versioned(
+        {
+            **snapshot.summary,
+            "status": experiment.status,
+            "is_final": True,
+            "cached": True,
+            "metrics": [m.result for m in snapshot.metric_results.all()],
+        }
+    )

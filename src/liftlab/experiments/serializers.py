@@ -5,19 +5,26 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from liftlab.analysis.definition import DefinitionError, metric_type_for, parse_definition
+from liftlab.analysis.definition import (
+    Aggregation,
+    DefinitionError,
+    MetricType,
+    metric_type_for,
+    parse_definition,
+)
+from liftlab.analysis.settings import AnalysisSettings, SettingsError, parse_settings
 from liftlab.api.validators import TextField, json_without_nul
 from liftlab.experiments.models import (
-    DEFAULT_EXPOSURE_EVENT,
-    Aggregation,
     Experiment,
     ExperimentMetric,
     ExperimentStatus,
     Metric,
-    MetricType,
 )
+from liftlab.vocabulary import EXPOSURE_EVENT, ExpectedDirection, MetricRole
 
 IMMUTABLE_METRIC_FIELDS = ("definition", "aggregation", "metric_type")
 DRAFT_ONLY_EXPERIMENT_FIELDS = ("feature_name", "variants", "control_variant", "exposure_event")
@@ -34,8 +41,8 @@ def _non_blank(value: str) -> str:
 class MetricSerializer(serializers.ModelSerializer):
     name = TextField(max_length=200, validators=[_non_blank])
     description = TextField(max_length=10_000, required=False, allow_blank=True)
-    metric_type = serializers.ChoiceField(choices=MetricType.choices, required=False)
-    aggregation = serializers.ChoiceField(choices=Aggregation.choices)
+    metric_type = serializers.ChoiceField(choices=[t.value for t in MetricType], required=False)
+    aggregation = serializers.ChoiceField(choices=[a.value for a in Aggregation])
     definition = serializers.JSONField()
 
     class Meta:
@@ -114,6 +121,18 @@ class VariantSerializer(serializers.Serializer):
         return value
 
 
+@extend_schema_field(AnalysisSettings)
+class AnalysisField(serializers.JSONField):
+    """An experiment's analysis settings; a change names only the fields it changes.
+
+    Validation happens in ``ExperimentSerializer.validate`` (against the stored settings, so
+    a partial change keeps the rest), where errors get their dotted paths.
+    """
+
+    def to_representation(self, value: Any) -> dict:
+        return parse_settings(value).to_json()
+
+
 class ExperimentSerializer(serializers.ModelSerializer):
     name = TextField(max_length=200, validators=[_non_blank])
     hypothesis = TextField(max_length=10_000, required=False, allow_blank=True)
@@ -121,7 +140,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
     variants = VariantSerializer(many=True)
     control_variant = TextField(max_length=200, required=False)
     exposure_event = TextField(max_length=200, required=False, validators=[_non_blank])
-    alpha = serializers.FloatField(required=False, min_value=1e-6, max_value=0.5)
+    analysis = AnalysisField(required=False)
 
     class Meta:
         model = Experiment
@@ -133,13 +152,21 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "variants",
             "control_variant",
             "exposure_event",
-            "alpha",
+            "analysis",
+            "analysis_changed_at",
             "status",
             "started_at",
             "ended_at",
             "created_at",
         ]
-        read_only_fields = ["id", "status", "started_at", "ended_at", "created_at"]
+        read_only_fields = [
+            "id",
+            "analysis_changed_at",
+            "status",
+            "started_at",
+            "ended_at",
+            "created_at",
+        ]
 
     def validate_variants(self, variants: list[dict]) -> list[dict]:
         if not 2 <= len(variants) <= MAX_VARIANTS:
@@ -155,6 +182,8 @@ class ExperimentSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict) -> dict:
         if self.instance is not None:
             self._refuse_changes_after_draft(attrs)
+        if "analysis" in attrs:
+            attrs.update(self._analysis_change(attrs["analysis"]))
         variants = attrs.get("variants", getattr(self.instance, "variants", None))
         keys = [v["key"] for v in variants]
         control = attrs.get("control_variant", getattr(self.instance, "control_variant", None))
@@ -167,6 +196,33 @@ class ExperimentSerializer(serializers.ModelSerializer):
         attrs["control_variant"] = control
         self._refuse_second_open_experiment(attrs)
         return attrs
+
+    def _analysis_change(self, raw: Any) -> dict:
+        """The validated settings, merged over the stored ones; a change after start is dated.
+
+        Completed experiments keep the settings their frozen results were computed with.
+        """
+        if not isinstance(raw, dict):
+            raise serializers.ValidationError({"analysis": "must be an object."})
+        json_without_nul(raw, "analysis")
+        stored = parse_settings(getattr(self.instance, "analysis", None)).to_json()
+        try:
+            merged = parse_settings({**stored, **raw}).to_json()
+        except SettingsError as exc:
+            raise serializers.ValidationError(
+                {f"analysis.{path}".removesuffix(".analysis"): m for path, m in exc.errors.items()}
+            ) from exc
+        status = getattr(self.instance, "status", ExperimentStatus.DRAFT)
+        if merged == stored or status == ExperimentStatus.DRAFT:
+            return {"analysis": merged}
+        if status == ExperimentStatus.COMPLETED:
+            raise serializers.ValidationError(
+                {
+                    "analysis": "cannot change once the experiment is completed; "
+                    "its results are final."
+                }
+            )
+        return {"analysis": merged, "analysis_changed_at": timezone.now()}
 
     def _refuse_changes_after_draft(self, attrs: dict) -> None:
         if self.instance.status == ExperimentStatus.DRAFT:
@@ -197,7 +253,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
             )
 
     def create(self, validated_data: dict) -> Experiment:
-        validated_data.setdefault("exposure_event", DEFAULT_EXPOSURE_EVENT)
+        validated_data.setdefault("exposure_event", EXPOSURE_EVENT)
         return super().create(validated_data)
 
 
@@ -215,9 +271,15 @@ class ExperimentMetricSerializer(serializers.ModelSerializer):
             "aggregation",
             "expected_direction",
             "role",
+            "non_inferiority_margin",
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
+
+    def validate_non_inferiority_margin(self, value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and 0 <= value < 1):
+            raise serializers.ValidationError("must be a fraction from 0 up to (not including) 1.")
+        return value
 
     def validate(self, attrs: dict) -> dict:
         experiment: Experiment = self.context["experiment"]
@@ -225,6 +287,7 @@ class ExperimentMetricSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"experiment": "is completed; its metrics can no longer change."}
             )
+        self._margin_needs_a_guardrail(attrs)
         if self.instance is not None:
             if "metric" in attrs and attrs["metric"] != self.instance.metric:
                 raise serializers.ValidationError(
@@ -241,6 +304,25 @@ class ExperimentMetricSerializer(serializers.ModelSerializer):
         if experiment.experiment_metrics.filter(metric=metric).exists():
             raise serializers.ValidationError({"metric": "is already attached to this experiment."})
         return attrs
+
+    def _margin_needs_a_guardrail(self, attrs: dict) -> None:
+        """Only guardrails and "no change" metrics are judged by non-inferiority."""
+
+        def current(name: str) -> Any:
+            return attrs.get(name, getattr(self.instance, name, None))
+
+        if current("non_inferiority_margin") is None:
+            return
+        if current("role") == MetricRole.GUARDRAIL:
+            return
+        if current("expected_direction") == ExpectedDirection.NO_CHANGE:
+            return
+        raise serializers.ValidationError(
+            {
+                "non_inferiority_margin": "applies to guardrails and no_change metrics only; "
+                "set role guardrail or leave the margin out."
+            }
+        )
 
 
 class StartSerializer(serializers.Serializer):

@@ -6,7 +6,6 @@ from datetime import datetime
 from functools import cached_property
 
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -18,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from liftlab.analysis.documents import AnyResultDocument
 from liftlab.api.audited import AuditedMixin
 from liftlab.api.scoping import EnvironmentAccess, EnvironmentScopedMixin
 from liftlab.audit.models import ObjectType
@@ -104,7 +104,7 @@ class ExperimentViewSet(ExperimentationViewSet):
                 "refresh", bool, description="recompute (at most once a minute per experiment)"
             )
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses=AnyResultDocument,
     )
     @action(detail=True, methods=["get"])
     def results(self, request: Request, *args, **kwargs) -> Response:

@@ -8,10 +8,9 @@ from liftlab.ingest.body import decode_body
 from liftlab.ingest.errors import BodyTooLargeError, IngestError, MalformedBodyError
 from liftlab.ingest.limits import Limits
 from liftlab.ingest.pipeline import IngestResult, ingest
-from liftlab.ingest.validation import EXPOSURE_EVENT, Rules
+from liftlab.ingest.validation import Rules
 
 __all__ = [
-    "EXPOSURE_EVENT",
     "BodyTooLargeError",
     "IngestError",
     "IngestResult",

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from liftlab.ingest.limits import Limits
+from liftlab.vocabulary import EXPOSURE_EVENT
 
-EXPOSURE_EVENT = "$flag_exposure"
 FIELDS = frozenset(
     {
         "event",

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from liftlab.analysis.definition import Aggregation, FilterOp
+from liftlab.vocabulary import EXPOSURE_EVENT
 
-DEFAULT_EXPOSURE_EVENT = "$flag_exposure"
 
 
 class PlanError(ValueError):
@@ -124,7 +124,7 @@ class SimulationPlan:
     days: float
     start: datetime
     seed: int = 0
-    exposure_event: str = DEFAULT_EXPOSURE_EVENT
+    exposure_event: str = EXPOSURE_EVENT
     streams: tuple[StreamSpec, ...] = ()
     double_exposure_share: float = 0.005
     duplicate_share: float = 0.002

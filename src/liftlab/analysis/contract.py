@@ -1,0 +1,180 @@
+"""The result document: what an experiment's results are, as typed, versioned models.
+
+The API serves this model (its OpenAPI schema is generated from it), the page, the CLI and the
+demo read its fields, and a frozen snapshot keeps the ``schema_version`` it was made with
+(``contract_v1`` reads the documents made before versions existed). Field by field in
+docs/results.md. Numbers that are undefined (an empty arm, a control mean of 0) are ``null``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from liftlab.analysis.definition import Aggregation, MetricType
+from liftlab.analysis.settings import AnalysisSettings
+from liftlab.stats import Scale
+from liftlab.vocabulary import Decision, ExpectedDirection, MetricRole, Verdict
+
+SCHEMA_VERSION = 2
+# Raised whenever the same events and settings could give a different figure: part of the
+# cache key, so a new engine never serves numbers an older one computed.
+ENGINE_VERSION = "2.0.0"
+
+
+class Method(StrEnum):
+    FIXED_HORIZON = "fixed_horizon"
+    SEQUENTIAL = "sequential"
+    BAYESIAN = "bayesian"
+
+
+class Family(StrEnum):
+    """Comparisons corrected together: primary and secondary metrics, or the guardrails."""
+
+    DECISION = "decision"
+    GUARDRAIL = "guardrail"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Interval(_Model):
+    low: float | None
+    high: float | None
+
+
+class Window(_Model):
+    start: datetime
+    end: datetime
+
+
+class VariantExposure(_Model):
+    variant: str
+    n: int = Field(description="identities assigned to the variant (first exposure)")
+    expected_share: float = Field(description="the variant's configured weight")
+
+
+class DailyExposure(_Model):
+    date: date
+    variant: str
+    identities: int = Field(description="identities whose first exposure fell on this day (UTC)")
+
+
+class Exposures(_Model):
+    total: int = Field(description="every exposed identity: assigned, quarantined or unknown")
+    quarantined: int = Field(description="identities exposed to more than one variant, left out")
+    unknown_variant: int = Field(description="identities exposed to a variant not configured")
+    variants: list[VariantExposure]
+    daily: list[DailyExposure] = Field(default_factory=list)
+
+
+class Srm(_Model):
+    p_value: float | None = Field(description="chi-square goodness of fit to the weights")
+    mismatch: bool
+    threshold: float = Field(description="p below this is a sample-ratio mismatch")
+
+
+class VariantStats(_Model):
+    variant: str
+    n: int
+    mean: float | None
+    variance: float | None = Field(description="per-identity variance")
+    sum: float
+
+
+class Estimate(_Model):
+    """One scale's lift of a treatment, with the interval of the comparison's method."""
+
+    estimate: float | None = Field(description="the lift (posterior mean for bayesian)")
+    se: float | None = Field(description="standard error (posterior sd for bayesian)")
+    ci: Interval = Field(description="interval at the document's interval_level")
+
+
+class Risk(_Model):
+    """Expected loss on the judged scale: what choosing each arm gives up, on average."""
+
+    control: float | None
+    treatment: float | None
+
+
+class NonInferiority(_Model):
+    """A guardrail's test that the treatment is not worse than control by more than a margin."""
+
+    margin: float = Field(description="relative harm tolerated (0.01 = 1 % worse)")
+    threshold: float | None = Field(description="the margin on the judged scale, signed as harm")
+    bound: float | None = Field(
+        description="the harm-side end of the one-sided interval (or credible bound)"
+    )
+    passed: bool = Field(description="the bound rules out harm beyond the margin")
+
+
+class Comparison(_Model):
+    """One treatment against control on one metric: every figure from one test."""
+
+    variant: str
+    method: Method
+    scale: Scale = Field(description="the scale the verdict is judged on")
+    family: Family
+    absolute: Estimate
+    relative: Estimate | None = Field(description="null when the control mean is 0")
+    relative_reason: str | None = Field(description="why relative is null")
+    p_value: float | None = Field(description="frequentist, on the judged scale")
+    p_value_adjusted: float | None = Field(description="after the family's correction")
+    ci_adjusted: Interval | None = Field(
+        description="the judged scale's interval matching the adjusted p-value"
+    )
+    adjusted_level: float | None = Field(description="the confidence level of ci_adjusted")
+    chance_to_win: float | None = Field(description="bayesian: P(treatment is better)")
+    risk: Risk | None = Field(description="bayesian")
+    non_inferiority: NonInferiority | None = Field(description="guardrails")
+    verdict: Verdict
+    reason: str = Field(description="the verdict in words")
+
+
+class MetricResult(_Model):
+    metric: int
+    name: str
+    metric_type: MetricType
+    aggregation: Aggregation
+    expected_direction: ExpectedDirection
+    role: MetricRole
+    higher_is_better: bool
+    non_inferiority_margin: float | None = Field(description="guardrails and no_change metrics")
+    variants: list[VariantStats]
+    comparisons: list[Comparison]
+    verdict: Verdict = Field(description="the most telling verdict across treatments")
+    verdict_variant: str | None = Field(description="the treatment that verdict belongs to")
+
+
+class TreatmentDecision(_Model):
+    variant: str
+    decision: Decision
+    reasons: list[str] = Field(description="why, in words, most important first")
+
+
+class ResultDocument(_Model):
+    """An experiment's results; the frozen snapshot once it completes."""
+
+    schema_version: Literal[2] = SCHEMA_VERSION
+    engine_version: str = ENGINE_VERSION
+    experiment: int
+    status: str
+    is_final: bool = Field(description="frozen: new events no longer change it")
+    computed_at: datetime
+    cached: bool = False
+    refresh: str | None = Field(None, description="why a requested refresh did not run")
+    analysis: AnalysisSettings
+    analysis_changed_after_start: bool = Field(
+        description="an analysis setting changed after the experiment started"
+    )
+    control: str
+    interval_level: float = Field(description="the confidence (or credible) level of every ci")
+    window: Window
+    exposures: Exposures
+    srm: Srm
+    metrics: list[MetricResult]
+    decisions: list[TreatmentDecision]

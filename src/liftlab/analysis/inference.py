@@ -1,0 +1,191 @@
+"""From per-variant moments and the experiment's settings to every comparison's answer.
+
+The dispatch lives here: the metric's kind picks the arm summary (a sample mean or a
+proportion), the settings pick the method (fixed-horizon, sequential or Bayesian) and the scale,
+and the families (primary and secondary metrics together, guardrails on their own) are
+corrected together. Everything a verdict needs is computed here; ``verdicts`` only reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from liftlab.analysis.contract import Family, Method
+from liftlab.analysis.definition import MetricType
+from liftlab.analysis.results import Moments
+from liftlab.analysis.settings import AnalysisSettings, Engine
+from liftlab.stats import (
+    Bayesian,
+    Correction,
+    FixedHorizon,
+    Prior,
+    ProportionSummary,
+    SampleSummary,
+    Scale,
+    Sequential,
+    Summary,
+    adjust,
+    adjusted_alpha,
+    effect,
+)
+from liftlab.vocabulary import ExpectedDirection, MetricRole
+
+Answer = FixedHorizon | Sequential | Bayesian
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    """One attached metric: how it is judged, and its moments per variant key."""
+
+    key: str
+    metric_type: MetricType
+    expected_direction: ExpectedDirection
+    role: MetricRole
+    higher_is_better: bool
+    non_inferiority_margin: float | None
+    moments: dict[str, Moments]
+
+    @property
+    def judged_as_guardrail(self) -> bool:
+        """Guardrails and "must not change" metrics are judged by non-inferiority."""
+        return self.role is MetricRole.GUARDRAIL or (
+            self.expected_direction is ExpectedDirection.NO_CHANGE
+        )
+
+    @property
+    def direction(self) -> float:
+        """+1 where an increase is good news, −1 where a decrease is."""
+        if self.expected_direction is ExpectedDirection.NO_CHANGE:
+            return 1.0 if self.higher_is_better else -1.0
+        return 1.0 if self.expected_direction is ExpectedDirection.INCREASE else -1.0
+
+    @property
+    def family(self) -> Family:
+        return Family.GUARDRAIL if self.role is MetricRole.GUARDRAIL else Family.DECISION
+
+
+@dataclass(frozen=True)
+class MetricInference:
+    """A metric's answers over its treatments (arrays, one element per treatment)."""
+
+    metric: MetricInput
+    treatments: tuple[str, ...]
+    method: Method
+    scale: Scale
+    answers: dict[Scale, Answer]
+    p_value: np.ndarray | None = None
+    p_value_adjusted: np.ndarray | None = None
+    adjusted_alpha: np.ndarray | None = None
+    non_inferiority_bound: np.ndarray | None = None
+    non_inferiority_threshold: np.ndarray | None = None
+
+    @property
+    def judged(self) -> Answer:
+        """The answer on the scale the verdict is judged on."""
+        return self.answers[self.scale]
+
+
+def summaries(metric_type: MetricType, moments: Sequence[Moments]) -> Summary:
+    """The arm summary of the metric's kind, one element per listed arm."""
+    n = [m.n for m in moments]
+    sums = [m.sum for m in moments]
+    if metric_type is MetricType.CONVERSION:
+        return ProportionSummary.of(n, sums)
+    return SampleSummary.of(n, sums, [m.sum_sq for m in moments])
+
+
+def method_of(settings: AnalysisSettings) -> Method:
+    if settings.engine is Engine.BAYESIAN:
+        return Method.BAYESIAN
+    return Method.SEQUENTIAL if settings.sequential else Method.FIXED_HORIZON
+
+
+def infer(
+    metrics: Sequence[MetricInput],
+    control: str,
+    treatments: Sequence[str],
+    settings: AnalysisSettings,
+) -> list[MetricInference]:
+    """Every metric's answers, corrected family by family, with non-inferiority bounds."""
+    raw = [_answers(m, control, tuple(treatments), settings) for m in metrics]
+    if settings.engine is Engine.BAYESIAN:
+        return [_with_non_inferiority(r, settings) for r in raw]
+    corrected = _corrected(raw, settings)
+    return [_with_non_inferiority(r, settings) for r in corrected]
+
+
+def _answers(
+    metric: MetricInput, control: str, treatments: tuple[str, ...], settings: AnalysisSettings
+) -> MetricInference:
+    """Both scales' answers; a Bayesian prior applies on the judged scale only."""
+    arm_c = summaries(metric.metric_type, [metric.moments[control]])
+    arm_t = summaries(metric.metric_type, [metric.moments[v] for v in treatments])
+    judged = settings.scale
+    other = Scale.ABSOLUTE if judged is Scale.RELATIVE else Scale.RELATIVE
+    answers = {
+        scale: _answer(settings, effect(arm_c, arm_t, scale), metric.direction, scale is judged)
+        for scale in (judged, other)
+    }
+    return MetricInference(metric, treatments, method_of(settings), judged, answers)
+
+
+def _answer(settings: AnalysisSettings, eff, direction: float, judged: bool) -> Answer:
+    if settings.engine is Engine.BAYESIAN:
+        prior = Prior(settings.prior.mean, settings.prior.sd) if judged else Prior()
+        return Bayesian(eff, prior, direction)
+    if settings.sequential:
+        return Sequential(eff, settings.alpha, settings.sequential_tuning)
+    return FixedHorizon(eff)
+
+
+def _corrected(raw: list[MetricInference], settings: AnalysisSettings) -> list[MetricInference]:
+    """Adjusted p-values and interval levels, each family corrected on its own."""
+    p_values = [np.asarray(r.judged.p_value, dtype=np.float64) for r in raw]
+    out: list[MetricInference] = list(raw)
+    for family in Family:
+        members = [i for i, r in enumerate(raw) if r.metric.family is family]
+        if not members:
+            continue
+        flat = np.concatenate([p_values[i] for i in members])
+        adjusted = adjust(flat, Correction(settings.correction))
+        levels = adjusted_alpha(flat, adjusted, settings.alpha)
+        offset = 0
+        for i in members:
+            size = p_values[i].size
+            out[i] = replace(
+                raw[i],
+                p_value=p_values[i],
+                p_value_adjusted=adjusted[offset : offset + size],
+                adjusted_alpha=levels[offset : offset + size],
+            )
+            offset += size
+    return out
+
+
+def _with_non_inferiority(
+    inference: MetricInference, settings: AnalysisSettings
+) -> MetricInference:
+    """For guardrail-style metrics: the harm-side one-sided bound and the margin it must beat.
+
+    Frequentist: the one-sided (1 − alpha) bound is an end of the two-sided interval at
+    1 − 2·alpha. Bayesian: the end of the credible interval shown, whose tail is
+    1 − threshold, so "passed" means P(harm within the margin) ≥ threshold.
+    """
+    metric = inference.metric
+    if not metric.judged_as_guardrail:
+        return inference
+    margin = metric.non_inferiority_margin or 0.0
+    tail = settings.interval_alpha if settings.engine is Engine.BAYESIAN else 2.0 * settings.alpha
+    low, high = inference.judged.interval(tail)
+    bound = low if metric.direction > 0 else high
+    eff = inference.judged.effect
+    unit = 1.0 if eff.scale is Scale.RELATIVE else np.abs(eff.control_mean)
+    threshold = -metric.direction * margin * unit
+    return replace(
+        inference,
+        non_inferiority_bound=np.asarray(bound, dtype=np.float64),
+        non_inferiority_threshold=np.broadcast_to(threshold, eff.shape).astype(np.float64),
+    )
