@@ -72,9 +72,7 @@ class Sequential:
         with np.errstate(all="ignore"):
             z_squared = self.effect.estimate**2 / self.effect.variance
             z_squared = np.where(self.effect.estimate == 0, 0.0, z_squared)
-            log_e_value = rho2 * n * z_squared / (2.0 * (n * rho2 + 1.0)) - 0.5 * np.log1p(
-                n * rho2
-            )
+            log_e_value = rho2 * n * z_squared / (2.0 * (n * rho2 + 1.0)) - 0.5 * np.log1p(n * rho2)
             return np.exp(-np.maximum(log_e_value, 0.0))
 
     def interval(self, alpha: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:

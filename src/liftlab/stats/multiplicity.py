@@ -48,9 +48,7 @@ def adjust(p_values: npt.ArrayLike, correction: Correction | str) -> np.ndarray:
     return adjusted
 
 
-def adjusted_alpha(
-    p_values: npt.ArrayLike, adjusted: npt.ArrayLike, alpha: float
-) -> np.ndarray:
+def adjusted_alpha(p_values: npt.ArrayLike, adjusted: npt.ArrayLike, alpha: float) -> np.ndarray:
     """The level of each comparison's adjusted interval: alpha·p / p_adjusted.
 
     Where the adjusted p-value is 0 (so is p) any level gives the same verdict; the
