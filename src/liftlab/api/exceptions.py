@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from liftlab.eventstore import EventStoreError
+from liftlab.experiments import errors as experiment_errors
 
 
 class Conflict(exceptions.APIException):
@@ -31,8 +32,17 @@ class ServiceUnavailable(exceptions.APIException):
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, plus Django validation errors as 400 and lost uniqueness races as 409."""
-    if isinstance(exc, DjangoValidationError):
+    """DRF's handler, plus Django validation errors as 400 and lost uniqueness races as 409.
+
+    The experiments' own refusals become what the services used to raise themselves: a
+    ``Refused`` a 400 whose body names the field (``{"status": "cannot start…"}``), a
+    ``Conflict`` a 409 (``{"detail": "…"}``).
+    """
+    if isinstance(exc, experiment_errors.Refused):
+        exc = exceptions.ValidationError(exc.detail)
+    elif isinstance(exc, experiment_errors.Conflict):
+        exc = Conflict(exc.message)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         )

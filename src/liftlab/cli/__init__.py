@@ -39,10 +39,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CommandError as exc:
-        print(f"liftlab: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # The demo's server failing to come up is the person's to fix too (a busy port, a
+        # broken home). Imported only now: the demo pulls in requests, most commands do not.
+        from liftlab.demo.server import ServerStartError
+
+        if isinstance(exc, ServerStartError):
+            return _fail(exc)
+        raise
+
+
+def _fail(exc: Exception) -> int:
+    print(f"liftlab: {exc}", file=sys.stderr)
+    return 2
 
 
 def setup_django() -> None:

@@ -10,9 +10,11 @@ import time
 
 import requests
 
-from liftlab.cli import CommandError
-
 STARTUP_SECONDS = 60
+
+
+class ServerStartError(Exception):
+    """The child server died or never answered; the message points at its log."""
 
 
 def free_port(host: str, preferred: int) -> int:
@@ -55,18 +57,21 @@ def serve_on_free_port(env: dict[str, str], log_path: str) -> tuple[subprocess.P
 
 
 def wait_until_up(process: subprocess.Popen, base_url: str, log_path: str) -> None:
-    """Poll the API schema until the server answers; fail early if the child died."""
+    """Poll the API schema until the server answers; fail early if the child died.
+
+    Either failure is a ``ServerStartError`` (the ``liftlab`` command prints it as one line).
+    """
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise CommandError(f"the server exited (code {process.returncode}); see {log_path}")
+            raise ServerStartError(f"the server exited (code {process.returncode}); see {log_path}")
         try:
             if requests.get(base_url + "/api/schema/", timeout=5).ok:
                 return
         except requests.ConnectionError:
             pass
         time.sleep(0.3)
-    raise CommandError(f"the server did not answer within {STARTUP_SECONDS} s; see {log_path}")
+    raise ServerStartError(f"the server did not answer within {STARTUP_SECONDS} s; see {log_path}")
 
 
 def stop_server(process: subprocess.Popen) -> None:

@@ -6,12 +6,11 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import serializers
 
-from liftlab.api.exceptions import Conflict
 from liftlab.audit.models import Action, ObjectType
 from liftlab.audit.services import record
 from liftlab.experiments import results
+from liftlab.experiments.errors import Conflict, InvalidTransition, Refused
 from liftlab.experiments.models import Experiment, ExperimentMetric, ExperimentStatus, Metric
 from liftlab.experiments.serializers import ExperimentSerializer
 
@@ -32,21 +31,17 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 def transition(
     experiment: Experiment, action: str, started_at: datetime | None = None
 ) -> Experiment:
-    """Move the experiment along its lifecycle, or refuse with the current status named.
+    """Move the experiment along its lifecycle, or refuse (``InvalidTransition``) naming the status.
 
     ``started_at`` lets a first start record an earlier moment, for a flag that was already
     serving its variants before the experiment was set up here (never in the future).
     """
     allowed_from, target = TRANSITIONS[action]
     if experiment.status not in allowed_from:
-        raise serializers.ValidationError(
-            {"status": f"cannot {action} an experiment that is {experiment.status}."}
-        )
+        raise InvalidTransition(action, experiment.status)
     now = timezone.now()
     if started_at is not None and (experiment.started_at is not None or started_at > now):
-        raise serializers.ValidationError(
-            {"started_at": "may only be given on the first start, and not in the future."}
-        )
+        raise Refused("started_at", "may only be given on the first start, and not in the future.")
     experiment.status = target
     if target == ExperimentStatus.RUNNING and experiment.started_at is None:
         experiment.started_at = started_at or now
@@ -107,7 +102,5 @@ def soft_delete_experiment(experiment: Experiment) -> None:
 def detach_metric(attachment: ExperimentMetric) -> None:
     """Detaching from a completed experiment would change its frozen results: refused."""
     if attachment.experiment.status == ExperimentStatus.COMPLETED:
-        raise serializers.ValidationError(
-            {"experiment": "is completed; its metrics can no longer change."}
-        )
+        raise Refused("experiment", "is completed; its metrics can no longer change.")
     attachment.delete()

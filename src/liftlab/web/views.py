@@ -15,11 +15,11 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
-from rest_framework import serializers
 
 from liftlab.accounts.models import Environment, Membership, Role
 from liftlab.eventstore import EventStoreError
 from liftlab.experiments import services
+from liftlab.experiments.errors import Refused
 from liftlab.experiments.models import Experiment, ExperimentStatus, Metric
 from liftlab.experiments.results import results_for
 from liftlab.web import presenters
@@ -33,15 +33,6 @@ DONE = {
     "pause": "The experiment is paused; its results stay as they are until it resumes.",
     "complete": "The experiment is completed; its results are now final.",
 }
-
-
-def _error_text(exc: serializers.ValidationError) -> str:
-    """A refusal from the services as one sentence, e.g. "cannot start an experiment that is…"."""
-    detail = exc.detail
-    values = detail.values() if isinstance(detail, dict) else [detail]
-    return " ".join(
-        str(m) for value in values for m in (value if isinstance(value, list) else [value])
-    )
 
 
 def _document(experiment: Experiment) -> dict | None:
@@ -147,8 +138,8 @@ def experiment_action(request: HttpRequest, key: str, pk: str, action: str) -> H
     try:
         services.change_status(experiment, action, request.user)
         messages.success(request, DONE[action])
-    except serializers.ValidationError as exc:
-        messages.error(request, _error_text(exc))
+    except Refused as exc:  # e.g. "cannot start an experiment that is running."
+        messages.error(request, exc.message)
     return redirect("web:experiment", key=key, pk=pk)
 
 
