@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
-from liftlab.cli.results import render
 from liftlab.demo import scenario
 from liftlab.demo.client import ApiClient
 from liftlab.demo.truth import check_verdicts
 from liftlab.simulate import build_plan, expected_truth, simulate_to_api
 from liftlab.simulate.remote import fetch_experiment
+from liftlab.terminal import render
 
 DAYS = 14
 
@@ -77,7 +77,7 @@ def run_demo(api: ApiClient, token: str, *, users: int, seed: int, console: Cons
     api.post(f"{root}/experiments/{experiment['id']}/complete/")
     document = api.get(f"{root}/experiments/{experiment['id']}/results/")
     console.print("[bold]4.[/] completed; final results:")
-    render(document, console, title=experiment["name"])
+    render(document, console, control=experiment["control_variant"], title=experiment["name"])
     checks = check_verdicts(document, expected_truth(plan))
     console.print(_truth_table(checks))
     return DemoOutcome(

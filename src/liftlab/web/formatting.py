@@ -1,12 +1,16 @@
 """Numbers for people: thousands separators, percentages, signed lifts, p-values.
 
 Pure functions (no Django), so the rules are tested directly; every one turns ``None`` into an
-em dash, because a missing statistic (too few identities, a zero control mean) is common.
+em dash, because a missing statistic (too few identities, a zero control mean) is common. The
+terminal table (``liftlab.terminal``) uses them too, so both say a number the same way.
 """
 
 from __future__ import annotations
 
 import math
+
+from liftlab.analysis.settings import AnalysisSettings, Engine
+from liftlab.stats import Correction, Scale
 
 MISSING = "—"
 MINUS = "−"  # U+2212: the typographic minus, as wide as the plus sign
@@ -28,7 +32,8 @@ def _decimals(value: float) -> int:
 
 def _digits(value: float, at_least: int = 0) -> str:
     """``|value|`` to three significant digits; scientific once that needs too many decimals."""
-    decimals = max(at_least, _decimals(value))
+    # The digits are decided after rounding: 0.9999 shows as 1.00, not 1.000.
+    decimals = max(at_least, _decimals(float(f"{value:.{SIGNIFICANT_DIGITS - 1}e}")))
     if decimals > MAX_DECIMALS:
         return f"{abs(value):.{SIGNIFICANT_DIGITS - 1}e}"
     return f"{round(abs(value), decimals):,.{decimals}f}"
@@ -96,3 +101,81 @@ def p_statement(value: float | None) -> str:
 def label(code: str | None) -> str:
     """A machine word for a person: ``insufficient_data`` → Insufficient data."""
     return MISSING if not code else code.replace("_", " ").capitalize()
+
+
+# The analysis settings in words. Plain Python like everything above, so the terminal table
+# (``liftlab.terminal``) says them exactly as the page does.
+
+CORRECTION_NAMES = {
+    Correction.NONE: "no correction",
+    Correction.HOLM: "Holm",
+    Correction.BENJAMINI_HOCHBERG: "Benjamini–Hochberg",
+}
+ALWAYS_VALID = "always-valid (sequential) intervals"
+
+
+def level(value: float | None) -> str:
+    """A confidence (or credible) level or a threshold, as people write it: 95 %, 97.5 %."""
+    if _is_missing(value):
+        return MISSING
+    return f"{round(value * 100, 2):g} %"
+
+
+def interval_name(interval_level: float | None, *, bayesian: bool, short: bool = False) -> str:
+    """What an interval is called: "95 % CI", or "90 % credible interval" for a posterior."""
+    if bayesian:
+        return f"{level(interval_level)} {'CrI' if short else 'credible interval'}"
+    return f"{level(interval_level)} CI"
+
+
+def method_name(settings: AnalysisSettings) -> str:
+    if settings.engine is Engine.BAYESIAN:
+        return "Bayesian"
+    if settings.sequential:
+        return f"frequentist, sequential: {ALWAYS_VALID}"
+    return "frequentist, fixed horizon"
+
+
+def prior_words(settings: AnalysisSettings) -> str:
+    """The Bayesian prior on the judged scale: "flat" or "normal, mean +0.0%, sd 5.00%"."""
+    prior = settings.prior
+    if prior.sd is None:
+        return "flat (the data alone)"
+    fmt = _signed_percent if settings.scale is Scale.RELATIVE else _signed_number
+    plain = percent if settings.scale is Scale.RELATIVE else number
+    return f"normal, mean {fmt(prior.mean)}, sd {plain(prior.sd)}"
+
+
+def settings_facts(settings: AnalysisSettings, interval_level: float) -> list[tuple[str, str]]:
+    """The settings a result was computed with, as (label, words) pairs, most telling first."""
+    bayesian = settings.engine is Engine.BAYESIAN
+    facts = [("Method", method_name(settings))]
+    if settings.sequential and not bayesian:
+        facts.append(("Tuned for", f"{thousands(round(settings.sequential_tuning))} identities"))
+    facts.append(("Judged on", f"the {settings.scale} lift"))
+    if bayesian:
+        facts += [
+            ("Prior", prior_words(settings)),
+            ("Threshold", f"chance to win ≥ {level(settings.chance_to_win_threshold)}"),
+            ("Intervals", interval_name(interval_level, bayesian=True)),
+        ]
+    else:
+        correction = CORRECTION_NAMES[Correction(settings.correction)]
+        if settings.correction is not Correction.NONE:
+            correction += " over primary and secondary metrics; guardrails on their own"
+        facts += [
+            ("Correction", correction),
+            (
+                "Significance",
+                f"α = {settings.alpha:g}, {interval_name(interval_level, bayesian=False)}",
+            ),
+        ]
+    return facts
+
+
+def _signed_percent(value: float | None) -> str:
+    return percent(value, signed=True)
+
+
+def _signed_number(value: float | None) -> str:
+    return number(value, signed=True)

@@ -1,0 +1,201 @@
+"""A result document as the terminal shows it: decisions first, then one table per metric.
+
+``liftlab results`` and ``liftlab demo`` both print with ``render``; it reads any stored
+document through ``as_current`` (a version-1 snapshot too) and says every number the way the
+page does (``liftlab.web.formatting`` is plain Python, shared by both).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from liftlab.analysis.contract import Comparison, Method, MetricResult, ResultDocument
+from liftlab.analysis.definition import MetricType
+from liftlab.analysis.documents import as_current
+from liftlab.stats import Scale
+from liftlab.vocabulary import Decision, Verdict
+from liftlab.web import formatting as f
+
+VERDICT_STYLES = {
+    Verdict.WIN: "bold green",
+    Verdict.PASS: "green",
+    Verdict.LOSS: "bold red",
+    Verdict.AT_RISK: "yellow",
+    Verdict.INCONCLUSIVE: "default",
+    Verdict.INSUFFICIENT_DATA: "dim",
+}
+RISK_FLOOR = 1e-9
+DECISION_STYLES = {
+    Decision.SHIP: "bold green",
+    Decision.DO_NOT_SHIP: "bold red",
+    Decision.KEEP_RUNNING: "bold yellow",
+    Decision.NO_DECISION: "bold",
+    Decision.INVESTIGATE_ASSIGNMENT: "bold magenta",
+}
+
+
+def as_document(document: dict[str, Any] | ResultDocument, control: str) -> ResultDocument:
+    """The typed model of a served or stored document of any version."""
+    return document if isinstance(document, ResultDocument) else as_current(document, control)
+
+
+def render(
+    document: dict[str, Any] | ResultDocument, console: Console, *, control: str, title: str = ""
+) -> None:
+    """Print the decisions, the exposures and SRM check, the settings, then each metric.
+
+    ``control`` is the experiment's control variant: a version-1 document does not say it.
+    """
+    doc = as_document(document, control)
+    final = "final" if doc.is_final else f"as of {doc.computed_at:%Y-%m-%d %H:%M:%S} UTC"
+    console.print(f"[bold]{escape(title)}[/bold] ({doc.status}, {final})")
+    _decisions(doc, console)
+    _exposures(doc, console)
+    facts = f.settings_facts(doc.analysis, doc.interval_level)
+    console.print("Analysis — " + " · ".join(f"{label.lower()}: {words}" for label, words in facts))
+    if doc.analysis_changed_after_start:
+        console.print(
+            "[bold yellow]Analysis changed after start:[/] a setting was changed once the "
+            "experiment was running; read these results with that in mind."
+        )
+    for metric in doc.metrics:
+        console.print(metric_table(doc, metric))
+
+
+def _decisions(doc: ResultDocument, console: Console) -> None:
+    if not doc.decisions:
+        console.print(
+            f"Decision: no decision recorded (results frozen by engine version "
+            f"{doc.engine_version})"
+        )
+        return
+    console.print("[bold]Decision[/bold]")
+    for d in doc.decisions:
+        style = DECISION_STYLES[d.decision]
+        console.print(f"  {escape(d.variant)}: [{style}]{f.label(d.decision).upper()}[/]")
+        for reason in d.reasons:
+            console.print(f"    - {escape(reason)}")
+
+
+def _exposures(doc: ResultDocument, console: Console) -> None:
+    exposures = doc.exposures
+    shares = ", ".join(
+        f"{escape(v.variant)} {v.n:,} (expected {f.percent(v.expected_share)})"
+        for v in exposures.variants
+    )
+    console.print(
+        f"Exposed identities: {exposures.total:,} — {shares}; quarantined "
+        f"{exposures.quarantined:,}, unknown variant {exposures.unknown_variant:,}"
+    )
+    srm = doc.srm
+    if srm.mismatch:
+        console.print(f"[bold red]Sample ratio mismatch[/] ({f.p_statement(srm.p_value)})")
+    else:
+        console.print(
+            f"Sample-ratio check: {f.p_statement(srm.p_value)}, consistent with the weights"
+        )
+
+
+def metric_table(doc: ResultDocument, metric: MetricResult) -> Table:
+    """One metric: a row per variant, the treatments with their comparison against control."""
+    comparisons = {c.variant: c for c in metric.comparisons}
+    judged = next((c.scale for c in metric.comparisons), doc.analysis.scale)
+    bayesian = any(c.method is Method.BAYESIAN for c in metric.comparisons)
+    guardrail = any(c.non_inferiority is not None for c in metric.comparisons)
+    verdict = f"[{VERDICT_STYLES[metric.verdict]}]{f.label(metric.verdict)}[/]"
+    if metric.verdict_variant:
+        verdict += f" ({escape(metric.verdict_variant)})"
+    table = Table(
+        title=f"{escape(metric.name)} — {metric.role}, {metric.aggregation}, "
+        f"expected {f.label(metric.expected_direction).lower()} → {verdict}",
+        title_justify="left",
+    )
+    interval = f.interval_name(doc.interval_level, bayesian=bayesian, short=True)
+    other = Scale.ABSOLUTE if judged is Scale.RELATIVE else Scale.RELATIVE
+    columns = ["variant", "n", "rate" if _is_rate(metric) else "mean"]
+    columns += [f"{judged} lift [{interval}]", f"{other} lift"]
+    columns += (
+        ["chance to win", "risk (treatment / control)"] if bayesian else ["p-value", "adj. p"]
+    )
+    if guardrail:
+        columns.append("non-inferiority bound (margin)")
+    columns.append("verdict")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("variant", "verdict") else "right")
+    value = f.percent if _is_rate(metric) else f.number
+    for v in metric.variants:
+        c = comparisons.get(v.variant)
+        cells = [escape(v.variant), f.thousands(v.n), value(v.mean)]
+        if c is None:
+            cells += ["control", *[""] * (len(columns) - 4)]
+        else:
+            cells += comparison_cells(metric, c, bayesian=bayesian, guardrail=guardrail)
+        table.add_row(*cells)
+    return table
+
+
+def comparison_cells(
+    metric: MetricResult, c: Comparison, *, bayesian: bool, guardrail: bool
+) -> list[str]:
+    judged, other = (
+        (c.relative, c.absolute) if c.scale is Scale.RELATIVE else (c.absolute, c.relative)
+    )
+    judged_fmt = lift_format(metric, c.scale)
+    other_fmt = lift_format(metric, Scale.ABSOLUTE if c.scale is Scale.RELATIVE else Scale.RELATIVE)
+    cells = [_with_interval(judged, judged_fmt), _with_interval(other, other_fmt)]
+    if bayesian:
+        risk = c.risk
+        cells += [
+            f.percent(c.chance_to_win),
+            f"{_risk(metric, risk.treatment, c.scale)} / {_risk(metric, risk.control, c.scale)}"
+            if risk
+            else f.MISSING,
+        ]
+    else:
+        cells += [f.p_value(c.p_value), f.p_value(c.p_value_adjusted)]
+    if guardrail:
+        cells.append(_non_inferiority(c, judged_fmt))
+    cells.append(f"[{VERDICT_STYLES[c.verdict]}]{f.label(c.verdict)}[/]")
+    return cells
+
+
+def _non_inferiority(c: Comparison, fmt) -> str:
+    """The harm-side bound against the margin on the judged scale (and in % when absolute)."""
+    ni = c.non_inferiority
+    if ni is None:
+        return f.MISSING
+    limit = fmt(ni.threshold)
+    if c.scale is Scale.ABSOLUTE:
+        limit += f" = {f.percent(ni.margin)}"
+    return f"{fmt(ni.bound)} (margin {limit})"
+
+
+def _risk(metric: MetricResult, value: float | None, scale: Scale) -> str:
+    """An expected loss: never negative, so without a sign (rounding noise shows as 0)."""
+    if value is not None and abs(value) < RISK_FLOOR:
+        value = 0.0
+    return lift_format(metric, scale)(value).removeprefix("+")
+
+
+def lift_format(metric: MetricResult, scale: Scale):
+    """Relative lifts in %, rate differences in percentage points, other differences plain."""
+    if scale is Scale.RELATIVE:
+        return lambda value: f.percent(value, signed=True)
+    if _is_rate(metric):
+        return f.points
+    return lambda value: f.number(value, signed=True)
+
+
+def _with_interval(estimate, fmt) -> str:
+    if estimate is None or estimate.estimate is None:
+        return f.MISSING
+    bounds = f.interval((estimate.ci.low, estimate.ci.high), fmt)
+    return escape(f"{fmt(estimate.estimate)} {bounds}".strip())
+
+
+def _is_rate(metric: MetricResult) -> bool:
+    return metric.metric_type is MetricType.CONVERSION
