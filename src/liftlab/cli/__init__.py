@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "liftlab.cli.users",
     "liftlab.cli.events",
     "liftlab.cli.results",
+    "liftlab.cli.analysis",
     "liftlab.cli.simulate",
     "liftlab.cli.demo",
 )

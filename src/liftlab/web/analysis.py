@@ -1,0 +1,154 @@
+"""Changing an experiment's analysis settings: the page's form, and the change itself.
+
+``change_analysis`` is the API's ``PATCH`` of ``analysis`` without HTTP: ``ExperimentSerializer``
+(partial) validates the settings merged over the stored ones, dates a change made after the
+start and refuses one once the experiment is completed; the save and its audit entry (the API
+representation before and after) share one transaction, as in ``AuditedMixin.perform_update``.
+The page's form and ``liftlab analysis`` both change settings through it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.http import QueryDict
+
+from liftlab.analysis.settings import AnalysisSettings, Engine, parse_settings
+from liftlab.audit.models import Action, ObjectType
+from liftlab.audit.services import record
+from liftlab.experiments.models import Experiment, ExperimentStatus
+from liftlab.experiments.serializers import ExperimentSerializer
+from liftlab.stats import Correction, Scale
+from liftlab.web import formatting
+
+# The form's number fields: (input name, settings path).
+NUMBERS = (
+    ("alpha", ("alpha",)),
+    ("sequential_tuning", ("sequential_tuning",)),
+    ("chance_to_win_threshold", ("chance_to_win_threshold",)),
+    ("prior_mean", ("prior", "mean")),
+    ("prior_sd", ("prior", "sd")),
+)
+CHOICES = (("engine", Engine), ("scale", Scale), ("correction", Correction))
+
+
+class FormError(ValueError):
+    """A field of the form that is not even of the right kind (a number that is not one)."""
+
+
+def change_analysis(experiment: Experiment, changes: dict[str, Any], actor) -> Experiment:
+    """Validate and save the named settings with an audit entry; DRF's ``ValidationError``
+    (keyed ``analysis.<field>``) when the serializer refuses."""
+    serializer = ExperimentSerializer(
+        experiment,
+        data={"analysis": changes},
+        partial=True,
+        context={"environment": experiment.environment},
+    )
+    serializer.is_valid(raise_exception=True)
+    before = dict(ExperimentSerializer(serializer.instance).data)
+    with transaction.atomic():
+        saved = serializer.save()
+        record(
+            environment=saved.environment,
+            actor=actor,
+            action=Action.UPDATE,
+            object_type=ObjectType.EXPERIMENT,
+            obj=saved,
+            before=before,
+            after=dict(ExperimentSerializer(saved).data),
+        )
+    return saved
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """What a change changed, e.g. ``alpha 0.05 → 0.01, engine "frequentist" → "bayesian"``."""
+    return ", ".join(
+        f"{key} {json.dumps(before[key])} → {json.dumps(after[key])}"
+        for key in after
+        if after[key] != before.get(key)
+    )
+
+
+def submitted_changes(form: QueryDict, stored: AnalysisSettings) -> dict[str, Any]:
+    """The settings the form sets differently from the stored ones (the API's PATCH body).
+
+    Every field is on the form; an empty prior sd means a flat prior, an unticked box False.
+    Values are passed on as typed, so the serializer says what is wrong with them.
+    """
+    current = stored.to_json()
+    submitted: dict[str, Any] = {name: form.get(name, current[name]) for name, _ in CHOICES}
+    submitted["sequential"] = form.get("sequential") == "on"
+    submitted["prior"] = dict(current["prior"])
+    for name, path in NUMBERS:
+        text = form.get(name, "").strip()
+        if name == "prior_sd" and not text:
+            value = None
+        elif not text:
+            continue  # left empty: unchanged
+        else:
+            value = _number(name, text)
+        if len(path) == 2:
+            submitted["prior"][path[1]] = value
+        else:
+            submitted[path[0]] = value
+    return {key: value for key, value in submitted.items() if value != current[key]}
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise FormError(f"{name}: {text!r} is not a number.") from None
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class AnalysisForm:
+    """The form's fields, filled with the stored settings."""
+
+    engines: list[Option]
+    scales: list[Option]
+    corrections: list[Option]
+    sequential: bool
+    sequential_tuning: str
+    alpha: str
+    prior_mean: str
+    prior_sd: str
+    chance_to_win_threshold: str
+    after_start: bool  # a change now is a change after the start, and is shown as such
+
+
+def _options(vocabulary, chosen, names: dict | None = None) -> list[Option]:
+    return [
+        Option(item.value, (names or {}).get(item, formatting.label(item.value)), item == chosen)
+        for item in vocabulary
+    ]
+
+
+def analysis_form(experiment: Experiment) -> AnalysisForm | None:
+    """The form for an experiment whose settings may still change (``None`` once completed)."""
+    if experiment.status == ExperimentStatus.COMPLETED:
+        return None
+    settings = parse_settings(experiment.analysis)
+    return AnalysisForm(
+        engines=_options(Engine, settings.engine),
+        scales=_options(Scale, settings.scale),
+        corrections=_options(Correction, settings.correction, formatting.CORRECTION_NAMES),
+        sequential=settings.sequential,
+        sequential_tuning=repr(settings.sequential_tuning),
+        alpha=repr(settings.alpha),
+        prior_mean=repr(settings.prior.mean),
+        prior_sd="" if settings.prior.sd is None else repr(settings.prior.sd),
+        chance_to_win_threshold=repr(settings.chance_to_win_threshold),
+        after_start=experiment.status != ExperimentStatus.DRAFT,
+    )
