@@ -132,7 +132,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    # 3.1: the result document's nullable fields are JSON Schema's `null` type, as pydantic writes them.
+    # 3.1: the result document's nullable fields are JSON Schema's `null` type (from pydantic).
     "OAS_VERSION": "3.1.0",
     # Served from the installed sidecar package: the docs work with no network at all.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -72,7 +72,9 @@ def test_the_control_defaults_to_the_first_variant(post):
 
 def test_explicit_control_exposure_event_and_analysis_are_kept(post):
     analysis = {"alpha": 0.01, "engine": "bayesian", "prior": {"mean": 0.0, "sd": 0.1}}
-    experiment = created(post(control_variant="treatment", exposure_event="seen", analysis=analysis))
+    experiment = created(
+        post(control_variant="treatment", exposure_event="seen", analysis=analysis)
+    )
 
     assert (experiment["control_variant"], experiment["exposure_event"]) == ("treatment", "seen")
     assert experiment["analysis"]["alpha"] == 0.01

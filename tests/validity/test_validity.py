@@ -15,9 +15,12 @@ from datetime import timedelta
 import pytest
 from scipy import stats
 
+from liftlab.analysis.contract import Comparison, ResultDocument
 from liftlab.analysis.definition import parse_definition
-from liftlab.analysis.report import build_report
+from liftlab.analysis.report import AttachedMetric as Attached
+from liftlab.analysis.report import Header, build_report
 from liftlab.analysis.results import query_results
+from liftlab.analysis.settings import parse_settings
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.config import eventstore_url
 from liftlab.eventstore import open_store
@@ -33,6 +36,7 @@ from liftlab.simulate import (
     true_means,
 )
 from liftlab.simulate import ExperimentSpec as SimulatedExperiment
+from liftlab.vocabulary import Verdict
 
 pytestmark = pytest.mark.slow
 
@@ -52,19 +56,26 @@ STREAMS = (
     StreamSpec("purchase", active_rate=0.3, extra_events=0.5, value_mean=40.0, value_sigma=0.8),
     StreamSpec("page_view", active_rate=0.7, extra_events=2.0, value_mean=1.0, value_sigma=0.0),
 )
-META = [
-    {
-        "metric": m.key,
-        "key": m.key,
-        "name": m.name,
-        "metric_type": "conversion" if m.aggregation == "occurrence" else "numeric",
-        "aggregation": m.aggregation,
-        "expected_direction": "increase",
-        "role": "primary",
-        "higher_is_better": True,
-    }
-    for m in METRICS
+ATTACHED = [
+    Attached(
+        key=m.key,
+        metric=i,
+        name=m.name,
+        metric_type="conversion" if m.aggregation == "occurrence" else "numeric",
+        aggregation=m.aggregation,
+        expected_direction="increase",
+        role="primary",
+        higher_is_better=True,
+    )
+    for i, m in enumerate(METRICS)
 ]
+# Each test is judged on its own here (no correction), on the relative scale.
+SETTINGS = parse_settings({"alpha": ALPHA, "correction": "none"})
+SEQUENTIAL = parse_settings(
+    {"alpha": ALPHA, "correction": "none", "sequential": True, "sequential_tuning": 2 * USERS}
+)
+# A flat prior and a 97.5 % threshold: the same error rate as a two-sided test at 5 %.
+BAYESIAN = parse_settings({"engine": "bayesian", "chance_to_win_threshold": 1 - ALPHA / 2})
 
 
 def simulate_plan(seed: int, effects: list[Effect]):
@@ -90,7 +101,9 @@ def simulate_plan(seed: int, effects: list[Effect]):
     )
 
 
-def run_experiments(seeds: range, effects: list[Effect]) -> list[tuple[dict, object]]:
+def run_experiments(
+    seeds: range, effects: list[Effect], settings=SETTINGS
+) -> list[tuple[ResultDocument, object]]:
     """Simulate, ingest and analyse; experiments share an environment in groups.
 
     Each experiment has its own flag and users, so sharing is harmless; grouping keeps the
@@ -103,11 +116,11 @@ def run_experiments(seeds: range, effects: list[Effect]) -> list[tuple[dict, obj
         plans = [simulate_plan(seed, effects) for seed in seeds[first : first + GROUP]]
         events = [e for plan in plans for chunk in generate(plan) for e in chunk.events]
         ingest(events, environment_key, store)
-        outcomes += [(analyse(store, environment_key, plan), plan) for plan in plans]
+        outcomes += [(analyse(store, environment_key, plan, settings), plan) for plan in plans]
     return outcomes
 
 
-def analyse(store, environment_key: str, plan) -> dict:
+def analyse(store, environment_key: str, plan, settings) -> ResultDocument:
     spec = ExperimentSpec(
         environment_key=environment_key,
         feature_name=plan.flag,
@@ -120,7 +133,15 @@ def analyse(store, environment_key: str, plan) -> dict:
         ),
     )
     stats_ = query_results(spec, store.query)
-    return build_report(spec, stats_, META, weights=[0.5, 0.5], control="control", alpha=ALPHA)
+    return build_report(
+        spec,
+        stats_,
+        ATTACHED,
+        header=Header(experiment=0, status="completed", is_final=True, computed_at=spec.end),
+        weights=[0.5, 0.5],
+        control="control",
+        settings=settings,
+    )
 
 
 def band(p: float) -> tuple[int, int]:
@@ -131,8 +152,8 @@ def band(p: float) -> tuple[int, int]:
     )
 
 
-def comparison(report: dict, key: str) -> dict:
-    (row,) = next(m for m in report["metrics"] if m["metric"] == key)["comparisons"]
+def comparison(report: ResultDocument, key: str) -> Comparison:
+    (row,) = next(m for m in report.metrics if m.name == key).comparisons
     return row
 
 
@@ -140,10 +161,25 @@ def test_a_a_false_positive_rate_is_alpha_for_every_test():
     significant = dict.fromkeys((m.key for m in METRICS), 0)
     for report, _ in run_experiments(range(EXPERIMENTS), []):
         for key in significant:
-            significant[key] += comparison(report, key)["significant"]
+            significant[key] += comparison(report, key).p_value < ALPHA
     low, high = band(ALPHA)
     for key, count in significant.items():
         assert low <= count <= high, (key, count, (low, high))
+
+
+@pytest.mark.parametrize("settings", [SEQUENTIAL, BAYESIAN], ids=["sequential", "bayesian"])
+def test_a_a_through_the_engine_with_sequential_and_bayesian_inference(settings):
+    """Sequential may only be more careful than alpha; Bayesian with a flat prior at a
+    threshold of 1 − alpha/2 errs as often as the two-sided test."""
+    decided = dict.fromkeys((m.key for m in METRICS), 0)
+    for report, _ in run_experiments(range(20_000, 20_000 + EXPERIMENTS), [], settings):
+        for key in decided:
+            decided[key] += comparison(report, key).verdict in (Verdict.WIN, Verdict.LOSS)
+    low, high = band(ALPHA)
+    for key, count in decided.items():
+        assert count <= high, (key, count, high)
+        if settings is BAYESIAN:
+            assert low <= count, (key, count, low)
 
 
 def test_intervals_cover_a_known_effect_at_the_nominal_rate():
@@ -154,12 +190,9 @@ def test_intervals_cover_a_known_effect_at_the_nominal_rate():
         true_lift = expected_truth(plan)["converted"]["treatment"]
         means = true_means(plan)["revenue"]
         true_difference = means["treatment"] - means["control"]
-        low, high = row["relative_ci"]
-        covered_relative += low <= true_lift <= high
-        revenue = comparison(report, "revenue")
-        covered_absolute += (
-            revenue["absolute_ci"][0] <= true_difference <= revenue["absolute_ci"][1]
-        )
+        covered_relative += row.relative.ci.low <= true_lift <= row.relative.ci.high
+        revenue = comparison(report, "revenue").absolute.ci
+        covered_absolute += revenue.low <= true_difference <= revenue.high
     low, high = band(1 - ALPHA)
     assert low <= covered_relative <= high, (covered_relative, (low, high))
     assert low <= covered_absolute <= high, (covered_absolute, (low, high))

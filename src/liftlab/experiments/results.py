@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import serializers
 
 from liftlab.analysis.contract import ENGINE_VERSION, SCHEMA_VERSION
 from liftlab.analysis.definition import parse_definition
@@ -24,6 +23,7 @@ from liftlab.analysis.results import query_results, read_exposure_timeline
 from liftlab.analysis.settings import parse_settings
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.eventstore import open_store
+from liftlab.experiments.errors import NotStarted
 from liftlab.experiments.models import (
     Experiment,
     ExperimentMetric,
@@ -144,9 +144,7 @@ def results_for(experiment: Experiment, *, refresh: bool = False) -> dict:
     run at most once per ``REFRESH_INTERVAL`` per experiment.
     """
     if experiment.status == ExperimentStatus.DRAFT:
-        raise serializers.ValidationError(
-            {"status": "the experiment has not started; results exist once it runs."}
-        )
+        raise NotStarted()
     if experiment.status == ExperimentStatus.COMPLETED:
         return frozen_document(experiment)
     current = fingerprint(experiment)

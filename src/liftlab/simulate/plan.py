@@ -17,7 +17,6 @@ from liftlab.analysis.definition import Aggregation, FilterOp
 from liftlab.vocabulary import EXPOSURE_EVENT
 
 
-
 class PlanError(ValueError):
     """The plan cannot be simulated as asked; the message says which part and why."""
 
