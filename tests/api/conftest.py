@@ -20,6 +20,7 @@ from liftlab.accounts.models import Environment, Membership, Role
 from . import paths
 from .bodies import experiment_body, metric_body
 from .expect import created
+from .results_data import experiment_with_metrics  # noqa: F401 (a fixture for results tests)
 
 Factory = Callable[..., dict[str, Any]]
 
