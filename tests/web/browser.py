@@ -53,9 +53,13 @@ def chromium_page(width: int = 1280, height: int = 900) -> Iterator:
             context.close()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save the whole page under ``screenshots/`` (the CI prints that folder)."""
+def screenshot(page, name: str, selector: str | None = None) -> Path:
+    """Save the whole page, or one element of it, under ``screenshots/`` (the CI prints that
+    folder)."""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if selector is None:
+        page.screenshot(path=str(path), full_page=True)
+    else:
+        page.locator(selector).screenshot(path=str(path))
     return path

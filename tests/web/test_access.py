@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
-from tests.web.conftest import PASSWORD, cache_document, client_for, make_user, new_experiment
+from django.utils import timezone
+from tests.web.conftest import (
+    PASSWORD,
+    cache_document,
+    client_for,
+    freeze_document,
+    make_user,
+    new_experiment,
+)
 from tests.web.documents import for_experiment
 
 from liftlab.accounts.models import Environment, Membership
@@ -27,6 +35,25 @@ def pages(experiment) -> list[str]:
 def action_url(experiment, action: str) -> str:
     key = experiment.environment.key
     return reverse("web:action", kwargs={"key": key, "pk": experiment.pk, "action": action})
+
+
+def analysis_url(experiment) -> str:
+    return reverse("web:analysis", kwargs={"key": experiment.environment.key, "pk": experiment.pk})
+
+
+def settings_form(**changes: str) -> dict[str, str]:
+    """The form as the page fills it for default settings, with some fields changed."""
+    return {
+        "engine": "frequentist",
+        "scale": "relative",
+        "correction": "benjamini_hochberg",
+        "alpha": "0.05",
+        "sequential_tuning": "5000.0",
+        "prior_mean": "0.0",
+        "prior_sd": "",
+        "chance_to_win_threshold": "0.95",
+        **changes,
+    }
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(experiment):
@@ -98,12 +125,16 @@ def test_viewers_see_but_cannot_act(experiment, metrics, viewer):
     assert "Checkout" in page
     assert action_url(experiment, "pause") not in page
     assert action_url(experiment, "refresh") not in page
-    for action in ("pause", "complete", "refresh"):
-        response = client.post(action_url(experiment, action))
+    assert analysis_url(experiment) not in page
+    for url in [action_url(experiment, a) for a in ("pause", "complete", "refresh")] + [
+        analysis_url(experiment)
+    ]:
+        response = client.post(url, {"alpha": "0.01"})
         assert response.status_code == 403
         assert b"Only the environment&#x27;s admins may change this." in response.content
     experiment.refresh_from_db()
     assert experiment.status == ExperimentStatus.RUNNING
+    assert experiment.analysis == {}
 
 
 def test_admins_act_with_post_forms_and_the_change_is_audited(environment, metrics, admin):
@@ -172,3 +203,86 @@ def test_an_unreachable_event_store_is_a_503_that_changes_nothing(
     assert response.status_code == 503 and b"Nothing was changed." in response.content
     experiment.refresh_from_db()
     assert experiment.status == ExperimentStatus.RUNNING
+
+
+def test_admins_change_the_analysis_through_the_api_serializer_and_the_audit_log(
+    experiment, metrics, admin
+):
+    cache_document(experiment, for_experiment(experiment, metrics))
+    client = client_for(admin)
+    page = client.get(pages(experiment)[2]).content.decode()
+    assert f'action="{analysis_url(experiment)}"' in page
+    assert '<label for="analysis-alpha">' in page and 'id="analysis-alpha"' in page
+    assert "a change is recorded in the audit log" in page  # it is running
+    assert client.get(analysis_url(experiment)).status_code == 405
+    response = client.post(
+        analysis_url(experiment), settings_form(alpha="0.01", sequential="on"), follow=True
+    )
+    assert response.redirect_chain == [(pages(experiment)[2], 302)]
+    html = response.content.decode()
+    assert "Analysis settings saved: sequential false → true, alpha 0.05 → 0.01." in html
+    assert "Analysis changed after start." in html  # recomputed with the new settings
+    assert "always-valid (sequential) intervals" in html
+    experiment.refresh_from_db()
+    assert experiment.analysis["alpha"] == 0.01 and experiment.analysis["sequential"] is True
+    assert experiment.analysis_changed_at is not None
+    entry = AuditLogEntry.objects.get(action=Action.UPDATE, object_id=str(experiment.pk))
+    assert entry.actor == admin
+    assert (entry.before["analysis"]["alpha"], entry.after["analysis"]["alpha"]) == (0.05, 0.01)
+    assert entry.before["analysis_changed_at"] is None
+    assert entry.after["analysis_changed_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"alpha": "0.7"}, "Nothing changed: analysis.alpha: Input should be less than 0.5"),
+        ({"alpha": "low"}, "Nothing changed: alpha: &#x27;low&#x27; is not a number."),
+        (
+            {"engine": "bayesian", "sequential": "on"},
+            "Nothing changed: analysis.sequential: is a frequentist method",
+        ),
+        ({"correction": "bonferroni"}, "Nothing changed: analysis.correction: Input should be"),
+        ({}, "Nothing changed: the settings already are so."),
+    ],
+)
+def test_refused_settings_are_a_message_and_change_nothing(experiment, admin, changes, message):
+    response = client_for(admin).post(
+        analysis_url(experiment), settings_form(**changes), follow=True
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    experiment.refresh_from_db()
+    assert experiment.analysis == {} and experiment.analysis_changed_at is None
+    assert not AuditLogEntry.objects.filter(action=Action.UPDATE).exists()
+
+
+def test_a_draft_changes_its_settings_without_a_change_after_start(environment, metrics, admin):
+    draft = new_experiment(environment, metrics, status="draft")
+    response = client_for(admin).post(
+        analysis_url(draft), settings_form(engine="bayesian", prior_sd="0.05"), follow=True
+    )
+    html = response.content.decode()
+    assert "Analysis settings saved: engine" in html and "has started" not in html
+    draft.refresh_from_db()
+    assert draft.analysis["prior"] == {"mean": 0.0, "sd": 0.05}
+    assert draft.analysis_changed_at is None
+
+
+def test_a_completed_experiment_refuses_a_settings_change(environment, metrics, admin):
+    done = new_experiment(environment, metrics, status="completed", ended_at=timezone.now())
+    freeze_document(done, for_experiment(done, metrics, final=True))
+    client = client_for(admin)
+    assert analysis_url(done) not in client.get(pages(done)[2]).content.decode()
+    response = client.post(analysis_url(done), settings_form(alpha="0.01"), follow=True)
+    assert "analysis: cannot change once the experiment is completed" in (response.content.decode())
+    done.refresh_from_db()
+    assert done.analysis == {}
+
+
+def test_a_settings_change_needs_a_csrf_token(experiment, admin):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin)
+    assert client.post(analysis_url(experiment), settings_form(alpha="0.01")).status_code == 403
+    experiment.refresh_from_db()
+    assert experiment.analysis == {}

@@ -15,8 +15,15 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from tests.web import documents
 from tests.web.browser import chromium_page, needs_chromium, screenshot
-from tests.web.conftest import PASSWORD, make_user
+from tests.web.conftest import (
+    PASSWORD,
+    cache_document,
+    freeze_document,
+    make_user,
+    new_experiment,
+)
 
 from liftlab.accounts.models import Environment, Membership, Role
 from liftlab.eventstore import StoredEvent, open_store
@@ -127,7 +134,16 @@ def sign_in(page, base: str) -> None:
     page.wait_for_url(base + "/")
 
 
-def test_experiment_page_shows_real_results_and_completes(live_server, shop):
+def unlabelled_controls(page) -> list[str]:
+    """Form controls a screen reader could not name (no label, no aria-label)."""
+    return page.eval_on_selector_all(
+        "input:not([type=hidden]), select, textarea",
+        "els => els.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))"
+        ".map(e => e.name || e.outerHTML)",
+    )
+
+
+def test_experiment_page_shows_real_results_changes_analysis_and_completes(live_server, shop):
     document = results_for(shop)  # computed from the events above, then cached for the page
     comparison = document["metrics"][0]["comparisons"][0]
     key = shop.environment.key
@@ -136,17 +152,28 @@ def test_experiment_page_shows_real_results_and_completes(live_server, shop):
         sign_in(page, live_server.url)
         screenshot(page, "environments")
         page.goto(live_server.url + reverse("web:experiments", kwargs={"key": key}))
-        assert cells(page.inner_text("table.experiments tbody tr"))[-2:] == ["800", "Win Purchase"]
+        assert cells(page.inner_text("table.experiments tbody tr"))[-3:] == [
+            "800",
+            "ok",
+            "treatment: Ship",
+        ]
         screenshot(page, "experiments")
 
         page.goto(url)
+        decision = page.inner_text("section.decisions")
+        assert "treatment Ship" in " ".join(decision.split())
+        assert "primary metric 'Purchase' won" in decision
         rows = page.locator(f"#metric-{document['metrics'][0]['metric']} tbody tr")
-        control_row, treatment_row = rows.all_inner_texts()
-        assert cells(control_row)[:3] == ["control control", "400", "15.0%"]
+        control_row, treatment_row, reason_row = rows.all_inner_texts()
+        assert cells(control_row)[:4] == ["control control", "400", "15.0%", "baseline"]
         treatment = cells(treatment_row)
         assert treatment[:3] == ["treatment", "400", "30.0%"]
-        assert treatment[3].startswith("+15.0 pp") and treatment[4].startswith("+100.0%")
-        assert treatment[5:] == ["< 0.001", "Win"]
+        assert treatment[3].startswith("+100.0% [") and treatment[4].startswith("+15.0 pp [")
+        assert treatment[5:7] == ["< 0.001", "< 0.001"]
+        assert treatment[7] == "Win"
+        assert " ".join(reason_row.split()) == f"Why treatment is win: {comparison['reason']}"
+        assert "95 % CI" in page.inner_text(".metric-card thead")
+        assert page.inner_text("section.analysis dd >> nth=0") == "frequentist, fixed horizon"
 
         exposures = plotted(page, ".exposure-chart")
         assert [t["name"] for t in exposures] == ["control", "treatment"]
@@ -154,11 +181,26 @@ def test_experiment_page_shows_real_results_and_completes(live_server, shop):
 
         (forest,) = plotted(page, ".forest")
         assert forest["x"] == [pytest.approx(1.0)] and forest["y"] == ["treatment"]
-        low, high = comparison["relative_ci"]
-        assert forest["x"][0] - forest["error_x"]["arrayminus"][0] == pytest.approx(low)
-        assert forest["x"][0] + forest["error_x"]["array"][0] == pytest.approx(high)
+        interval = comparison["relative"]["ci"]
+        assert forest["x"][0] - forest["error_x"]["arrayminus"][0] == pytest.approx(interval["low"])
+        assert forest["x"][0] + forest["error_x"]["array"][0] == pytest.approx(interval["high"])
         assert page.locator(".forest .point").count() == 1
+        assert unlabelled_controls(page) == []
         screenshot(page, "experiment-running")
+
+        page.click("summary:has-text('Change analysis settings…')")
+        page.select_option("#analysis-engine", "bayesian")
+        page.fill("#analysis-threshold", "0.9")
+        screenshot(page, "analysis-settings-form", "section.analysis")
+        page.click("button:has-text('Save analysis settings')")
+        page.wait_for_selector(".message-success")
+        assert 'engine "frequentist" → "bayesian"' in page.inner_text(".message-success")
+        assert "Analysis changed after start." in page.inner_text(".analysis-changed")
+        assert "80 % credible interval" in page.inner_text(".metric-card thead")
+        chance = page.inner_text(".metric-card td.chance")
+        assert chance.split()[0] == "100.0%" and "needs ≥ 90 %" in chance
+        assert page.locator(".ctw-bar").is_visible()
+        screenshot(page, "experiment-bayesian")
 
         page.click("summary:has-text('Complete…')")
         page.click("button:has-text('Complete experiment')")
@@ -166,7 +208,9 @@ def test_experiment_page_shows_real_results_and_completes(live_server, shop):
         assert page.inner_text("h1 .final") == "Final"
         assert page.inner_text("h1 .status") == "Completed"
         assert page.locator(".actions button").count() == 0
+        assert page.locator("form.settings-form").count() == 0
         assert "+100.0%" in page.inner_text(".metric-card")
+        assert "treatment Ship" in " ".join(page.inner_text("section.decisions").split())
         screenshot(page, "experiment-completed")
 
         page.goto(live_server.url + reverse("web:metrics", kwargs={"key": key}))
@@ -174,3 +218,75 @@ def test_experiment_page_shows_real_results_and_completes(live_server, shop):
         screenshot(page, "metric-library")
     shop.refresh_from_db()
     assert shop.status == "completed" and shop.result_snapshot is not None
+    assert shop.analysis["engine"] == "bayesian" and shop.analysis_changed_at is not None
+
+
+def test_a_harmed_guardrail_and_an_old_snapshot_render_in_chromium(live_server, transactional_db):
+    """Stored documents (three variants with a guardrail loss; a version-1 snapshot) as a
+    person sees them: the badges name their variant, the old snapshot says it has no decision."""
+    admin = make_user("ada", password=PASSWORD)
+    environment = Environment.objects.create(name="Shop")
+    Membership.objects.create(environment=environment, user=admin, role=Role.ADMIN)
+    metrics = {
+        "checkout": Metric.objects.create(
+            environment=environment,
+            name="Checkout",
+            metric_type="conversion",
+            aggregation="occurrence",
+            definition={"version": 1, "event": "purchase", "value": None, "filters": []},
+        ),
+        "latency": Metric.objects.create(
+            environment=environment,
+            name="Latency",
+            metric_type="numeric",
+            aggregation="sum",
+            higher_is_better=False,
+            definition={"version": 1, "event": "page_load", "value": "ms", "filters": []},
+        ),
+    }
+    three = {"control": 5000, "treatment": 5012, "treatment_b": 4990}
+    running = new_experiment(environment, metrics, name="Three carts", flag="three")
+    running.variants = [
+        {"key": k, "weight": w} for k, w in zip(three, (0.34, 0.33, 0.33), strict=True)
+    ]
+    running.save()
+    cache_document(
+        running,
+        documents.build(
+            running.pk,
+            [
+                documents.checkout(metrics["checkout"].pk, three),
+                documents.latency(metrics["latency"].pk, three),
+            ],
+            n=three,
+            weights=[0.34, 0.33, 0.33],
+        ),
+    )
+    old = new_experiment(environment, metrics, status="completed", name="Old cart", flag="old")
+    freeze_document(
+        old, documents.v1_document(old.pk, metrics["checkout"].pk, metrics["latency"].pk)
+    )
+    with chromium_page() as page:
+        sign_in(page, live_server.url)
+        page.goto(live_server.url + reverse("web:experiments", kwargs={"key": environment.key}))
+        listing = page.inner_text("table.experiments")
+        assert "treatment: Ship" in listing and "treatment_b: Do not ship" in listing
+        assert "no decision recorded (results frozen by engine version 1)" in listing.lower()
+        page.goto(
+            live_server.url
+            + reverse("web:experiment", kwargs={"key": environment.key, "pk": running.pk})
+        )
+        verdict = f"#metric-{metrics['latency'].pk} .metric-verdict"
+        assert page.inner_text(f"{verdict} .badge") == "Loss (treatment_b)"
+        assert page.text_content(verdict).strip() == "Verdict: Loss (treatment_b)"  # read aloud
+        assert "guardrail 'Latency' got worse" in page.inner_text("section.decisions")
+        plotted(page, f"#metric-{metrics['latency'].pk} .forest")
+        screenshot(page, "experiment-do-not-ship")
+        page.goto(
+            live_server.url
+            + reverse("web:experiment", kwargs={"key": environment.key, "pk": old.pk})
+        )
+        assert "No decision recorded (results frozen by engine version 1)." in page.inner_text(
+            "section.decisions"
+        )
+        screenshot(page, "experiment-version-1")

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from tests.web.documents import document
+from tests.web.documents import build
 
 from liftlab.web import charts
 
 
 def test_cumulative_identities_run_over_every_date_any_variant_was_exposed():
-    daily = document(1, [])["exposures"]["daily"]
+    daily = build(1, [])["exposures"]["daily"]
     dates, totals = charts.cumulative_identities(daily, ["control", "treatment"])
     assert dates == ["2026-11-20", "2026-11-21", "2026-11-22"]
     assert totals == {"control": [3000, 5000, 5000], "treatment": [2900, 2900, 5012]}
 
 
 def test_exposure_figure_has_one_line_per_variant_and_none_without_data():
-    daily = document(1, [])["exposures"]["daily"]
+    daily = build(1, [])["exposures"]["daily"]
     figure = charts.exposure_figure(daily, ["control", "treatment"])
     assert [t["name"] for t in figure["data"]] == ["control", "treatment"]
     assert figure["data"][1]["y"] == [2900, 2900, 5012]
@@ -51,3 +51,18 @@ def test_forest_plot_points_carry_their_interval_and_tone_colour():
 
 def test_forest_plot_leaves_out_undefined_lifts():
     assert charts.forest_figure([point("b", None, None, None)], True) is None
+
+
+def test_rate_differences_are_drawn_in_percentage_points_with_the_margin_line():
+    axis = charts.LiftAxis("difference vs control", factor=100.0, suffix=" pp")
+    figure = charts.forest_figure([point("b", 0.01, -0.002, 0.022)], False, axis=axis, margin=0.004)
+    (b,) = figure["data"]
+    assert b["x"] == [pytest.approx(1.0)]
+    assert b["error_x"]["arrayminus"][0] == pytest.approx(1.2)
+    assert figure["layout"]["xaxis"]["ticksuffix"] == " pp"
+    assert " pp" in b["hovertemplate"]
+    band, _zero, margin = figure["layout"]["shapes"]
+    assert margin["x0"] == pytest.approx(0.4) and margin["line"]["dash"] == "dash"
+    assert figure["layout"]["annotations"][0]["text"] == "margin"
+    left, _ = figure["layout"]["xaxis"]["range"]
+    assert (band["x0"], band["x1"]) == (left, 0)  # lower is better: the left half

@@ -1,4 +1,5 @@
-"""What the pages show: lists, the experiment page's results, the metric library, plotly.js."""
+"""What the pages show: lists, the experiment page's decisions, settings and results, the metric
+library, plotly.js."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from tests.web.conftest import cache_document, client_for, freeze_document, new_experiment
-from tests.web.documents import for_experiment
+from tests.web.documents import for_experiment, v1_document
 
 from liftlab.experiments.models import Metric
+from liftlab.web import formatting
 from liftlab.web.vendor import PLOTLY_JS_VERSION
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +32,26 @@ def experiment_page(client, experiment) -> str:
 
 def text(html: str) -> str:
     """The page's text with tags removed and whitespace collapsed, as a reader sees it."""
-    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+def section(html: str, css_class: str) -> str:
+    found = re.search(rf'<section class="card {css_class}"[^>]*>(.*?)</section>', html, flags=re.S)
+    assert found, f"no section {css_class}"
+    return found.group(1)
+
+
+def row(html: str, metric_id: int, variant: str) -> str:
+    """A metric card's row for a variant, as text."""
+    card = re.search(rf'id="metric-{metric_id}"(.*?)</section>', html, flags=re.S).group(1)
+    found = re.search(rf'<tr[^>]*data-variant="{variant}">(.*?)</tr>', card, flags=re.S)
+    assert found, f"no row {variant} in metric {metric_id}"
+    reason = re.search(rf'<tr class="reason-row" data-reason-of="{variant}">(.*?)</tr>', card, re.S)
+    return text(found.group(1) + (reason.group(1) if reason else ""))
+
+
+def signed_percent(value: float | None) -> str:
+    return formatting.percent(value, signed=True)
 
 
 def figure(html: str, script_id: str) -> dict:
@@ -39,65 +60,149 @@ def figure(html: str, script_id: str) -> dict:
     return json.loads(found.group(1))
 
 
-def test_experiments_list_shows_flag_status_exposures_and_primary_verdict(
+def test_experiments_list_shows_decisions_and_the_sample_ratio_flag(
     environment, metrics, experiment, viewer
 ):
     cache_document(experiment, for_experiment(experiment, metrics))
-    draft = new_experiment(environment, metrics, status="draft", name="Dark mode", flag="dark")
+    skewed = new_experiment(environment, metrics, name="Skewed", flag="skewed")
+    cache_document(skewed, for_experiment(skewed, metrics, mismatch=True))
+    new_experiment(environment, metrics, status="draft", name="Dark mode", flag="dark")
     page = client_for(viewer).get(reverse("web:experiments", kwargs={"key": environment.key}))
     html = page.content.decode()
     rows = re.findall(r"<tr>(.*?)</tr>", html, flags=re.S)[1:]
-    assert len(rows) == 2
-    dark, cart = (text(r) for r in rows)  # newest first
-    assert "Dark mode" in dark and "dark" in dark and "Draft" in dark and "Win" not in dark
-    assert "New cart" in cart and "new-cart" in cart and "Running" in cart
-    assert "10,024" in cart
-    assert re.search(r'class="badge tone-good">Win</span>\s*<span class="muted">Checkout', rows[1])
-    assert draft.pk != experiment.pk
+    assert len(rows) == 3
+    dark, skew, cart = (text(r) for r in rows)  # newest first
+    assert dark.startswith("Dark mode dark Draft") and "Ship" not in dark
+    assert "New cart" in cart and "new-cart" in cart and "Running" in cart and "10,024" in cart
+    assert cart.endswith("ok treatment: Ship")
+    assert re.search(r'class="badge tone-good">Ship</span>', rows[2])
+    assert "Win" not in cart  # a decision, not a metric's verdict
+    assert skew.endswith("⚠ Mismatch treatment: Investigate assignment")
+    assert 'title="Sample-ratio check: p &lt; 0.001"' in rows[1]
 
 
-def test_experiment_page_shows_the_header_and_exposures(metrics, experiment, viewer):
-    cache_document(experiment, for_experiment(experiment, metrics))
+def test_the_decision_comes_first_with_its_reasons(metrics, experiment, viewer):
+    document = for_experiment(experiment, metrics)
+    cache_document(experiment, document)
     html = experiment_page(client_for(viewer), experiment)
     page = text(html)
-    assert "A one-page cart makes more people buy." in page
-    assert "new-cart" in page and "$flag_exposure" in page
-    assert "control 50.0% control" in page and "treatment 50.0%" in page
-    assert "10,024 identities · 12 quarantined" in page
-    assert "control 5,000 49.9% 50.0%" in page
-    assert "Results computed at 23 Nov 2026, 09:30:05 UTC" in page
-    assert "Sample ratio mismatch" not in page
-    exposures = figure(html, "chart-exposures")
-    assert [t["y"][-1] for t in exposures["data"]] == [5000, 5012]
-    assert f"/vendor/plotly-{PLOTLY_JS_VERSION}.min.js" in html
+    decision = text(section(html, "decisions"))
+    (reasons,) = [d["reasons"] for d in document["decisions"]]
+    assert decision.startswith("Decision treatment Ship")
+    assert all(reason in decision for reason in reasons)
+    assert "primary metric 'Checkout' won" in decision
+    assert page.index("Decision") < page.index("Exposures") < page.index("Primary metrics")
 
 
-def test_metric_cards_are_grouped_and_formatted(metrics, experiment, viewer):
+def test_the_analysis_settings_are_shown_in_words(metrics, experiment, viewer):
     cache_document(experiment, for_experiment(experiment, metrics))
     html = experiment_page(client_for(viewer), experiment)
+    analysis = text(section(html, "analysis"))
+    assert "Method frequentist, fixed horizon" in analysis
+    assert "Judged on the relative lift" in analysis
+    assert "Correction Benjamini–Hochberg over primary and secondary metrics" in analysis
+    assert "Significance α = 0.05, 95 % CI" in analysis
+    assert "Analysis changed after start" not in text(html)
+    assert "Change analysis settings" not in html  # viewers get no form
+
+
+def test_sequential_settings_say_always_valid_and_a_late_change_is_flagged(
+    metrics, experiment, viewer
+):
+    experiment.analysis = {"sequential": True, "correction": "holm"}
+    experiment.analysis_changed_at = timezone.now()
+    experiment.save()
+    document = for_experiment(
+        experiment, metrics, analysis=experiment.analysis, changed_after_start=True
+    )
+    cache_document(experiment, document)
+    html = experiment_page(client_for(viewer), experiment)
+    analysis = text(section(html, "analysis"))
+    assert "frequentist, sequential: always-valid (sequential) intervals" in analysis
+    assert "Tuned for 5,000 identities" in analysis and "Correction Holm" in analysis
+    notice = re.search(r'<div class="banner banner-warn analysis-changed"(.*?)</div>', html, re.S)
+    assert notice and "Analysis changed after start." in text(notice.group(1))
+
+
+def test_metric_cards_show_the_judged_lift_p_values_and_the_guardrail_bound(
+    metrics, experiment, viewer
+):
+    document = for_experiment(experiment, metrics)
+    cache_document(experiment, document)
+    html = experiment_page(client_for(viewer), experiment)
     page = text(html)
-    assert page.index("Primary metrics") < page.index("Checkout") < page.index("Guardrail")
-    assert page.index("Guardrail metrics") < page.index("Latency")
+    checkout, latency = metrics["checkout"].pk, metrics["latency"].pk
+    cards = page[page.index("Primary metrics") :]
+    assert cards.index("Checkout") < cards.index("Guardrail metrics") < cards.index("Latency")
     assert "identities with at least one purchase" in page
     assert "<code>page_load</code>" in html and "↓ lower is better" in page
-    assert (
-        "treatment 5,012 25.0% +5.00 pp [+2.40 pp, +7.60 pp] "
-        "+25.0% [+20.0%, +30.0%] < 0.001 Win" in page
+    assert "Relative lift judged · 95 % CI Absolute lift p-value Adjusted p Verdict" in page
+
+    won = document["metrics"][0]["comparisons"][0]
+    relative, absolute = won["relative"]["ci"], won["absolute"]["ci"]
+    relative_ci = formatting.interval((relative["low"], relative["high"]), signed_percent)
+    absolute_ci = formatting.interval((absolute["low"], absolute["high"]), formatting.points)
+    assert row(html, checkout, "control") == "control control 5,000 20.0% baseline"
+    assert row(html, checkout, "treatment") == (
+        f"treatment 5,012 25.0% +25.0% {relative_ci} +5.00 pp {absolute_ci} "
+        f"< 0.001 < 0.001 Win Why treatment is win: {won['reason']}"
     )
-    assert "treatment 5,012 1,235 +1,235 [+617, +1,852] — 0.432 Inconclusive" in page
-    forest = figure(html, f"forest-{metrics['checkout'].pk}")
-    assert forest["data"][0]["x"] == [0.25] and forest["data"][0]["y"] == ["treatment"]
-    assert f'id="forest-{metrics["latency"].pk}"' not in html  # no relative lift to plot
+    assert re.search(r'id="metric-\d+-name">Checkout</h3>', html)
+    assert '>Verdict: </span><span class="badge tone-good">Win (treatment)</span>' in html
+
+    held = document["metrics"][1]["comparisons"][0]
+    latency_row = row(html, latency, "treatment")
+    bound = formatting.percent(held["non_inferiority"]["bound"], signed=True)
+    assert f"{bound} needs < +1.00% Pass Why treatment is pass:" in latency_row
+    assert held["reason"] in latency_row
+    assert "non-inferiority margin 1.00%" in page
+    assert "Non-inferiority harm-side bound" in page
+    assert "Pass (treatment)" in page
+
+    forest = figure(html, f"forest-{checkout}")
+    assert forest["data"][0]["x"] == [pytest.approx(0.25)]
+    assert forest["data"][0]["y"] == ["treatment"]
+    margin_line = figure(html, f"forest-{latency}")["layout"]["shapes"][-1]
+    assert margin_line["x0"] == pytest.approx(0.01)  # harm is up: the margin is +1 %
 
 
-def test_sample_ratio_mismatch_banner(metrics, experiment, viewer):
+def test_bayesian_cards_show_a_chance_to_win_bar_with_its_value_and_credible_intervals(
+    metrics, experiment, viewer
+):
+    experiment.analysis = {"engine": "bayesian", "prior": {"mean": 0.0, "sd": 0.1}}
+    experiment.save()
+    document = for_experiment(experiment, metrics, analysis=experiment.analysis)
+    cache_document(experiment, document)
+    html = experiment_page(client_for(viewer), experiment)
+    page = text(html)
+    assert "Relative lift judged · 90 % credible interval" in page
+    assert "Chance to win Risk expected loss" in page and "p-value" not in page
+    analysis = text(section(html, "analysis"))
+    assert "Method Bayesian" in analysis and "Prior normal, mean 0.0%, sd 10.0%" in analysis
+    assert "Threshold chance to win ≥ 95 %" in analysis
+    held = document["metrics"][1]["comparisons"][0]
+    chance = formatting.percent(held["chance_to_win"])
+    cell = re.search(
+        r'data-variant="treatment">(?:(?!</tr>).)*?<td class="chance">(.*?)</td>',
+        html.split(f'id="metric-{metrics["latency"].pk}"')[1],
+        re.S,
+    ).group(1)
+    assert text(cell) == f"{chance} needs ≥ 95 %"  # the value is text, not only a bar
+    assert 'class="ctw-bar" aria-hidden="true"' in cell
+    assert f'style="width: {round(held["chance_to_win"] * 100, 1)}%"' in cell
+
+
+def test_sample_ratio_mismatch_banner_and_decision(metrics, experiment, viewer):
     cache_document(experiment, for_experiment(experiment, metrics, mismatch=True))
-    page = text(experiment_page(client_for(viewer), experiment))
-    assert "Sample ratio mismatch (p < 0.001)." in page
-    assert "may be biased" in page
+    html = experiment_page(client_for(viewer), experiment)
+    page = text(html)
+    assert "Sample ratio mismatch (p < 0.001)." in page and "may be biased" in page
+    assert text(section(html, "decisions")).startswith(
+        "Decision treatment Investigate assignment sample-ratio mismatch"
+    )
 
 
-def test_completed_experiment_is_marked_final_with_its_snapshot_time(environment, metrics, admin):
+def test_completed_experiment_is_marked_final_and_has_no_settings_form(environment, metrics, admin):
     done = new_experiment(environment, metrics, status="completed", ended_at=timezone.now())
     freeze_document(done, for_experiment(done, metrics, final=True))
     html = experiment_page(client_for(admin), done)
@@ -109,14 +214,36 @@ def test_completed_experiment_is_marked_final_with_its_snapshot_time(environment
         in page
     )
     assert "Refresh results" not in page and "Complete…" not in page
-    assert "Checkout" in page
+    assert "Change analysis settings" not in page
+    assert "Decision treatment Ship" in page
 
 
-def test_a_draft_has_no_results_yet_and_lists_its_metrics(environment, metrics, admin):
+def test_a_version_1_snapshot_still_renders_without_a_decision(environment, metrics, viewer):
+    done = new_experiment(environment, metrics, status="completed", ended_at=timezone.now())
+    freeze_document(done, v1_document(done.pk, metrics["checkout"].pk, metrics["latency"].pk))
+    html = experiment_page(client_for(viewer), done)
+    page = text(html)
+    assert "No decision recorded (results frozen by engine version 1)." in page
+    assert "Correction no correction" in text(section(html, "analysis"))
+    assert "Judged on the absolute lift" in text(section(html, "analysis"))
+    assert row(html, metrics["checkout"].pk, "treatment").startswith(
+        "treatment 5,012 25.0% +5.00 pp [+2.40 pp, +7.60 pp] +25.0% [+20.0%, +30.0%] "
+        "< 0.001 — Win Why treatment is win: computed by engine version 1"
+    )
+    assert "Latency" in page and "Inconclusive" in page
+    listing = client_for(viewer).get(reverse("web:experiments", kwargs={"key": environment.key}))
+    assert "no decision recorded (results frozen by engine version 1)" in (
+        listing.content.decode().lower()
+    )
+
+
+def test_a_draft_has_no_results_yet_but_shows_its_settings_and_metrics(environment, metrics, admin):
     draft = new_experiment(environment, metrics, status="draft")
     html = experiment_page(client_for(admin), draft)
     page = text(html)
     assert "No results yet" in page and "Checkout (primary, expected increase)" in page
+    assert "Method frequentist, fixed horizon" in page
+    assert "Change analysis settings" in page and "a change is recorded" not in page
     assert "plotly" not in html
 
 

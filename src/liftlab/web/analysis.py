@@ -13,8 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib import messages
 from django.db import transaction
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
+from rest_framework.exceptions import ValidationError
 
 from liftlab.analysis.settings import AnalysisSettings, Engine, parse_settings
 from liftlab.audit.models import Action, ObjectType
@@ -96,6 +98,41 @@ def submitted_changes(form: QueryDict, stored: AnalysisSettings) -> dict[str, An
         else:
             submitted[path[0]] = value
     return {key: value for key, value in submitted.items() if value != current[key]}
+
+
+def submit(request: HttpRequest, experiment: Experiment) -> None:
+    """Apply the page's form as the signed-in admin; what happened is told as a message."""
+    stored = parse_settings(experiment.analysis)
+    try:
+        changes = submitted_changes(request.POST, stored)
+    except FormError as exc:
+        messages.error(request, f"Nothing changed: {exc}")
+        return
+    if not changes:
+        messages.info(request, "Nothing changed: the settings already are so.")
+        return
+    try:
+        saved = change_analysis(experiment, changes, request.user)
+    except ValidationError as exc:
+        messages.error(request, "Nothing changed: " + "; ".join(error_lines(exc.detail)))
+        return
+    text = changed_fields(stored.to_json(), parse_settings(saved.analysis).to_json())
+    after_start = saved.status != ExperimentStatus.DRAFT
+    note = " The experiment has started, so its results now say the analysis changed."
+    messages.success(request, f"Analysis settings saved: {text}.{note if after_start else ''}")
+
+
+def error_lines(detail: Any, path: str = "") -> list[str]:
+    """Every message of a DRF error body, each with its field: ``analysis.alpha: …``."""
+    if isinstance(detail, dict):
+        return [
+            line
+            for key, value in detail.items()
+            for line in error_lines(value, f"{path}.{key}" if path else str(key))
+        ]
+    if isinstance(detail, list):
+        return [line for value in detail for line in error_lines(value, path)]
+    return [f"{path}: {detail}" if path else str(detail)]
 
 
 def _number(name: str, text: str) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
@@ -87,28 +88,70 @@ def exposure_figure(daily: list[dict], variants: list[str]) -> dict | None:
     return _as_json(figure)
 
 
-def _lift_range(points: list[dict]) -> tuple[float, float]:
-    """The intervals and zero, with a margin: zero is always in sight, nothing is cut off."""
-    left = min(0.0, *(p["low"] for p in points))
-    right = max(0.0, *(p["high"] for p in points))
-    margin = (right - left) * FOREST_MARGIN or FOREST_MARGIN
-    return left - margin, right + margin
+@dataclass(frozen=True)
+class LiftAxis:
+    """How the forest plot's axis shows a lift: a percentage, or a number with a unit.
+
+    ``factor`` scales the values drawn (100 for rate differences, shown in percentage points).
+    """
+
+    title: str
+    percent: bool = False
+    factor: float = 1.0
+    suffix: str = ""
+
+    @property
+    def tickformat(self) -> str:
+        return "+.0%" if self.percent else "+,.3~r"
+
+    @property
+    def hoverformat(self) -> str:
+        return "+.2%" if self.percent else "+,.3~r"
 
 
-def forest_figure(points: list[dict], higher_is_better: bool) -> dict | None:
-    """Relative lift of each treatment with its interval, against a zero line.
+RELATIVE_AXIS = LiftAxis("relative lift vs control", percent=True)
+
+
+def _lift_range(points: list[dict], margin: float | None) -> tuple[float, float]:
+    """The intervals, zero and the margin, with room: zero is in sight, nothing is cut off."""
+    extra = [] if margin is None else [margin]
+    left = min(0.0, *extra, *(p["low"] for p in points))
+    right = max(0.0, *extra, *(p["high"] for p in points))
+    pad = (right - left) * FOREST_MARGIN or FOREST_MARGIN
+    return left - pad, right + pad
+
+
+def forest_figure(
+    points: list[dict],
+    higher_is_better: bool,
+    *,
+    axis: LiftAxis = RELATIVE_AXIS,
+    margin: float | None = None,
+) -> dict | None:
+    """Each treatment's lift with its interval, against a zero line.
 
     ``points`` holds ``variant``, ``lift``, ``low``, ``high``, ``tone`` and ``verdict``. The half
-    of the plot where a change is an improvement is shaded, so polarity reads at a glance.
+    of the plot where a change is good news is shaded, so polarity reads at a glance; a
+    guardrail's non-inferiority ``margin`` (on the same scale) is a dashed line, labelled.
     """
-    shown = [p for p in points if p["lift"] is not None]
+    shown = [_scaled(p, axis.factor) for p in points if p["lift"] is not None]
     if not shown:
         return None
-    left, right = _lift_range(shown)
+    margin = None if margin is None else margin * axis.factor
+    left, right = _lift_range(shown, margin)
     figure = go.Figure(layout=_layout(height=70 + 44 * len(shown), showlegend=False))
     better = (0, right) if higher_is_better else (left, 0)
     figure.add_vrect(x0=better[0], x1=better[1], fillcolor=BETTER_SIDE_FILL, line_width=0)
     figure.add_vline(x=0, line={"color": "#57606a", "width": 1, "dash": "dot"})
+    if margin is not None:
+        figure.add_vline(
+            x=margin,
+            line={"color": TONE_COLOURS["bad"], "width": 1, "dash": "dash"},
+            annotation={"text": "margin", "font": {**FONT, "color": TONE_COLOURS["bad"]}},
+        )
+    value = f"%{{x:{axis.hoverformat}}}{axis.suffix}"
+    low = f"%{{customdata[0]:{axis.hoverformat}}}{axis.suffix}"
+    high = f"%{{customdata[1]:{axis.hoverformat}}}{axis.suffix}"
     for p in shown:
         colour = TONE_COLOURS[p["tone"]]
         figure.add_trace(
@@ -129,19 +172,25 @@ def forest_figure(points: list[dict], higher_is_better: bool) -> dict | None:
                 name=p["variant"],
                 customdata=[[p["low"], p["high"], p["verdict"]]],
                 hovertemplate=(
-                    "%{y}: %{x:+.2%} [%{customdata[0]:+.2%}, %{customdata[1]:+.2%}]"
-                    "<br>%{customdata[2]}<extra></extra>"
+                    f"%{{y}}: {value} [{low}, {high}]<br>%{{customdata[2]}}<extra></extra>"
                 ),
             )
         )
     arrow = "better →" if higher_is_better else "← better"
     figure.update_xaxes(
         range=[left, right],
-        tickformat="+.0%",
+        tickformat=axis.tickformat,
+        ticksuffix=axis.suffix,
         zeroline=False,
         showgrid=True,
         gridcolor="#eaeef2",
-        title_text=f"relative lift vs control ({arrow})",
+        title_text=f"{axis.title} ({arrow})",
     )
     figure.update_yaxes(autorange="reversed", showgrid=False, automargin=True)
     return _as_json(figure)
+
+
+def _scaled(point: dict, factor: float) -> dict:
+    if factor == 1.0:
+        return point
+    return {**point, **{k: point[k] * factor for k in ("lift", "low", "high")}}

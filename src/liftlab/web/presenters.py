@@ -1,27 +1,56 @@
-"""The result document, arranged for the experiment page: formatted rows, cards and figures.
+"""The result document, arranged for the pages: decisions, settings, formatted rows and figures.
 
 Everything a template shows is decided here (which unit a number is in, which colour a verdict
-gets, which card goes in which group), so the templates only lay it out and these rules are
-tested without rendering HTML.
+or a decision gets, which card goes in which group), so the templates only lay it out and these
+rules are tested without rendering HTML. Documents are read through ``as_current``, so a
+version-1 snapshot renders with the same code as a current one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from liftlab.analysis.definition import describe, parse_definition
-from liftlab.experiments.models import Metric, MetricRole, MetricType
+from liftlab.analysis.contract import (
+    Comparison,
+    Estimate,
+    Method,
+    MetricResult,
+    ResultDocument,
+)
+from liftlab.analysis.definition import MetricType, describe, parse_definition
+from liftlab.analysis.documents import as_current
+from liftlab.analysis.settings import Engine, parse_settings
+from liftlab.experiments.models import Experiment, Metric
+from liftlab.stats import Scale
+from liftlab.vocabulary import Decision, ExpectedDirection, MetricRole, Verdict
 from liftlab.web import charts, formatting
 
 # A verdict's tone is its colour: a win is good news, a guardrail that held is quiet good news,
-# a loss is bad news, "inconclusive" is no news and "insufficient_data" not even that.
-VERDICT_TONES = {"win": "good", "pass": "pass", "loss": "bad", "insufficient_data": "muted"}
+# a loss is bad news, "at risk" a warning, "inconclusive" no news, "insufficient_data" not even
+# that. The badge always carries the word too: colour is never the only signal.
+VERDICT_TONES = {
+    Verdict.WIN: "good",
+    Verdict.PASS: "pass",
+    Verdict.LOSS: "bad",
+    Verdict.AT_RISK: "warn",
+    Verdict.INSUFFICIENT_DATA: "muted",
+}
+DECISION_TONES = {
+    Decision.SHIP: "good",
+    Decision.DO_NOT_SHIP: "bad",
+    Decision.KEEP_RUNNING: "info",
+    Decision.NO_DECISION: "neutral",
+    Decision.INVESTIGATE_ASSIGNMENT: "warn",
+}
 ROLE_TITLES = {
     MetricRole.PRIMARY: "Primary metrics",
     MetricRole.SECONDARY: "Secondary metrics",
     MetricRole.GUARDRAIL: "Guardrail metrics",
 }
+LEVEL_TOLERANCE = 1e-9
 
 
 def tone(verdict: str | None) -> str:
@@ -30,14 +59,55 @@ def tone(verdict: str | None) -> str:
 
 @dataclass(frozen=True)
 class Badge:
-    """A verdict as the page shows it: its words and its colour."""
+    """A verdict or a decision as the page shows it: its words and its colour."""
 
     text: str
     tone: str
 
     @classmethod
-    def of(cls, verdict: str | None) -> Badge:
-        return cls(formatting.label(verdict), tone(verdict))
+    def of(cls, verdict: str | None, variant: str | None = None) -> Badge:
+        text = formatting.label(verdict)
+        return cls(f"{text} ({variant})" if variant else text, tone(verdict))
+
+    @classmethod
+    def of_decision(cls, decision: str) -> Badge:
+        return cls(formatting.label(decision), DECISION_TONES.get(decision, "neutral"))
+
+
+def no_decision_note(doc: ResultDocument) -> str:
+    """What the page says when a document carries no decisions (made before they existed)."""
+    return f"No decision recorded (results frozen by engine version {doc.engine_version})."
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    variant: str
+    badge: Badge
+    reasons: list[str]
+
+
+def decision_views(doc: ResultDocument) -> list[DecisionView]:
+    return [
+        DecisionView(d.variant, Badge.of_decision(d.decision), d.reasons) for d in doc.decisions
+    ]
+
+
+@dataclass(frozen=True)
+class ChanceToWin:
+    """A chance-to-win bar: the text value, and widths (in %) for the bar and the threshold."""
+
+    text: str
+    width: float
+    threshold_text: str
+    threshold_width: float
+    tone: str
+
+
+@dataclass(frozen=True)
+class NonInferiorityView:
+    bound: str
+    needs: str  # e.g. "needs > −1.00%"
+    passed: bool
 
 
 @dataclass(frozen=True)
@@ -46,12 +116,21 @@ class VariantRow:
     is_control: bool
     n: str
     value: str
-    absolute_lift: str = formatting.MISSING
-    absolute_ci: str = ""
-    relative_lift: str = formatting.MISSING
-    relative_ci: str = ""
+    lift: str = formatting.MISSING
+    lift_ci: str = ""
+    adjusted_level: str = ""  # the interval matching the adjusted p-value, when it is another
+    adjusted_ci: str = ""
+    other_lift: str = formatting.MISSING
+    other_ci: str = ""
+    other_note: str = ""  # why the other scale has no lift
     p_value: str = formatting.MISSING
+    p_value_adjusted: str = formatting.MISSING
+    chance_to_win: ChanceToWin | None = None
+    risk_treatment: str = ""
+    risk_control: str = ""
+    non_inferiority: NonInferiorityView | None = None
     verdict: Badge | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,9 +144,21 @@ class MetricCard:
     expected_direction: str
     higher_is_better: bool
     verdict: Badge
+    bayesian: bool
+    guardrail: bool
+    judged_header: str  # "Relative lift"
+    other_header: str  # "Absolute lift"
+    interval_header: str  # "95 % CI", "90 % credible interval"
+    margin: str  # the non-inferiority margin, for guardrails
     rows: list[VariantRow]
     figure: dict | None
     chart_id: str
+    method: str
+
+    @property
+    def column_count(self) -> int:
+        """Variant, identities, value, both lifts, two evidence columns, [bound], verdict."""
+        return 8 + int(self.guardrail)
 
 
 @dataclass(frozen=True)
@@ -82,6 +173,7 @@ class ExposureRow:
 class ResultsView:
     is_final: bool
     computed_at: datetime | None
+    engine_version: str
     total: str
     quarantined: int
     unknown_variant: int
@@ -89,6 +181,12 @@ class ResultsView:
     exposure_figure: dict | None
     srm_p_value: str
     srm_mismatch: bool
+    decisions: list[DecisionView]
+    no_decision: str
+    settings: list[tuple[str, str]]
+    analysis_changed_after_start: bool
+    bayesian: bool
+    interval_header: str
     groups: list[tuple[str, list[MetricCard]]] = field(default_factory=list)
 
 
@@ -101,88 +199,220 @@ def sentence(metric: Metric) -> str:
     return describe(parse_definition(metric.definition), metric.aggregation)
 
 
-def _value_format(is_conversion: bool):
-    """Rates are percentages and their differences percentage points; other means are numbers."""
-    if is_conversion:
-        return formatting.percent, formatting.points
-    return formatting.number, lambda v: formatting.number(v, signed=True)
+Format = Callable[[float | None], str]
 
 
-def _signed_percent(value: float | None) -> str:
-    return formatting.percent(value, signed=True)
+def value_format(metric: MetricResult) -> Format:
+    """Rates are percentages; other means are numbers."""
+    return formatting.percent if _is_rate(metric) else formatting.number
 
 
-def variant_rows(result: dict, control: str) -> list[VariantRow]:
+def lift_format(metric: MetricResult, scale: Scale) -> Format:
+    """Relative lifts in %, rate differences in percentage points, other differences plain."""
+    if scale is Scale.RELATIVE:
+        return lambda v: formatting.percent(v, signed=True)
+    if _is_rate(metric):
+        return formatting.points
+    return lambda v: formatting.number(v, signed=True)
+
+
+def _is_rate(metric: MetricResult) -> bool:
+    return metric.metric_type is MetricType.CONVERSION
+
+
+def _other(scale: Scale) -> Scale:
+    return Scale.ABSOLUTE if scale is Scale.RELATIVE else Scale.RELATIVE
+
+
+def _on(c: Comparison, scale: Scale) -> Estimate | None:
+    return c.relative if scale is Scale.RELATIVE else c.absolute
+
+
+def _interval(estimate: Estimate | None, fmt: Format) -> str:
+    if estimate is None:
+        return ""
+    return formatting.interval((estimate.ci.low, estimate.ci.high), fmt)
+
+
+def _estimate(estimate: Estimate | None, fmt: Format) -> str:
+    return formatting.MISSING if estimate is None else fmt(estimate.estimate)
+
+
+def improves_upward(metric: MetricResult) -> bool:
+    """Whether a higher value is the good news the metric is judged by."""
+    if metric.expected_direction is ExpectedDirection.NO_CHANGE:
+        return metric.higher_is_better
+    return metric.expected_direction is ExpectedDirection.INCREASE
+
+
+def chance_bar(c: Comparison, threshold: float) -> ChanceToWin | None:
+    if c.chance_to_win is None:
+        return None
+    chance = c.chance_to_win
+    shade = "good" if chance >= threshold else "bad" if chance <= 1 - threshold else "neutral"
+    return ChanceToWin(
+        text=formatting.percent(chance),
+        width=round(chance * 100, 1),
+        threshold_text=formatting.level(threshold),
+        threshold_width=round(threshold * 100, 1),
+        tone=shade,
+    )
+
+
+def _non_inferiority(metric: MetricResult, c: Comparison, fmt: Format) -> NonInferiorityView | None:
+    ni = c.non_inferiority
+    if ni is None:
+        return None
+    side = ">" if improves_upward(metric) else "<"
+    return NonInferiorityView(
+        bound=fmt(ni.bound), needs=f"needs {side} {fmt(ni.threshold)}", passed=ni.passed
+    )
+
+
+def _risk(metric: MetricResult, c: Comparison) -> tuple[str, str]:
+    """Bayesian expected loss of shipping the treatment, and of keeping control (no sign:
+    a loss is never negative)."""
+    if c.risk is None:
+        return "", ""
+    fmt = lift_format(metric, c.scale)
+
+    def unsigned(value: float | None) -> str:
+        return fmt(value).removeprefix("+")
+
+    return unsigned(c.risk.treatment), unsigned(c.risk.control)
+
+
+def _adjusted(c: Comparison, fmt: Format, interval_level: float) -> tuple[str, str]:
+    """The corrected interval's level and bounds, when they are not the interval shown."""
+    if c.ci_adjusted is None or c.adjusted_level is None:
+        return "", ""
+    if abs(c.adjusted_level - interval_level) < LEVEL_TOLERANCE:
+        return "", ""
+    bounds = formatting.interval((c.ci_adjusted.low, c.ci_adjusted.high), fmt)
+    if not bounds:
+        return "", ""
+    return f"{formatting.level(c.adjusted_level)} after correction", bounds
+
+
+def variant_rows(doc: ResultDocument, metric: MetricResult) -> list[VariantRow]:
     """One row per variant: its mean or rate, and for treatments the comparison with control."""
-    is_conversion = result["metric_type"] == MetricType.CONVERSION
-    value_fmt, lift_fmt = _value_format(is_conversion)
-    comparisons = {c["variant"]: c for c in result["comparisons"]}
+    value_fmt = value_format(metric)
+    comparisons = {c.variant: c for c in metric.comparisons}
     rows = []
-    for v in result["variants"]:
+    for v in metric.variants:
         base = {
-            "variant": v["variant"],
-            "is_control": v["variant"] == control,
-            "n": formatting.thousands(v["n"]),
-            "value": value_fmt(v["mean"]),
+            "variant": v.variant,
+            "is_control": v.variant == doc.control,
+            "n": formatting.thousands(v.n),
+            "value": value_fmt(v.mean),
         }
-        c = comparisons.get(v["variant"])
+        c = comparisons.get(v.variant)
         if c is None:
             rows.append(VariantRow(**base))
             continue
+        judged_fmt = lift_format(metric, c.scale)
+        other_fmt = lift_format(metric, _other(c.scale))
+        judged, other = _on(c, c.scale), _on(c, _other(c.scale))
+        adjusted_level, adjusted_ci = _adjusted(c, judged_fmt, doc.interval_level)
+        risk_treatment, risk_control = _risk(metric, c)
         rows.append(
             VariantRow(
                 **base,
-                absolute_lift=lift_fmt(c["absolute_lift"]),
-                absolute_ci=formatting.interval(c["absolute_ci"], lift_fmt),
-                relative_lift=_signed_percent(c["relative_lift"]),
-                relative_ci=formatting.interval(c["relative_ci"], _signed_percent),
-                p_value=formatting.p_value(c["p_value"]),
-                verdict=Badge.of(c["verdict"]),
+                lift=_estimate(judged, judged_fmt),
+                lift_ci=_interval(judged, judged_fmt),
+                adjusted_level=adjusted_level,
+                adjusted_ci=adjusted_ci,
+                other_lift=_estimate(other, other_fmt),
+                other_ci=_interval(other, other_fmt),
+                other_note="" if other is not None else (c.relative_reason or ""),
+                p_value=formatting.p_value(c.p_value),
+                p_value_adjusted=formatting.p_value(c.p_value_adjusted),
+                chance_to_win=chance_bar(c, doc.analysis.chance_to_win_threshold),
+                risk_treatment=risk_treatment,
+                risk_control=risk_control,
+                non_inferiority=_non_inferiority(metric, c, judged_fmt),
+                verdict=Badge.of(c.verdict),
+                reason=c.reason,
             )
         )
     return rows
 
 
-def forest_points(result: dict) -> list[dict]:
-    """Each treatment's relative lift and interval; a missing lift (zero control mean) is kept
-    as ``None`` so the chart can leave it out while the table still lists the variant."""
+def forest_points(metric: MetricResult) -> list[dict]:
+    """Each treatment's lift on the judged scale and its interval; a missing lift (a zero
+    control mean) is kept as ``None`` so the chart leaves it out while the table lists it."""
     points = []
-    for c in result["comparisons"]:
-        interval = c["relative_ci"] or [None, None]
+    for c in metric.comparisons:
+        judged = _on(c, c.scale)
+        defined = judged is not None and None not in (
+            judged.estimate,
+            judged.ci.low,
+            judged.ci.high,
+        )
         points.append(
             {
-                "variant": c["variant"],
-                "lift": c["relative_lift"] if c["relative_ci"] else None,
-                "low": interval[0],
-                "high": interval[1],
-                "tone": tone(c["verdict"]),
-                "verdict": formatting.label(c["verdict"]),
+                "variant": c.variant,
+                "lift": judged.estimate if defined else None,
+                "low": judged.ci.low if defined else None,
+                "high": judged.ci.high if defined else None,
+                "tone": tone(c.verdict),
+                "verdict": formatting.label(c.verdict),
             }
         )
     return points
 
 
-def metric_card(result: dict, control: str, sentences: dict[int, str]) -> MetricCard:
+def lift_axis(metric: MetricResult, scale: Scale, interval_header: str) -> charts.LiftAxis:
+    if scale is Scale.RELATIVE:
+        return charts.LiftAxis(f"relative lift vs control, {interval_header}", percent=True)
+    if _is_rate(metric):
+        return charts.LiftAxis(
+            f"difference vs control, {interval_header}", factor=100.0, suffix=" pp"
+        )
+    return charts.LiftAxis(f"difference vs control, {interval_header}")
+
+
+def metric_card(doc: ResultDocument, metric: MetricResult, sentences: dict[int, str]) -> MetricCard:
+    bayesian = any(c.method is Method.BAYESIAN for c in metric.comparisons)
+    scale = next((c.scale for c in metric.comparisons), doc.analysis.scale)
+    interval_header = formatting.interval_name(doc.interval_level, bayesian=bayesian)
+    guardrail = any(c.non_inferiority is not None for c in metric.comparisons)
+    thresholds = [c.non_inferiority.threshold for c in metric.comparisons if c.non_inferiority]
+    method = next((c.method for c in metric.comparisons), Method.FIXED_HORIZON)
     return MetricCard(
-        metric=result["metric"],
-        name=result["name"],
-        sentence=sentences.get(result["metric"], ""),
-        role=result["role"],
-        is_conversion=result["metric_type"] == MetricType.CONVERSION,
-        aggregation=result["aggregation"],
-        expected_direction=formatting.label(result["expected_direction"]),
-        higher_is_better=result["higher_is_better"],
-        verdict=Badge.of(result["verdict"]),
-        rows=variant_rows(result, control),
-        figure=charts.forest_figure(forest_points(result), result["higher_is_better"]),
-        chart_id=f"forest-{result['metric']}",
+        metric=metric.metric,
+        name=metric.name,
+        sentence=sentences.get(metric.metric, ""),
+        role=metric.role,
+        is_conversion=_is_rate(metric),
+        aggregation=metric.aggregation,
+        expected_direction=formatting.label(metric.expected_direction),
+        higher_is_better=metric.higher_is_better,
+        verdict=Badge.of(metric.verdict, metric.verdict_variant),
+        bayesian=bayesian,
+        guardrail=guardrail,
+        judged_header=f"{formatting.label(scale)} lift",
+        other_header=f"{formatting.label(_other(scale))} lift",
+        interval_header=interval_header,
+        margin=formatting.percent(metric.non_inferiority_margin)
+        if metric.non_inferiority_margin is not None
+        else "",
+        rows=variant_rows(doc, metric),
+        figure=charts.forest_figure(
+            forest_points(metric),
+            improves_upward(metric),
+            axis=lift_axis(metric, scale, interval_header),
+            margin=thresholds[0] if thresholds and thresholds[0] is not None else None,
+        ),
+        chart_id=f"forest-{metric.metric}",
+        method=formatting.label(method),
     )
 
 
-def grouped_cards(document: dict, control: str) -> list[tuple[str, list[MetricCard]]]:
+def grouped_cards(doc: ResultDocument) -> list[tuple[str, list[MetricCard]]]:
     """Cards under "Primary", "Secondary", "Guardrail" (in that order, empty groups left out)."""
-    sentences = definition_sentences([m["metric"] for m in document["metrics"]])
-    cards = [metric_card(m, control, sentences) for m in document["metrics"]]
+    sentences = definition_sentences([m.metric for m in doc.metrics])
+    cards = [metric_card(doc, m, sentences) for m in doc.metrics]
     return [
         (title, [c for c in cards if c.role == role])
         for role, title in ROLE_TITLES.items()
@@ -190,51 +420,86 @@ def grouped_cards(document: dict, control: str) -> list[tuple[str, list[MetricCa
     ]
 
 
-def exposure_rows(exposures: dict) -> list[ExposureRow]:
-    assigned = sum(v["n"] for v in exposures["variants"])
+def exposure_rows(doc: ResultDocument) -> list[ExposureRow]:
+    variants = doc.exposures.variants
+    assigned = sum(v.n for v in variants)
     return [
         ExposureRow(
-            variant=v["variant"],
-            n=formatting.thousands(v["n"]),
-            share=formatting.percent(v["n"] / assigned) if assigned else formatting.MISSING,
-            expected_share=formatting.percent(v["expected_share"]),
+            variant=v.variant,
+            n=formatting.thousands(v.n),
+            share=formatting.percent(v.n / assigned) if assigned else formatting.MISSING,
+            expected_share=formatting.percent(v.expected_share),
         )
-        for v in exposures["variants"]
+        for v in variants
     ]
 
 
-def results_view(document: dict, control: str) -> ResultsView:
-    exposures = document["exposures"]
-    variants = [v["variant"] for v in exposures["variants"]]
-    computed_at = document.get("computed_at")
+def results_view(document: dict[str, Any] | ResultDocument, control: str) -> ResultsView:
+    """The experiment page's results; ``control`` is needed only by version-1 documents."""
+    doc = document if isinstance(document, ResultDocument) else as_current(document, control)
+    bayesian = doc.analysis.engine is Engine.BAYESIAN
+    variants = [v.variant for v in doc.exposures.variants]
+    daily = [d.model_dump(mode="json") for d in doc.exposures.daily]
     return ResultsView(
-        is_final=document["is_final"],
-        computed_at=datetime.fromisoformat(computed_at) if computed_at else None,
-        total=formatting.thousands(exposures["total"]),
-        quarantined=exposures["quarantined"],
-        unknown_variant=exposures["unknown_variant"],
-        exposure_rows=exposure_rows(exposures),
-        exposure_figure=charts.exposure_figure(exposures.get("daily", []), variants),
-        srm_p_value=formatting.p_statement(document["srm"]["p_value"]),
-        srm_mismatch=document["srm"]["mismatch"],
-        groups=grouped_cards(document, control),
+        is_final=doc.is_final,
+        computed_at=doc.computed_at,
+        engine_version=doc.engine_version,
+        total=formatting.thousands(doc.exposures.total),
+        quarantined=doc.exposures.quarantined,
+        unknown_variant=doc.exposures.unknown_variant,
+        exposure_rows=exposure_rows(doc),
+        exposure_figure=charts.exposure_figure(daily, variants),
+        srm_p_value=formatting.p_statement(doc.srm.p_value),
+        srm_mismatch=doc.srm.mismatch,
+        decisions=decision_views(doc),
+        no_decision=no_decision_note(doc),
+        settings=formatting.settings_facts(doc.analysis, doc.interval_level),
+        analysis_changed_after_start=doc.analysis_changed_after_start,
+        bayesian=bayesian,
+        interval_header=formatting.interval_name(doc.interval_level, bayesian=bayesian),
+        groups=grouped_cards(doc),
     )
 
 
 @dataclass(frozen=True)
+class AnalysisPanel:
+    """The settings the page shows: those of its results, or the experiment's before any."""
+
+    facts: list[tuple[str, str]]
+    changed_at: datetime | None
+    changed_after_start: bool
+
+
+def analysis_panel(experiment: Experiment, results: ResultsView | None) -> AnalysisPanel:
+    if results is not None:
+        facts = results.settings
+        changed = results.analysis_changed_after_start
+    else:
+        settings = parse_settings(experiment.analysis)
+        facts = formatting.settings_facts(settings, 1.0 - settings.interval_alpha)
+        changed = experiment.analysis_changed_at is not None
+    return AnalysisPanel(facts, experiment.analysis_changed_at, changed)
+
+
+@dataclass(frozen=True)
 class ListSummary:
-    """What the experiments list shows of a result document."""
+    """What the experiments list shows of a result document: exposures, decisions, SRM."""
 
     exposures: str
-    primary: list[tuple[str, Badge]]
+    decisions: list[tuple[str, Badge]]
+    no_decision: str
+    srm_mismatch: bool
+    srm_p_value: str
 
 
-def list_summary(document: dict | None) -> ListSummary | None:
+def list_summary(document: dict[str, Any] | None, control: str) -> ListSummary | None:
     if document is None:
         return None
-    primary = [
-        (m["name"], Badge.of(m["verdict"]))
-        for m in document["metrics"]
-        if m["role"] == MetricRole.PRIMARY
-    ]
-    return ListSummary(formatting.thousands(document["exposures"]["total"]), primary)
+    doc = as_current(document, control)
+    return ListSummary(
+        exposures=formatting.thousands(doc.exposures.total),
+        decisions=[(d.variant, Badge.of_decision(d.decision)) for d in doc.decisions],
+        no_decision=no_decision_note(doc),
+        srm_mismatch=doc.srm.mismatch,
+        srm_p_value=formatting.p_statement(doc.srm.p_value),
+    )

@@ -24,6 +24,7 @@ urlpatterns = [
     re_path(ENVIRONMENT + "$", views.experiment_list, name="experiments"),
     re_path(ENVIRONMENT + "metrics/$", views.metric_library, name="metrics"),
     re_path(EXPERIMENT + "$", views.experiment_detail, name="experiment"),
+    re_path(EXPERIMENT + "analysis/$", views.experiment_analysis, name="analysis"),
     re_path(EXPERIMENT + r"(?P<action>[a-z]+)/$", views.experiment_action, name="action"),
     path(f"vendor/plotly-{vendor.PLOTLY_JS_VERSION}.min.js", vendor.plotly_js, name="plotly-js"),
 ]

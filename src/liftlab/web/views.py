@@ -22,7 +22,7 @@ from liftlab.experiments import services
 from liftlab.experiments.errors import Refused
 from liftlab.experiments.models import Experiment, ExperimentStatus, Metric
 from liftlab.experiments.results import results_for
-from liftlab.web import presenters
+from liftlab.web import analysis, presenters
 from liftlab.web.access import Access, environment_access
 
 REFRESH = "refresh"
@@ -97,7 +97,10 @@ def environment_list(request: HttpRequest) -> HttpResponse:
 def experiment_list(request: HttpRequest, key: str) -> HttpResponse:
     access = environment_access(request, key)
     experiments = Experiment.objects.alive().filter(environment=access.environment)
-    rows = [(e, presenters.list_summary(_document(e))) for e in experiments.order_by("-id")]
+    rows = [
+        (e, presenters.list_summary(_document(e), e.control_variant))
+        for e in experiments.order_by("-id")
+    ]
     return render(request, "web/experiments.html", {"access": access, "rows": rows})
 
 
@@ -107,6 +110,7 @@ def experiment_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
     access = environment_access(request, key)
     experiment = _experiment(access, pk)
     document = _document(experiment)
+    results = document and presenters.results_view(document, experiment.control_variant)
     context = {
         "access": access,
         "experiment": experiment,
@@ -116,7 +120,9 @@ def experiment_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
             if experiment.status in allowed_from
         ],
         "can_refresh": experiment.status in REFRESHABLE,
-        "results": document and presenters.results_view(document, experiment.control_variant),
+        "results": results,
+        "analysis": presenters.analysis_panel(experiment, results),
+        "analysis_form": access.is_admin and analysis.analysis_form(experiment),
         "attached": experiment.experiment_metrics.select_related("metric").order_by("id"),
     }
     return render(request, "web/experiment.html", context)
@@ -140,6 +146,16 @@ def experiment_action(request: HttpRequest, key: str, pk: str, action: str) -> H
         messages.success(request, DONE[action])
     except Refused as exc:  # e.g. "cannot start an experiment that is running."
         messages.error(request, exc.message)
+    return redirect("web:experiment", key=key, pk=pk)
+
+
+@login_required
+@require_POST
+def experiment_analysis(request: HttpRequest, key: str, pk: str) -> HttpResponse:
+    """Change the analysis settings: admins only, through the API's serializer and audit."""
+    access = environment_access(request, key)
+    access.require_admin()
+    analysis.submit(request, _experiment(access, pk))
     return redirect("web:experiment", key=key, pk=pk)
 
 
