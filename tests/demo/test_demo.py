@@ -12,8 +12,9 @@ import subprocess
 import sys
 
 import pytest
+from tests.web import documents
 
-from liftlab.demo.truth import expected_verdict
+from liftlab.demo.truth import check_decisions, check_verdicts, expected_verdict
 
 USERS = 30_000
 
@@ -45,14 +46,18 @@ def demo_output(tmp_path_factory) -> tuple[int, str]:
     return run.returncode, run.stdout + run.stderr
 
 
-def truth_rows(output: str) -> dict[tuple[str, str], tuple[str, str]]:
-    """(metric, variant) → (expected, verdict) from the printed truth table."""
-    rows = {}
+def truth_rows(output: str) -> tuple[dict, dict]:
+    """From the printed truth table: (metric, variant) → (expected, verdict), and
+    variant → (expected decision, decision)."""
+    verdicts, decisions = {}, {}
     for line in output.splitlines():
         cells = [c.strip() for c in line.split("│")[1:-1]]
         if len(cells) == 7 and cells[-1] in ("✓ matches", "✗ differs"):
-            rows[(cells[0], cells[1])] = (cells[4], cells[5])
-    return rows
+            if cells[0] == "→ decision":
+                decisions[cells[1]] = (cells[4], cells[5])
+            else:
+                verdicts[(cells[0], cells[1])] = (cells[4], cells[5])
+    return verdicts, decisions
 
 
 def test_the_demo_runs_every_step_and_prints_the_results(demo_output):
@@ -61,27 +66,65 @@ def test_the_demo_runs_every_step_and_prints_the_results(demo_output):
     for step in ("1. environment", "2. experiment", "3. simulated", "4. completed"):
         assert step in output, output
     assert f"Exposed identities: {USERS:,}" in output
+    assert "Decision" in output and "one_click: DO NOT SHIP" in output
+    assert "Analysis — method: frequentist, fixed horizon" in output
+    assert "Benjamini–Hochberg" in output and "95 % CI" in output
+    assert "non-inferiority bound (margin)" in output and "(margin +10.0%)" in output
     assert re.search(r"Results page: http://127\.0\.0\.1:\d+/environments/", output)
     assert "API token:" in output
 
 
-def test_the_strong_effects_get_the_right_verdicts(demo_output):
+def test_the_strong_effects_get_the_right_verdicts_and_decision(demo_output):
     _, output = demo_output
-    rows = truth_rows(output)
-    assert len(rows) == 10, output
+    verdicts, decisions = truth_rows(output)
+    assert len(verdicts) == 10 and len(decisions) == 2, output
     # +15 % conversion and +40 % errors are far beyond the noise at this size.
-    assert rows[("Checkout conversion", "one_click")] == ("win", "win")
-    assert rows[("Checkout errors", "one_click")] == ("loss", "loss")
-    for (metric, variant), (expected, _) in rows.items():
+    assert verdicts[("Checkout conversion", "one_click")] == ("win", "win")
+    assert verdicts[("Checkout errors", "one_click")] == ("loss", "loss")
+    assert decisions["one_click"] == ("do_not_ship", "do_not_ship")
+    for (metric, variant), (expected, _) in verdicts.items():
         if variant == "express":
             assert expected in ("inconclusive", "pass"), (metric, expected)
+    assert decisions["express"][0] == "no_decision"
 
 
-def test_expected_verdicts_follow_direction_and_polarity():
+def test_expected_verdicts_follow_role_direction_and_polarity():
     assert expected_verdict(0.1, "increase", True) == "win"
     assert expected_verdict(-0.1, "increase", True) == "loss"
     assert expected_verdict(-0.1, "decrease", True) == "win"
     assert expected_verdict(0.0, "increase", True) == "inconclusive"
+    assert expected_verdict(0.0, "decrease", False, "secondary") == "inconclusive"
+    # guardrails and "no change" metrics: harm is a loss, anything else passes
     assert expected_verdict(0.4, "no_change", False) == "loss"
     assert expected_verdict(-0.4, "no_change", False) == "pass"
     assert expected_verdict(0.0, "no_change", False) == "pass"
+    assert expected_verdict(0.0, "increase", True, "guardrail") == "pass"
+    assert expected_verdict(0.1, "increase", True, "guardrail") == "pass"
+    assert expected_verdict(-0.1, "increase", True, "guardrail") == "loss"
+
+
+def test_the_expected_decision_follows_the_engine_rules_on_the_expected_verdicts():
+    three = {"control": 5000, "treatment": 5012, "treatment_b": 4990}
+    document = documents.build(
+        1, [documents.checkout(1, three), documents.latency(2, three)], n=three, final=True
+    )
+    truth = {
+        "1": {"treatment": 0.25, "treatment_b": 0.0},
+        "2": {"treatment": 0.0, "treatment_b": 0.08},
+    }
+    verdicts = check_verdicts(document, truth, "control")
+    assert [(r["variant"], r["expected"], r["verdict"]) for r in verdicts] == [
+        ("treatment", "win", "win"),
+        ("treatment_b", "inconclusive", "inconclusive"),
+        ("treatment", "pass", "pass"),
+        ("treatment_b", "loss", "loss"),
+    ]
+    assert check_decisions(document, verdicts, "control") == [
+        {"variant": "treatment", "expected": "ship", "decision": "ship", "matches": True},
+        {
+            "variant": "treatment_b",
+            "expected": "do_not_ship",
+            "decision": "do_not_ship",
+            "matches": True,
+        },
+    ]

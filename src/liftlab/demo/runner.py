@@ -8,7 +8,7 @@ the results endpoint (frozen at completion) for the table.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from rich.console import Console
@@ -16,7 +16,7 @@ from rich.table import Table
 
 from liftlab.demo import scenario
 from liftlab.demo.client import ApiClient
-from liftlab.demo.truth import check_verdicts
+from liftlab.demo.truth import check_decisions, check_verdicts
 from liftlab.simulate import build_plan, expected_truth, simulate_to_api
 from liftlab.simulate.remote import fetch_experiment
 from liftlab.terminal import render
@@ -31,6 +31,7 @@ class DemoOutcome:
     document: dict
     checks: list[dict]
     seconds: float
+    decisions: list[dict] = field(default_factory=list)
 
 
 def run_demo(api: ApiClient, token: str, *, users: int, seed: int, console: Console) -> DemoOutcome:
@@ -43,10 +44,10 @@ def run_demo(api: ApiClient, token: str, *, users: int, seed: int, console: Cons
     console.print(f"[bold]1.[/] environment {environment['name']!r}, {len(metrics)} metrics")
 
     experiment = api.post(f"{root}/experiments/", scenario.EXPERIMENT)
-    for name, direction, role in scenario.ATTACHMENTS:
+    for attachment in scenario.ATTACHMENTS:
         api.post(
             f"{root}/experiments/{experiment['id']}/metrics/",
-            {"metric": metrics[name]["id"], "expected_direction": direction, "role": role},
+            {**attachment.body(), "metric": metrics[attachment.metric]["id"]},
         )
     spec = fetch_experiment(api.base_url, environment["key"], experiment["id"], token)
     plan = build_plan(
@@ -77,19 +78,34 @@ def run_demo(api: ApiClient, token: str, *, users: int, seed: int, console: Cons
     api.post(f"{root}/experiments/{experiment['id']}/complete/")
     document = api.get(f"{root}/experiments/{experiment['id']}/results/")
     console.print("[bold]4.[/] completed; final results:")
-    render(document, console, control=experiment["control_variant"], title=experiment["name"])
-    checks = check_verdicts(document, expected_truth(plan))
-    console.print(_truth_table(checks))
+    control = experiment["control_variant"]
+    render(document, console, control=control, title=experiment["name"])
+    checks = check_verdicts(document, expected_truth(plan), control)
+    decisions = check_decisions(document, checks, control)
+    console.print(_truth_table(checks, decisions))
+    matched = sum(row["matches"] for row in decisions)
+    console.print(f"{matched} of {len(decisions)} decisions match the simulated truth.")
     return DemoOutcome(
-        environment["key"], experiment["id"], document, checks, time.monotonic() - began
+        environment["key"],
+        experiment["id"],
+        document,
+        checks,
+        time.monotonic() - began,
+        decisions,
     )
 
 
-def _truth_table(checks: list[dict]) -> Table:
-    table = Table(title="Verdicts against the simulated truth", title_justify="left")
+def _mark(matches: bool) -> str:
+    return "[green]✓ matches[/]" if matches else "[red]✗ differs[/]"
+
+
+def _truth_table(checks: list[dict], decisions: list[dict]) -> Table:
+    """Each verdict against the true effect, then each treatment's decision against the
+    decision those true effects call for."""
+    table = Table(title="Verdicts and decisions against the simulated truth", title_justify="left")
     for column in ("metric", "variant", "true lift", "measured", "expected", "verdict", ""):
         table.add_column(column)
-    for row in checks:
+    for i, row in enumerate(checks):
         measured = row["measured_lift"]
         table.add_row(
             row["metric"],
@@ -98,6 +114,17 @@ def _truth_table(checks: list[dict]) -> Table:
             "—" if measured is None else f"{measured:+.1%}",
             row["expected"],
             row["verdict"],
-            "[green]✓ matches[/]" if row["matches"] else "[red]✗ differs[/]",
+            _mark(row["matches"]),
+            end_section=i == len(checks) - 1,
+        )
+    for row in decisions:
+        table.add_row(
+            "→ decision",
+            row["variant"],
+            "",
+            "",
+            row["expected"],
+            row["decision"],
+            _mark(row["matches"]),
         )
     return table

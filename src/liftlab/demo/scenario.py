@@ -1,11 +1,15 @@
 """The demo's story: a checkout experiment with three variants and known true effects.
 
 ``one_click`` truly lifts checkout conversion (a clear win, which carries revenue with it)
-but also raises checkout errors (a clear loss on the guardrail); ``express`` truly changes
-nothing (every verdict about it should be inconclusive or pass).
+but also raises checkout errors (a clear loss on the guardrail: do not ship); ``express`` truly
+changes nothing (inconclusive on every metric it is meant to move, a pass on the guardrail: no
+decision). The analysis runs on the defaults: fixed horizon, relative lift,
+Benjamini–Hochberg over primary and secondary metrics.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from liftlab.simulate import Effect, StreamSpec
 
@@ -56,13 +60,33 @@ METRICS = [
     },
 ]
 
-# (metric name, expected direction, role), in the order they are attached.
+
+@dataclass(frozen=True)
+class Attachment:
+    """A metric attached to the experiment: how it is judged."""
+
+    metric: str
+    expected_direction: str
+    role: str
+    non_inferiority_margin: float | None = None  # None: the engine's default (1 %)
+
+    def body(self) -> dict:
+        body = {"expected_direction": self.expected_direction, "role": self.role}
+        if self.non_inferiority_margin is not None:
+            body["non_inferiority_margin"] = self.non_inferiority_margin
+        return body
+
+
+# In the order they are attached.
 ATTACHMENTS = [
-    ("Checkout conversion", "increase", "primary"),
-    ("Revenue per user", "increase", "secondary"),
-    ("Mean order value", "increase", "secondary"),
-    ("Pro plan page views", "increase", "secondary"),
-    ("Checkout errors", "no_change", "guardrail"),
+    Attachment("Checkout conversion", "increase", "primary"),
+    Attachment("Revenue per user", "increase", "secondary"),
+    Attachment("Mean order value", "increase", "secondary"),
+    Attachment("Pro plan page views", "increase", "secondary"),
+    # A team tolerating up to 10 % more checkout errors for a better checkout; a margin that
+    # this traffic can demonstrate (docs/simulator.md: the default 1 % cannot be shown safe
+    # here, whatever the truth).
+    Attachment("Checkout errors", "no_change", "guardrail", non_inferiority_margin=0.10),
 ]
 
 EXPERIMENT = {

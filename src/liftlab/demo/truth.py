@@ -1,38 +1,96 @@
-"""Does a verdict match what the simulation truly did?"""
+"""Does a verdict (and a decision) match what the simulation truly did?
+
+The expected verdict follows the engine's rules for a correct analysis with enough power:
+guardrail-style metrics (guardrails, and metrics expected not to change) ``pass`` when the
+truth is no change or an improvement and are a ``loss`` when truly harmed; other metrics are a
+``win`` or a ``loss`` when truly moved, ``inconclusive`` when not. The expected decision is the
+engine's own decision rule (``liftlab.analysis.verdicts.decide``) applied to the expected
+verdicts, with no sample-ratio mismatch (the simulation assigns by the weights).
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from liftlab.analysis.contract import ResultDocument
+from liftlab.analysis.documents import as_current
+from liftlab.analysis.verdicts import Judged, decide
+from liftlab.vocabulary import Decision, ExpectedDirection, MetricRole, Verdict
 
 NULL_LIFT = 1e-9
 
 
-def expected_verdict(true_lift: float, expected_direction: str, higher_is_better: bool) -> str:
+def judged_as_guardrail(role: str, expected_direction: str) -> bool:
+    return role == MetricRole.GUARDRAIL or expected_direction == ExpectedDirection.NO_CHANGE
+
+
+def expected_verdict(
+    true_lift: float,
+    expected_direction: str,
+    higher_is_better: bool,
+    role: str = MetricRole.PRIMARY,
+) -> Verdict:
     """The verdict a correct analysis with enough power gives for a known true lift."""
-    if abs(true_lift) < NULL_LIFT:
-        return "pass" if expected_direction == "no_change" else "inconclusive"
-    went_up = true_lift > 0
-    if expected_direction == "no_change":
-        return "pass" if went_up == higher_is_better else "loss"
-    return "win" if went_up == (expected_direction == "increase") else "loss"
+    if expected_direction == ExpectedDirection.NO_CHANGE:
+        good_is_up = higher_is_better
+    else:
+        good_is_up = expected_direction == ExpectedDirection.INCREASE
+    moved = abs(true_lift) >= NULL_LIFT
+    improved = moved and (true_lift > 0) == good_is_up
+    if judged_as_guardrail(role, expected_direction):
+        return Verdict.LOSS if moved and not improved else Verdict.PASS
+    if not moved:
+        return Verdict.INCONCLUSIVE
+    return Verdict.WIN if improved else Verdict.LOSS
 
 
-def check_verdicts(document: dict, truth: dict[str, dict[str, float]]) -> list[dict]:
+def check_verdicts(
+    document: dict[str, Any] | ResultDocument, truth: dict[str, dict[str, float]], control: str
+) -> list[dict]:
     """One row per comparison: the true lift, the expected and the actual verdict."""
+    doc = document if isinstance(document, ResultDocument) else as_current(document, control)
     rows = []
-    for metric in document["metrics"]:
-        for comparison in metric["comparisons"]:
-            true_lift = truth[str(metric["metric"])][comparison["variant"]]
+    for metric in doc.metrics:
+        for comparison in metric.comparisons:
+            true_lift = truth[str(metric.metric)][comparison.variant]
             expected = expected_verdict(
-                true_lift, metric["expected_direction"], metric["higher_is_better"]
+                true_lift, metric.expected_direction, metric.higher_is_better, metric.role
             )
+            measured = comparison.relative.estimate if comparison.relative else None
             rows.append(
                 {
-                    "metric": metric["name"],
-                    "variant": comparison["variant"],
+                    "metric": metric.name,
+                    "role": metric.role,
+                    "variant": comparison.variant,
                     "true_lift": true_lift,
-                    "measured_lift": comparison["relative_lift"],
+                    "measured_lift": measured,
                     "expected": expected,
-                    "verdict": comparison["verdict"],
-                    "matches": expected == comparison["verdict"],
+                    "verdict": comparison.verdict,
+                    "matches": expected == comparison.verdict,
                 }
             )
+    return rows
+
+
+def check_decisions(
+    document: dict[str, Any] | ResultDocument, verdicts: list[dict], control: str
+) -> list[dict]:
+    """One row per treatment: the decision the true effects call for, and the one made."""
+    doc = document if isinstance(document, ResultDocument) else as_current(document, control)
+    rows = []
+    for made in doc.decisions:
+        judged = [
+            Judged(name=r["metric"], role=MetricRole(r["role"]), verdict=r["expected"], summary="")
+            for r in verdicts
+            if r["variant"] == made.variant
+        ]
+        expected, _ = decide(judged, srm_mismatch=False, srm_text="", is_final=doc.is_final)
+        rows.append(
+            {
+                "variant": made.variant,
+                "expected": Decision(expected),
+                "decision": made.decision,
+                "matches": expected == made.decision,
+            }
+        )
     return rows
