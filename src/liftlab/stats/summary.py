@@ -62,6 +62,24 @@ def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p, np.where(np.isfinite(e), e, 0.0)
 
 
+def _freeze(summary: object, *names: str) -> None:
+    """The named fields as read-only float64 arrays of one shape; n must be a count."""
+    arrays = np.broadcast_arrays(
+        *(np.array(getattr(summary, name), dtype=np.float64) for name in names)
+    )
+    if not np.all(arrays[0] >= 0):
+        raise ValueError("n must be a non-negative count for every arm")
+    for name, array in zip(names, arrays, strict=True):
+        array.flags.writeable = False
+        object.__setattr__(summary, name, array)
+
+
+def _mean(n: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """total / n; nan where n == 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 0, total / n, np.nan)
+
+
 @dataclass(frozen=True)
 class SampleSummary:
     """Count, sum and sum of squares of one arm, for many comparisons at once.
@@ -75,14 +93,7 @@ class SampleSummary:
     sum_sq: np.ndarray
 
     def __post_init__(self) -> None:
-        arrays = np.broadcast_arrays(
-            *(np.array(value, dtype=np.float64) for value in (self.n, self.sum, self.sum_sq))
-        )
-        if not np.all(arrays[0] >= 0):
-            raise ValueError("n must be a non-negative count for every arm")
-        for name, array in zip(("n", "sum", "sum_sq"), arrays, strict=True):
-            array.flags.writeable = False
-            object.__setattr__(self, name, array)
+        _freeze(self, "n", "sum", "sum_sq")
 
     @classmethod
     def of(cls, n: ArrayLike, sum: ArrayLike, sum_sq: ArrayLike) -> SampleSummary:
@@ -103,8 +114,7 @@ class SampleSummary:
     @property
     def mean(self) -> np.ndarray:
         """Σx / n; nan where n == 0."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.n > 0, self.sum / self.n, np.nan)
+        return _mean(self.n, self.sum)
 
     @property
     def mean_rounding(self) -> np.ndarray:
@@ -146,16 +156,9 @@ class ProportionSummary:
     sum: np.ndarray
 
     def __post_init__(self) -> None:
-        n, conversions = np.broadcast_arrays(
-            np.array(self.n, dtype=np.float64), np.array(self.sum, dtype=np.float64)
-        )
-        if not np.all(n >= 0):
-            raise ValueError("n must be a non-negative count for every arm")
-        if not np.all((conversions >= 0) & (conversions <= n)):
+        _freeze(self, "n", "sum")
+        if not np.all((self.sum >= 0) & (self.sum <= self.n)):
             raise ValueError("conversions (sum) must lie between 0 and n")
-        for name, array in (("n", n), ("sum", conversions)):
-            array.flags.writeable = False
-            object.__setattr__(self, name, array)
 
     @classmethod
     def of(cls, n: ArrayLike, sum: ArrayLike) -> ProportionSummary:
@@ -169,8 +172,7 @@ class ProportionSummary:
     @property
     def mean(self) -> np.ndarray:
         """The conversion rate; nan where n == 0."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.n > 0, self.sum / self.n, np.nan)
+        return _mean(self.n, self.sum)
 
     @property
     def mean_rounding(self) -> np.ndarray:
