@@ -2,7 +2,7 @@
 
 ``liftlab results`` and ``liftlab demo`` both print with ``render``; it reads any stored
 document through ``as_current`` (a version-1 snapshot too) and says every number the way the
-page does (``liftlab.web.formatting`` is plain Python, shared by both).
+page does (``liftlab.formatting`` is plain Python, shared by both).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from liftlab import formatting as f
 from liftlab.analysis.contract import Comparison, Method, MetricResult, ResultDocument
 from liftlab.analysis.definition import MetricType
 from liftlab.analysis.documents import as_current
 from liftlab.stats import Scale
 from liftlab.vocabulary import Decision, Verdict
-from liftlab.web import formatting as f
 
 VERDICT_STYLES = {
     Verdict.WIN: "bold green",

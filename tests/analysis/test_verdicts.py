@@ -79,6 +79,7 @@ def test_a_primary_or_guardrail_loss_is_do_not_ship(loser: Judged) -> None:
     decision, reasons = decision_of(judged("revenue", PRIMARY, Verdict.WIN), loser)
     assert decision is Decision.DO_NOT_SHIP
     assert reasons[0].endswith("got worse: +1.00% [+0.50%, +1.50%]")
+    assert reasons[1].startswith("primary metric 'revenue' won, a gain given up with it")
 
 
 def test_a_secondary_loss_alone_does_not_block() -> None:

@@ -15,8 +15,8 @@ from django.utils import timezone
 from tests.web.conftest import cache_document, client_for, freeze_document, new_experiment
 from tests.web.documents import for_experiment, v1_document
 
+from liftlab import formatting
 from liftlab.experiments.models import Metric
-from liftlab.web import formatting
 from liftlab.web.vendor import PLOTLY_JS_VERSION
 
 pytestmark = pytest.mark.django_db

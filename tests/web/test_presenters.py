@@ -8,9 +8,10 @@ import pytest
 from django.http import QueryDict
 from tests.web import documents as d
 
+from liftlab import formatting
 from liftlab.analysis.documents import as_current
 from liftlab.analysis.settings import parse_settings
-from liftlab.web import formatting, presenters
+from liftlab.web import presenters
 from liftlab.web.analysis import FormError, submitted_changes
 
 THREE = {"control": 5000, "treatment": 5012, "treatment_b": 4990}

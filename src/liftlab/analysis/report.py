@@ -284,7 +284,7 @@ def _evidence(
         better, worse = (above, below) if metric.direction > 0 else (below, above)
         p_adjusted = float(inference.p_value_adjusted[i])
         reason = (
-            f"adjusted p = {_short(p_adjusted)} against alpha {settings.alpha:g}; "
+            f"adjusted {_p(p_adjusted)} against alpha {settings.alpha:g}; "
             f"the adjusted interval {'excludes' if better or worse else 'includes'} 0"
         )
     if non_inferior is not None and not worse:
@@ -359,7 +359,7 @@ def _decision(
     decision, reasons = decide(
         judged,
         srm_mismatch=srm.mismatch,
-        srm_text=f"p = {_short(srm.p_value)}",
+        srm_text=_p(srm.p_value),
         is_final=is_final,
     )
     return c.TreatmentDecision(variant=variant, decision=decision, reasons=reasons)
@@ -376,7 +376,7 @@ def describe(x: c.Comparison) -> str:
     if x.chance_to_win is not None:
         return f"{text}, chance to win {x.chance_to_win:.1%}"
     if x.p_value_adjusted is not None:
-        return f"{text}, adjusted p = {_short(x.p_value_adjusted)}"
+        return f"{text}, adjusted {_p(x.p_value_adjusted)}"
     return text
 
 
@@ -388,10 +388,11 @@ def _plain(value: float | None) -> str:
     return "—" if value is None else f"{value:+.4g}"
 
 
-def _short(value: float | None) -> str:
+def _p(value: float | None) -> str:
+    """A p-value in words: "p = 0.043", "p < 0.001"."""
     if value is None or math.isnan(value):
-        return "—"
-    return "< 0.001" if value < 0.001 else f"{value:.2g}"
+        return "p = —"
+    return "p < 0.001" if value < 0.001 else f"p = {value:.2g}"
 
 
 def _at(values: np.ndarray | None, i: int) -> float | None:

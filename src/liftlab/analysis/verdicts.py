@@ -90,11 +90,15 @@ def decide(
     primary = [j for j in judged if j.role is MetricRole.PRIMARY]
     guardrails = [j for j in judged if j.role is MetricRole.GUARDRAIL]
     losses = [j for j in (*primary, *guardrails) if j.verdict is Verdict.LOSS]
+    wins = [j for j in primary if j.verdict is Verdict.WIN]
     if losses:
-        return Decision.DO_NOT_SHIP, [_loss_reason(j) for j in losses] + _notes(judged, losses)
+        given_up = [
+            f"primary metric {j.name!r} won, a gain given up with it: {j.summary}" for j in wins
+        ]
+        reasons = [_loss_reason(j) for j in losses] + given_up
+        return Decision.DO_NOT_SHIP, reasons + _notes(judged, [*losses, *wins])
     if not primary:
         return Decision.NO_DECISION, ["no primary metric is attached"]
-    wins = [j for j in primary if j.verdict is Verdict.WIN]
     unsafe = [j for j in guardrails if j.verdict is not Verdict.PASS]
     if wins and not unsafe:
         reasons = [f"primary metric {j.name!r} won: {j.summary}" for j in wins]

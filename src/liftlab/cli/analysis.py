@@ -1,8 +1,8 @@
 """``liftlab analysis ENV_KEY EXPERIMENT_ID``: an experiment's analysis settings, shown or changed.
 
 A change goes through the API's own rules, as the page's form does
-(``liftlab.web.analysis.change_analysis``: ``ExperimentSerializer``, then the save and its audit
-entry in one transaction); the actor must be an admin of the environment, as in the API.
+(``liftlab.experiments.services.change_analysis``: ``ExperimentSerializer``, then the save and
+its audit entry in one transaction); the actor must be an admin of the environment, as in the API.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ def analysis(args: argparse.Namespace) -> int:
     if changes and {**stored, **changes} != stored:
         from rest_framework.exceptions import ValidationError
 
-        from liftlab.web.analysis import change_analysis, changed_fields
+        from liftlab.experiments.services import change_analysis
+        from liftlab.web.analysis import changed_fields
 
         actor = admin_actor(args.actor, experiment.environment)
         try:
@@ -133,7 +134,7 @@ def admin_actor(username: str | None, environment):
 
 def print_settings(experiment) -> None:
     from liftlab.analysis.settings import parse_settings
-    from liftlab.web.formatting import settings_facts
+    from liftlab.formatting import settings_facts
 
     settings = parse_settings(experiment.analysis)
     where = f"experiment {experiment.pk}, {experiment.status}"

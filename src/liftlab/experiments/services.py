@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -104,3 +105,33 @@ def detach_metric(attachment: ExperimentMetric) -> None:
     if attachment.experiment.status == ExperimentStatus.COMPLETED:
         raise Refused("experiment", "is completed; its metrics can no longer change.")
     attachment.delete()
+
+
+def change_analysis(experiment: Experiment, changes: dict[str, Any], actor) -> Experiment:
+    """The API's ``PATCH`` of ``analysis`` without HTTP, for the page's form and the CLI.
+
+    ``ExperimentSerializer`` (partial) validates the settings merged over the stored ones, dates
+    a change made after the start and refuses one once the experiment is completed (DRF's
+    ``ValidationError``, keyed ``analysis.<field>``); the save and its audit entry share one
+    transaction, as in ``AuditedMixin.perform_update``.
+    """
+    serializer = ExperimentSerializer(
+        experiment,
+        data={"analysis": changes},
+        partial=True,
+        context={"environment": experiment.environment},
+    )
+    serializer.is_valid(raise_exception=True)
+    before = dict(ExperimentSerializer(serializer.instance).data)
+    with transaction.atomic():
+        saved = serializer.save()
+        record(
+            environment=saved.environment,
+            actor=actor,
+            action=Action.UPDATE,
+            object_type=ObjectType.EXPERIMENT,
+            obj=saved,
+            before=before,
+            after=dict(ExperimentSerializer(saved).data),
+        )
+    return saved

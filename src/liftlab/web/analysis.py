@@ -1,10 +1,7 @@
-"""Changing an experiment's analysis settings: the page's form, and the change itself.
+"""The page's form for an experiment's analysis settings.
 
-``change_analysis`` is the API's ``PATCH`` of ``analysis`` without HTTP: ``ExperimentSerializer``
-(partial) validates the settings merged over the stored ones, dates a change made after the
-start and refuses one once the experiment is completed; the save and its audit entry (the API
-representation before and after) share one transaction, as in ``AuditedMixin.perform_update``.
-The page's form and ``liftlab analysis`` both change settings through it.
+The change itself is ``liftlab.experiments.services.change_analysis``, which ``liftlab
+analysis`` uses too: the form only turns its fields into the API's ``PATCH`` body.
 """
 
 from __future__ import annotations
@@ -14,17 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, QueryDict
 from rest_framework.exceptions import ValidationError
 
+from liftlab import formatting
 from liftlab.analysis.settings import AnalysisSettings, Engine, parse_settings
-from liftlab.audit.models import Action, ObjectType
-from liftlab.audit.services import record
 from liftlab.experiments.models import Experiment, ExperimentStatus
-from liftlab.experiments.serializers import ExperimentSerializer
+from liftlab.experiments.services import change_analysis
 from liftlab.stats import Correction, Scale
-from liftlab.web import formatting
 
 # The form's number fields: (input name, settings path).
 NUMBERS = (
@@ -39,31 +33,6 @@ CHOICES = (("engine", Engine), ("scale", Scale), ("correction", Correction))
 
 class FormError(ValueError):
     """A field of the form that is not even of the right kind (a number that is not one)."""
-
-
-def change_analysis(experiment: Experiment, changes: dict[str, Any], actor) -> Experiment:
-    """Validate and save the named settings with an audit entry; DRF's ``ValidationError``
-    (keyed ``analysis.<field>``) when the serializer refuses."""
-    serializer = ExperimentSerializer(
-        experiment,
-        data={"analysis": changes},
-        partial=True,
-        context={"environment": experiment.environment},
-    )
-    serializer.is_valid(raise_exception=True)
-    before = dict(ExperimentSerializer(serializer.instance).data)
-    with transaction.atomic():
-        saved = serializer.save()
-        record(
-            environment=saved.environment,
-            actor=actor,
-            action=Action.UPDATE,
-            object_type=ObjectType.EXPERIMENT,
-            obj=saved,
-            before=before,
-            after=dict(ExperimentSerializer(saved).data),
-        )
-    return saved
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from liftlab import formatting
 from liftlab.analysis.contract import (
     Comparison,
     Estimate,
@@ -26,7 +27,7 @@ from liftlab.analysis.settings import Engine, parse_settings
 from liftlab.experiments.models import Experiment, Metric
 from liftlab.stats import Scale
 from liftlab.vocabulary import Decision, ExpectedDirection, MetricRole, Verdict
-from liftlab.web import charts, formatting
+from liftlab.web import charts
 
 # A verdict's tone is its colour: a win is good news, a guardrail that held is quiet good news,
 # a loss is bad news, "at risk" a warning, "inconclusive" no news, "insufficient_data" not even

@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
-from liftlab.web import formatting
+from liftlab import formatting
 
 register = template.Library()
 CODE_SPAN = re.compile(r"`([^`]*)`")

@@ -7,7 +7,7 @@ from functools import partial
 
 import pytest
 
-from liftlab.web import formatting as f
+from liftlab import formatting as f
 
 
 @pytest.mark.parametrize(
