@@ -110,19 +110,21 @@ def decide(
     return (Decision.NO_DECISION if is_final else Decision.KEEP_RUNNING), open_points
 
 
+def _kind(j: Judged) -> str:
+    return "guardrail" if j.role is MetricRole.GUARDRAIL else "primary metric"
+
+
 def _loss_reason(j: Judged) -> str:
-    kind = "guardrail" if j.role is MetricRole.GUARDRAIL else "primary metric"
-    return f"{kind} {j.name!r} got worse: {j.summary}"
+    return f"{_kind(j)} {j.name!r} got worse: {j.summary}"
 
 
 def _open_reason(j: Judged) -> str:
-    kind = "guardrail" if j.role is MetricRole.GUARDRAIL else "primary metric"
     what = {
         Verdict.AT_RISK: "not yet shown to be within its margin",
         Verdict.INSUFFICIENT_DATA: "has too little data for a verdict",
         Verdict.INCONCLUSIVE: "shows no clear effect yet",
     }[j.verdict]
-    return f"{kind} {j.name!r} {what}: {j.summary}"
+    return f"{_kind(j)} {j.name!r} {what}: {j.summary}"
 
 
 def _notes(judged: Sequence[Judged], said: Sequence[Judged]) -> list[str]:
