@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# gbstats, the reference tests/stats compares against, pins numpy 1.x: it gets a venv of its own.
+GBSTATS_VENV ?= .venv-gbstats
+GBSTATS_STAMP := $(GBSTATS_VENV)/.installed
+GBSTATS_PYTHON ?= $(abspath $(GBSTATS_VENV))/bin/python
 
 .PHONY: demo test lint serve clean
 
@@ -13,19 +17,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(GBSTATS_STAMP):
+	$(PYTHON) -m venv $(GBSTATS_VENV)
+	$(GBSTATS_VENV)/bin/pip install --quiet --upgrade pip
+	$(GBSTATS_VENV)/bin/pip install --quiet gbstats==0.8.0
+	touch $(GBSTATS_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/liftlab demo $(DEMO_ARGS)
 
 serve: $(STAMP)
 	$(BIN)/liftlab serve
 
-test: $(STAMP)
+test: $(STAMP) $(GBSTATS_STAMP)
 	$(BIN)/ruff check src tests bench
-	$(BIN)/pytest $(PYTEST_ARGS)
+	GBSTATS_PYTHON=$(GBSTATS_PYTHON) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
 clean:
-	rm -rf $(VENV) .liftlab
+	rm -rf $(VENV) $(GBSTATS_VENV) .liftlab

@@ -1,233 +1,197 @@
-"""Benchmark: liftlab.stats beside GrowthBook's gbstats on 10,000 comparisons.
+"""Benchmark: liftlab.stats beside GrowthBook's gbstats 0.8.0, 10,000 comparisons per method.
 
-Times the statistics alone (no queries) for a mix of numeric and conversion
-metrics, from the same sufficient statistics, and checks that both engines give
-the same numbers where their methods coincide.
+For each method (fixed-horizon, sequential, Bayesian with gbstats' default flat prior), all on
+the relative scale (gbstats' default), the same comparisons, half sample-mean and half
+proportion metrics, go through
 
-gbstats is not a liftlab dependency, and its pins (numpy 1.x, pandas 1.x) clash
-with liftlab's, so it runs in a virtual environment of its own:
+- liftlab: one vectorised pass per method: summaries built from the arrays, one ``effect`` per
+  kind of metric, joined into one ``Effect``, then one method call for every output (estimate,
+  interval, sd, and p-value or chance to win and risk). Median and best of ``--repeats``;
+- gbstats: the fastest way it offers, one test object and ``compute_result`` per comparison
+  (its statistics are built beforehand, outside its timing, so its figure is a lower bound),
+  in its own venv through tests/stats/gbstats_worker.py, which reports the time it spent.
 
-    python3 -m venv /tmp/gbvenv && /tmp/gbvenv/bin/pip install gbstats
-    .venv/bin/python bench/stats.py [--comparisons 10000] [--gbstats-python /tmp/gbvenv/bin/python]
+Then every output is checked to agree with the tolerances of the tests
+(tests/stats/gbstats_reference.py); the run exits with 1 if any does not.
 
-This script then runs itself a second time in that interpreter with
-`--gbstats-worker IN OUT`: that half imports only numpy and gbstats, reads the
-sufficient statistics from IN (.npz) and writes gbstats' answers and timings to OUT.
-
-Where the methods coincide (gbstats' frequentist TwoSidedTTest, no CUPED, no
-sequential testing):
-- numeric, absolute: both are Welch's t-test: effect, p-value and interval;
-- numeric, relative: both use the same delta-method standard error (gbstats then
-  takes a t quantile for the interval, liftlab a normal one, so only the effect
-  and its standard error are compared);
-- conversion: gbstats runs a t-test with variance p(1 − p), which is liftlab's
-  unpooled (Wald) standard error; liftlab tests with the pooled z statistic, so
-  the effects and standard errors are compared, absolute and relative.
-gbstats answers "no result" (p = 1, interval [0, 0]) when the control mean is 0 or
-a variance is 0; those comparisons are left out of the check and counted.
+    make .venv-gbstats/.installed      # once; `make test` builds it too
+    .venv/bin/python bench/stats.py [--comparisons 10000] [--repeats 20]
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
+import dataclasses
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # the gbstats half runs where liftlab is not installed
-    from liftlab.stats import Comparison
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/stats, for the reference
 
-NUMERIC, CONVERSION = 0, 1
-CHECK_RTOL = 1e-9
-# gbstats computes p as 2·(1 − cdf), which keeps only ~1e-16 absolute precision,
-# so p-values are compared to 1e-9 relative or 1e-14 absolute, whichever is looser.
-P_ATOL = 1e-14
+from tests.stats.gbstats_reference import (
+    bayesian,
+    errors,
+    excluded,
+    fixed,
+    gbstats_answers,
+    liftlab_answers,
+    sequential,
+)
+from tests.stats.gbstats_worker import GbstatsWorker, Spec, gbstats_python
+
+from liftlab.stats import Effect, Prior, ProportionSummary, SampleSummary, effect
+
+ALPHA = 0.05
+METHODS = {
+    "fixed-horizon": fixed("relative", ALPHA),
+    "sequential": sequential("relative", ALPHA, 5000.0),
+    "Bayesian": bayesian("relative", ALPHA, Prior(), inverse=False),
+}
+EFFECT_FIELDS = [field.name for field in dataclasses.fields(Effect) if field.name != "scale"]
 
 
 def sufficient_statistics(comparisons: int, seed: int = 20240601) -> dict[str, np.ndarray]:
-    """Per-arm (n, Σx, Σx²) for a realistic mix: half numeric, half conversion metrics.
+    """Per-arm (n, Σx, Σx²): the first half sample-mean metrics, the second half proportions.
 
-    Each comparison has a true mean (or rate) and spread shared by both arms, a
-    true lift of a few percent for the treatment, and the sampling noise of its
-    arm sizes, so t statistics and p-values land where real experiments put them.
+    Each comparison has a true mean (or rate) and spread shared by both arms, a true lift of a
+    few percent for the treatment, and the sampling noise of its arm sizes, so statistics and
+    p-values land where real experiments put them.
     """
     rng = np.random.default_rng(seed)
-    kind = rng.integers(0, 2, comparisons)
+    is_proportion = np.arange(comparisons) >= comparisons // 2
     true_mean = rng.lognormal(3.0, 0.5, comparisons)
     true_sd = true_mean * rng.uniform(0.5, 3.0, comparisons)
     true_rate = rng.uniform(0.02, 0.4, comparisons)
-    arms = {}
+    data = {"proportion": is_proportion}
     for arm, lift in (("c", 1.0), ("t", 1.0 + rng.normal(0.0, 0.02, comparisons))):
         n = rng.integers(200, 50_000, comparisons).astype(np.float64)
         conversions = rng.binomial(n.astype(np.int64), np.clip(true_rate * lift, 0, 1))
         mean = true_mean * lift + rng.normal(0.0, true_sd / np.sqrt(n))
         variance = true_sd**2 * rng.chisquare(n - 1) / (n - 1)
         total = n * mean
-        is_conversion = kind == CONVERSION
-        arms[f"n_{arm}"] = n
-        arms[f"sum_{arm}"] = np.where(is_conversion, conversions, total)
-        arms[f"sum_sq_{arm}"] = np.where(
-            is_conversion, conversions, total * mean + (n - 1) * variance
+        data[f"n_{arm}"] = n
+        data[f"sum_{arm}"] = np.where(is_proportion, conversions, total)
+        data[f"sum_sq_{arm}"] = np.where(
+            is_proportion, conversions, total * mean + (n - 1) * variance
         )
-    return {"kind": kind, **arms}
+    return data
 
 
-def liftlab_run(data: dict[str, np.ndarray]) -> dict[int, Comparison]:
-    """All comparisons with liftlab: one vectorised call per test kind."""
-    from liftlab.stats import SampleSummary, two_proportion_z_test, welch_t_test
-
-    out = {}
-    for kind, test in ((NUMERIC, welch_t_test), (CONVERSION, two_proportion_z_test)):
-        rows = data["kind"] == kind
-        control, treatment = (
+def summaries(data: dict[str, np.ndarray]) -> list[tuple]:
+    """(control, treatment) per kind of metric: sample means first, then proportions."""
+    means, proportions = ~data["proportion"], data["proportion"]
+    return [
+        tuple(
             SampleSummary.of(
-                data[f"n_{a}"][rows], data[f"sum_{a}"][rows], data[f"sum_sq_{a}"][rows]
+                data[f"n_{a}"][means], data[f"sum_{a}"][means], data[f"sum_sq_{a}"][means]
             )
             for a in ("c", "t")
-        )
-        out[kind] = test(control, treatment, 0.05)
-    return out
+        ),
+        tuple(
+            ProportionSummary.of(data[f"n_{a}"][proportions], data[f"sum_{a}"][proportions])
+            for a in ("c", "t")
+        ),
+    ]
 
 
-def gbstats_worker(source: Path, target: Path) -> None:
-    """The gbstats half: one TwoSidedTTest per comparison, as gbstats' own runner does."""
-    from importlib.metadata import version
-
-    from gbstats.frequentist.tests import FrequentistConfig, TwoSidedTTest
-    from gbstats.models.statistics import ProportionStatistic, SampleMeanStatistic
-
-    data = dict(np.load(source))
-    rows = list(
-        zip(
-            *(
-                data[k].tolist()
-                for k in ("kind", "n_c", "sum_c", "sum_sq_c", "n_t", "sum_t", "sum_sq_t")
-            ),
-            strict=True,
-        )
+def liftlab_pass(data: dict[str, np.ndarray], spec: Spec) -> dict[str, np.ndarray]:
+    """Everything gbstats reports for ``spec``, for all comparisons, from the raw arrays."""
+    parts = [
+        effect(control, treatment, spec["difference"]) for control, treatment in summaries(data)
+    ]
+    joined = Effect(
+        parts[0].scale,
+        *(np.concatenate([getattr(part, name) for part in parts]) for name in EFFECT_FIELDS),
     )
-
-    def statistic(kind: int, n: float, total: float, total_sq: float):
-        if kind == CONVERSION:
-            return ProportionStatistic(n=int(n), sum=total)
-        return SampleMeanStatistic(n=int(n), sum=total, sum_squares=total_sq)
-
-    results: dict[str, np.ndarray] = {"version": np.array(version("gbstats"))}
-    for difference in ("relative", "absolute"):
-        config = FrequentistConfig(difference_type=difference, alpha=0.05)
-        start = time.perf_counter()
-        answers = [
-            TwoSidedTTest(
-                statistic(k, nc, sc, qc), statistic(k, nt, st, qt), config
-            ).compute_result()
-            for k, nc, sc, qc, nt, st, qt in rows
-        ]
-        results[f"{difference}_seconds"] = np.array(time.perf_counter() - start)
-        results[f"{difference}_expected"] = np.array([a.expected for a in answers])
-        results[f"{difference}_stddev"] = np.array([a.uplift.stddev for a in answers])
-        results[f"{difference}_ci"] = np.array([a.ci for a in answers])
-        results[f"{difference}_p"] = np.array([a.p_value for a in answers])
-        results[f"{difference}_ok"] = np.array([a.error_message is None for a in answers])
-    np.savez(target, **results)
+    return liftlab_answers(spec, joined)
 
 
-def run_gbstats(python: str, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Run the gbstats half in its own interpreter and read back its answers."""
-    with tempfile.TemporaryDirectory() as folder:
-        source, target = Path(folder, "in.npz"), Path(folder, "out.npz")
-        np.savez(source, **data)
-        subprocess.run([python, __file__, "--gbstats-worker", str(source), str(target)], check=True)
-        return dict(np.load(target))
-
-
-def check_agreement(
-    data: dict[str, np.ndarray], ours: dict[int, Comparison], theirs: dict[str, np.ndarray]
-) -> list[str]:
-    """Compare where the methods coincide; return one line per check."""
-    lines = []
-    for kind, name in ((NUMERIC, "numeric"), (CONVERSION, "conversion")):
-        rows = data["kind"] == kind
-        gb = {
-            key: value[rows]
-            for key, value in theirs.items()
-            if value.ndim and len(value) == rows.size
-        }
-        result = ours[kind]
-        skipped = int(np.sum(~(gb["absolute_ok"] & gb["relative_ok"])))
-        lines.append(f"{name}: gbstats gave no result for {skipped} comparisons")
-        checks = [
-            ("absolute effect", result.absolute_lift, gb["absolute_expected"], "absolute"),
-            ("absolute standard error", result.se, gb["absolute_stddev"], "absolute"),
-            ("relative effect", result.relative_lift, gb["relative_expected"], "relative"),
-            ("relative standard error", result.relative_se, gb["relative_stddev"], "relative"),
-        ]
-        if kind == NUMERIC:
-            checks += [
-                ("Welch p-value", result.p_value, gb["absolute_p"], "absolute"),
-                ("Welch interval low", result.ci_low, gb["absolute_ci"][:, 0], "absolute"),
-                ("Welch interval high", result.ci_high, gb["absolute_ci"][:, 1], "absolute"),
-            ]
-        for label, mine, other, difference in checks:
-            ok = gb[f"{difference}_ok"]
-            lines.append(f"  {f'{name} {label}':<36} " + _agreement(mine[ok], other[ok]))
-    return lines
-
-
-def _agreement(mine: np.ndarray, theirs: np.ndarray) -> str:
-    """'agree' or how many disagree, with the largest relative difference."""
-    close = np.isclose(mine, theirs, rtol=CHECK_RTOL, atol=P_ATOL)
-    above_floor = np.abs(theirs) > P_ATOL / CHECK_RTOL  # where rtol, not atol, decides
-    relative = np.abs(mine - theirs)[above_floor] / np.abs(theirs)[above_floor]
-    worst = np.max(relative, initial=0.0)
-    verdict = "agree" if close.all() else f"DISAGREE in {np.sum(~close)}"
-    return (
-        f"{verdict} (n={close.size}; max rel diff {worst:.1e} where |x| > {P_ATOL / CHECK_RTOL:g})"
-    )
-
-
-def time_liftlab(data: dict[str, np.ndarray], repeats: int) -> tuple[float, float]:
-    """Best and median wall time of the whole liftlab pass over all comparisons."""
-    times = []
+def time_liftlab(data: dict[str, np.ndarray], spec: Spec, repeats: int) -> tuple[float, float]:
+    """Best and median seconds of one whole liftlab pass."""
+    seconds = []
     for _ in range(repeats):
         start = time.perf_counter()
-        liftlab_run(data)
-        times.append(time.perf_counter() - start)
-    return min(times), float(np.median(times))
+        liftlab_pass(data, spec)
+        seconds.append(time.perf_counter() - start)
+    return min(seconds), float(np.median(seconds))
+
+
+def comparisons_for_gbstats(data: dict[str, np.ndarray]) -> list[dict]:
+    """The same comparisons, in the same order, as the worker reads them."""
+
+    def arm(index: int, a: str) -> list[float]:
+        return [float(data[f"{key}_{a}"][index]) for key in ("n", "sum", "sum_sq")]
+
+    return [
+        {
+            "statistic": "proportion" if data["proportion"][index] else "mean",
+            "control": arm(index, "c"),
+            "treatment": arm(index, "t"),
+        }
+        for index in range(data["proportion"].size)
+    ]
+
+
+def agreement(
+    data: dict[str, np.ndarray], spec: Spec, results: list[dict]
+) -> tuple[int, list[str]]:
+    """How many comparisons were left out on purpose, and one line per output compared.
+
+    Each line gives the worst difference in units of the test's tolerance (1 fails) and the
+    largest relative difference where the reference exceeds 1e-6 (the floors play no part).
+    """
+    pairs = summaries(data)
+    reasons = np.concatenate([excluded(spec, control, treatment) for control, treatment in pairs])
+    compared = reasons == ""
+    ours, theirs = liftlab_pass(data, spec), gbstats_answers(spec, results)
+    lines = []
+    for field, error in errors(ours, theirs).items():
+        mine, other = ours[field][compared], theirs[field][compared]
+        sizable = np.abs(other) > 1e-6
+        relative = np.abs(mine - other)[sizable] / np.abs(other)[sizable]
+        worst = float(np.max(error[compared], initial=0.0))
+        verdict = "agree" if worst <= 1 else f"DISAGREE in {int(np.sum(error[compared] > 1))}"
+        lines.append(
+            f"    {field:<15} {verdict:<16} worst {worst:.1e} of the tolerance, "
+            f"max relative difference {np.max(relative, initial=0.0):.1e}"
+        )
+    return int(np.sum(~compared)), lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--comparisons", type=int, default=10_000)
-    parser.add_argument("--gbstats-python", default="/tmp/gbvenv/bin/python")
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--gbstats-worker", nargs=2, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.gbstats_worker:
-        gbstats_worker(*map(Path, args.gbstats_worker))
-        return
+    python = gbstats_python()
+    if python is None:
+        sys.exit("no gbstats venv: run `make .venv-gbstats/.installed` (or set GBSTATS_PYTHON)")
 
     data = sufficient_statistics(args.comparisons)
-    best, median = time_liftlab(data, args.repeats)
-    theirs = run_gbstats(args.gbstats_python, data)
-    gb_relative, gb_absolute = float(theirs["relative_seconds"]), float(theirs["absolute_seconds"])
-    numeric = int(np.sum(data["kind"] == NUMERIC))
-    conversion = args.comparisons - numeric
-    version = theirs["version"]
-    print(f"{args.comparisons} comparisons ({numeric} numeric, {conversion} conversion)")
-    print(f"liftlab (absolute + relative, one call per test): best {best * 1e3:.2f} ms,", end=" ")
-    print(f"median {median * 1e3:.2f} ms over {args.repeats} runs")
-    print(f"gbstats {version} TwoSidedTTest, relative (its default): {gb_relative:.3f} s")
-    print(f"gbstats {version} TwoSidedTTest, absolute:               {gb_absolute:.3f} s")
-    print(f"speed ratio (gbstats relative / liftlab median): {gb_relative / median:.0f}x")
-    print("agreement where the methods coincide (rtol 1e-9):")
-    lines = check_agreement(data, liftlab_run(data), theirs)
-    print("\n".join(lines))
-    if any("DISAGREE" in line for line in lines):
+    worker = GbstatsWorker(python)
+    answer = worker.run(list(METHODS.values()), comparisons_for_gbstats(data))
+    worker.close()
+    proportions = int(data["proportion"].sum())
+    print(
+        f"{args.comparisons} comparisons ({args.comparisons - proportions} sample-mean, "
+        f"{proportions} proportion), relative scale, alpha {ALPHA}; gbstats {worker.version}"
+    )
+    print(f"{'method':<14} {'liftlab median (best)':>22} {'gbstats':>10} {'ratio':>8}")
+    report, failed = [], False
+    for (name, spec), seconds, results in zip(
+        METHODS.items(), answer["seconds"], answer["results"], strict=True
+    ):
+        best, median = time_liftlab(data, spec, args.repeats)
+        timing = f"{median * 1e3:.2f} ms ({best * 1e3:.2f})"
+        print(f"{name:<14} {timing:>22} {seconds:>8.2f} s {seconds / median:>7.0f}x")
+        left_out, lines = agreement(data, spec, results)
+        failed |= any("DISAGREE" in line for line in lines)
+        report += [f"  {name}: {args.comparisons - left_out} compared, {left_out} left out", *lines]
+    print("agreement with gbstats (rtol 1e-9; floors as in tests/stats/gbstats_reference.py):")
+    print("\n".join(report))
+    if failed:
         sys.exit(1)
 
 

@@ -1,7 +1,8 @@
 """Raw per-identity data sets for checking liftlab.stats against scipy/statsmodels.
 
-The tests summarise raw arrays into (n, Σx, Σx²), run liftlab on the summaries
-and the reference library on the raw arrays. Values come from a numpy generator
+The tests summarise raw arrays into (n, Σx, Σx²) or (n, conversions), run liftlab on the
+summaries and the reference on the raw arrays (a library, or `direct_welch`, the test
+written out from np.mean / np.var). Values come from a numpy generator
 seeded by hypothesis, so arms of 5000 identities stay cheap while hypothesis
 still chooses (and shrinks) size, shape of the distribution, scale and seed.
 
@@ -16,10 +17,12 @@ variation of 0.01 or more), and only small samples hit the limit by chance.
 from __future__ import annotations
 
 import numpy as np
+import scipy.stats
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
+from numpy.typing import ArrayLike
 
-from liftlab.stats import SampleSummary
+from liftlab.stats import ProportionSummary, SampleSummary, Summary
 
 # Tiny, ordinary and very large arms; 3 against 5000 gives the unbalanced case.
 ARM_SIZES = st.one_of(st.integers(2, 40), st.sampled_from([2, 3, 5000]))
@@ -56,9 +59,48 @@ def conversion_arm(draw: st.DrawFn) -> np.ndarray:
     return (rng.random(n) < rate).astype(np.float64)
 
 
+def direct_welch(
+    control: np.ndarray, treatment: np.ndarray, alpha: float, ddof: int, scale: str
+) -> dict[str, float]:
+    """Welch's test straight from the raw arrays, on either scale.
+
+    Relative: R = (m_t − m_c)/|m_c| and Var R = Var m_t/m_c² + m_t²·Var m_c/m_c⁴ (first-order
+    delta method), with Var m = var/n; the df is Welch–Satterthwaite's on the means.
+    """
+    with np.errstate(all="ignore"):  # nan for a zero or undefined se is what the test reads
+        m_c, m_t = np.mean(control), np.mean(treatment)
+        var_mean_c = np.var(control, ddof=ddof) / control.size
+        var_mean_t = np.var(treatment, ddof=ddof) / treatment.size
+        df = (var_mean_c + var_mean_t) ** 2 / (
+            var_mean_c**2 / (control.size - 1) + var_mean_t**2 / (treatment.size - 1)
+        )
+        if scale == "absolute":
+            estimate, se = m_t - m_c, np.sqrt(var_mean_c + var_mean_t)
+        elif m_c == 0:
+            estimate = se = np.nan  # no relative change from 0; the df still exists
+        else:
+            estimate = (m_t - m_c) / abs(m_c)
+            se = np.sqrt(var_mean_t / m_c**2 + m_t**2 * var_mean_c / m_c**4)
+        p_value = 2 * scipy.stats.t.sf(abs(estimate / se), df)
+        half = scipy.stats.t.ppf(1 - alpha / 2, df) * se
+    return {
+        "estimate": estimate,
+        "se": se,
+        "df": df,
+        "p_value": p_value,
+        "low": estimate - half,
+        "high": estimate + half,
+    }
+
+
 def summarise(values: np.ndarray) -> SampleSummary:
     """(n, Σx, Σx²) as the event store would return them."""
     return SampleSummary.of(values.size, np.sum(values), np.sum(values * values))
+
+
+def summarise_conversions(values: np.ndarray) -> ProportionSummary:
+    """(n, conversions) of 0/1 data, as the event store returns a conversion metric."""
+    return ProportionSummary.of(values.size, np.sum(values))
 
 
 def well_conditioned(values: np.ndarray) -> bool:
@@ -85,3 +127,28 @@ def assert_p_value_close(actual: float, expected: float, rtol: float = 1e-9) -> 
         assert actual < 1e-49
         with np.errstate(divide="ignore"):  # both may underflow to 0: log 0 = -inf on each side
             assert_allclose(np.log(actual), np.log(expected), rtol=rtol)
+
+
+@st.composite
+def summary_pair(draw: st.DrawFn) -> tuple[Summary, Summary]:
+    """(control, treatment) summaries of one comparison, of a numeric or a conversion metric.
+
+    For properties that hold whatever the data, so no arm is left out as ill-conditioned.
+    """
+    if draw(st.booleans()):
+        return summarise(draw(numeric_arm())), summarise(draw(numeric_arm()))
+    return summarise_conversions(draw(conversion_arm())), summarise_conversions(
+        draw(conversion_arm())
+    )
+
+
+def tiny_treatment_mean(control_mean: ArrayLike, treatment_mean: ArrayLike) -> np.ndarray:
+    """|m_t| < 1e-6·|m_c|: where liftlab's relative variance is known to lose digits.
+
+    Not on purpose: effects.py forms m_t/|m_c| as (m_c + (m_t − m_c))/|m_c|, which keeps m_t
+    only to eps·|m_c|, so the relative variance is off by up to ~eps·|m_c/m_t| (2e-9 at
+    |m_t/m_c| = 2e-7). Comparisons on the relative scale leave these inputs out until that is
+    fixed; test_stats_fixed_horizon pins the bug with a strict xfail.
+    """
+    with np.errstate(invalid="ignore"):
+        return np.abs(treatment_mean) < 1e-6 * np.abs(control_mean)

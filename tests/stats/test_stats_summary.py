@@ -1,4 +1,4 @@
-"""SampleSummary: shapes, means and a variance that survives cancellation."""
+"""SampleSummary and ProportionSummary: shapes, refusals, means and variances."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ import pytest
 from hypothesis import given, settings
 from numpy.testing import assert_allclose
 
-from liftlab.stats import SampleSummary
+from liftlab.stats import ProportionSummary, SampleSummary
 
-from .stats_raw_data import is_constant, numeric_arm, summarise, well_conditioned
+from .stats_raw_data import (
+    conversion_arm,
+    is_constant,
+    numeric_arm,
+    summarise,
+    summarise_conversions,
+    well_conditioned,
+)
 
 
 def test_of_broadcasts_scalars_and_lists_to_float_arrays():
@@ -83,3 +90,40 @@ def test_from_values_reduces_along_an_axis():
     assert summary.shape == (4,)
     assert_allclose(summary.mean, data.mean(axis=0))
     assert_allclose(summary.variance, data.var(axis=0, ddof=1))
+
+
+def test_proportions_broadcast_and_are_read_only():
+    summary = ProportionSummary.of([10, 20, 30], 5)
+    assert summary.shape == (3,) and summary.sum.dtype == np.float64
+    assert ProportionSummary.of(4, 1).shape == ()
+    with pytest.raises(ValueError, match="read-only"):
+        summary.n[0] = 5
+
+
+@pytest.mark.parametrize(
+    ("n", "conversions", "message"),
+    [(-1, 0, "n must be"), (10, 11, "between 0 and n"), (10, -1, "between 0 and n"),
+     (10, float("nan"), "between 0 and n"), ([5, 5], [2, 6], "between 0 and n")],
+)  # fmt: skip
+def test_counts_that_are_not_proportions_are_refused(n, conversions, message):
+    with pytest.raises(ValueError, match=message):
+        ProportionSummary.of(n, conversions)
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=conversion_arm())
+def test_proportion_variance_is_the_binomial_one_of_the_raw_data(values):
+    """p(1 − p): np.var with ddof=0 of the 0/1 values, exactly 0 when all agree."""
+    summary = summarise_conversions(values)
+    assert_allclose(summary.mean, values.mean(), rtol=1e-15)
+    if is_constant(values):
+        assert summary.variance == 0
+    else:
+        assert_allclose(summary.variance, np.var(values), rtol=1e-12)
+    assert summary.mean_rounding == 0
+
+
+def test_an_empty_proportion_has_no_rate():
+    summary = ProportionSummary.of([0, 4], [0, 1])
+    assert np.isnan(summary.mean[0]) and np.isnan(summary.variance[0])
+    assert (summary.mean[1], summary.variance[1]) == (0.25, 0.1875)
