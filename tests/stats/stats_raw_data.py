@@ -20,7 +20,6 @@ import numpy as np
 import scipy.stats
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from numpy.typing import ArrayLike
 
 from liftlab.stats import ProportionSummary, SampleSummary, Summary
 
@@ -140,15 +139,3 @@ def summary_pair(draw: st.DrawFn) -> tuple[Summary, Summary]:
     return summarise_conversions(draw(conversion_arm())), summarise_conversions(
         draw(conversion_arm())
     )
-
-
-def tiny_treatment_mean(control_mean: ArrayLike, treatment_mean: ArrayLike) -> np.ndarray:
-    """|m_t| < 1e-6·|m_c|: where liftlab's relative variance is known to lose digits.
-
-    Not on purpose: effects.py forms m_t/|m_c| as (m_c + (m_t − m_c))/|m_c|, which keeps m_t
-    only to eps·|m_c|, so the relative variance is off by up to ~eps·|m_c/m_t| (2e-9 at
-    |m_t/m_c| = 2e-7). Comparisons on the relative scale leave these inputs out until that is
-    fixed; test_stats_fixed_horizon pins the bug with a strict xfail.
-    """
-    with np.errstate(invalid="ignore"):
-        return np.abs(treatment_mean) < 1e-6 * np.abs(control_mean)

@@ -120,15 +120,10 @@ def test_direction_per_comparison():
     assert_allclose(chance, [special.ndtr(1.5), special.ndtr(-1.5)], rtol=1e-15)
 
 
-SAME_CONSTANT_BUG = pytest.mark.xfail(
-    strict=True, reason="bayesian.py: chance_to_win reads the sign of 0/0 (nan) as a loss"
-)
-
-
 @pytest.mark.parametrize(
     ("estimate", "chance", "risk"),
     [
-        pytest.param(0.0, 0.5, (0, 0), marks=SAME_CONSTANT_BUG, id="same-constant"),
+        pytest.param(0.0, 0.5, (0, 0), id="same-constant"),
         pytest.param(2.0, 1, (2, 0), id="better-constant"),
         pytest.param(-2.0, 0, (0, 2), id="worse-constant"),
     ],

@@ -25,7 +25,6 @@ from .stats_raw_data import (
     numeric_arm,
     summarise,
     summary_pair,
-    tiny_treatment_mean,
     well_conditioned,
 )
 
@@ -51,7 +50,9 @@ def paper_sequence(
     )  # eq. 9
     sum_t = n * estimate  # S_t, the sum of the per-identity effects
     # eq. 155 in logarithms: the e-value itself overflows long before its reciprocal underflows.
-    log_e_value = rho**2 * sum_t**2 / s2 / (2 * (n * rho**2 + 1)) - np.log(n * rho**2 + 1) / 2
+    # A zero variance (an arm of zeros against a tiny effect) makes it infinite: p = 0.
+    with np.errstate(divide="ignore"):
+        log_e_value = rho**2 * sum_t**2 / s2 / (2 * (n * rho**2 + 1)) - np.log(n * rho**2 + 1) / 2
     return {
         "estimate": estimate,
         "low": estimate - half,
@@ -73,7 +74,6 @@ def test_sequential_matches_the_paper_on_raw_data(control, treatment, tuned, alp
     assume(well_conditioned(control) and well_conditioned(treatment))
     assume(not (is_constant(control) and is_constant(treatment)))
     assume(control.mean() != 0 or scale == "absolute")
-    assume(scale == "absolute" or not tiny_treatment_mean(control.mean(), treatment.mean()))
     expected = paper_sequence(control, treatment, tuned, tuning, alpha, scale)
     test = Sequential(effect(summarise(control), summarise(treatment), scale), tuned, tuning)
     low, high = test.interval(alpha)

@@ -68,10 +68,10 @@ class Bayesian:
     @property
     def chance_to_win(self) -> np.ndarray:
         """P(the treatment is better than control), "better" per ``direction``."""
+        mean = self._better_mean
+        certain = np.where(mean == 0, 0.5, np.where(mean > 0, 1.0, 0.0))
         with np.errstate(all="ignore"):
-            z = self._better_z
-            certain = np.where(z == 0, 0.5, np.where(z > 0, 1.0, 0.0))
-            return np.where(self.posterior_sd == 0, certain, special.ndtr(z))
+            return np.where(self.posterior_sd == 0, certain, special.ndtr(self._better_z))
 
     @property
     def risk(self) -> tuple[np.ndarray, np.ndarray]:

@@ -53,21 +53,23 @@ def effect(control: Summary, treatment: Summary, scale: Scale | str) -> Effect:
 
     Absolute: m_t − m_c with variance v_t/n_t + v_c/n_c. Relative: (m_t − m_c)/|m_c| with the
     first-order delta-method variance (Var m_t + (m_t/|m_c|)²·Var m_c)/m_c², nan where the control
-    mean is 0. Dividing by |m_c| keeps the sign of the lift the sign of the change.
+    mean is 0. Dividing by |m_c| keeps the sign of the lift the sign of the change. The Welch df
+    is written with w = Var m_c/(Var m_c + Var m_t), as 1/(w²/(n_c − 1) + (1 − w)²/(n_t − 1)):
+    the textbook form squares the variances of the means, which under- or overflows for data
+    far from unit scale.
     """
     scale = Scale(scale)
     with np.errstate(all="ignore"):
         var_mean_c = control.variance / control.n
         var_mean_t = treatment.variance / treatment.n
         difference = _difference(control, treatment, var_mean_c + var_mean_t)
-        df = (var_mean_c + var_mean_t) ** 2 / (
-            var_mean_c**2 / (control.n - 1.0) + var_mean_t**2 / (treatment.n - 1.0)
-        )
+        share = var_mean_c / (var_mean_c + var_mean_t)
+        df = 1.0 / (share**2 / (control.n - 1.0) + (1.0 - share) ** 2 / (treatment.n - 1.0))
         if scale is Scale.ABSOLUTE:
             estimate, variance = difference, var_mean_c + var_mean_t
         else:
             magnitude = np.where(control.mean != 0, np.abs(control.mean), np.nan)
-            ratio = (control.mean + difference) / magnitude
+            ratio = treatment.mean / magnitude
             estimate = difference / magnitude
             variance = (var_mean_t + ratio**2 * var_mean_c) / magnitude**2
     arrays = np.broadcast_arrays(

@@ -58,5 +58,5 @@ def adjusted_alpha(p_values: npt.ArrayLike, adjusted: npt.ArrayLike, alpha: floa
     p_adjusted = np.asarray(adjusted, dtype=np.float64)
     m = max(int(np.sum(~np.isnan(p))), 1)
     with np.errstate(all="ignore"):
-        level = np.where(p_adjusted > 0, alpha * p / p_adjusted, alpha / m)
+        level = np.where(p_adjusted > 0, alpha * (p / p_adjusted), alpha / m)
     return np.where(np.isnan(p), np.nan, np.minimum(level, alpha))
