@@ -67,15 +67,7 @@ def change_status(
         changed = transition(locked, action, started_at)
         if changed.status == ExperimentStatus.COMPLETED:
             results.freeze(changed)
-        record(
-            environment=changed.environment,
-            actor=actor,
-            action=Action.STATUS_CHANGE,
-            object_type=ObjectType.EXPERIMENT,
-            obj=changed,
-            before=before,
-            after=dict(ExperimentSerializer(changed).data),
-        )
+        _audit(changed, Action.STATUS_CHANGE, actor, before)
     return changed
 
 
@@ -125,13 +117,18 @@ def change_analysis(experiment: Experiment, changes: dict[str, Any], actor) -> E
     before = dict(ExperimentSerializer(serializer.instance).data)
     with transaction.atomic():
         saved = serializer.save()
-        record(
-            environment=saved.environment,
-            actor=actor,
-            action=Action.UPDATE,
-            object_type=ObjectType.EXPERIMENT,
-            obj=saved,
-            before=before,
-            after=dict(ExperimentSerializer(saved).data),
-        )
+        _audit(saved, Action.UPDATE, actor, before)
     return saved
+
+
+def _audit(experiment: Experiment, action: Action, actor, before: dict) -> None:
+    """The audit entry of a change: the API representation before and after it."""
+    record(
+        environment=experiment.environment,
+        actor=actor,
+        action=action,
+        object_type=ObjectType.EXPERIMENT,
+        obj=experiment,
+        before=before,
+        after=dict(ExperimentSerializer(experiment).data),
+    )

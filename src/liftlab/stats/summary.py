@@ -74,14 +74,26 @@ def _freeze(summary: object, *names: str) -> None:
         object.__setattr__(summary, name, array)
 
 
-def _mean(n: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """total / n; nan where n == 0."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(n > 0, total / n, np.nan)
+class _Arm:
+    """What both summaries derive alike from their ``n`` and ``sum`` arrays."""
+
+    n: np.ndarray
+    sum: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape shared by all fields: one element per comparison."""
+        return self.n.shape
+
+    @property
+    def mean(self) -> np.ndarray:
+        """sum / n (a mean, or a conversion rate); nan where n == 0."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.n > 0, self.sum / self.n, np.nan)
 
 
 @dataclass(frozen=True)
-class SampleSummary:
+class SampleSummary(_Arm):
     """Count, sum and sum of squares of one arm, for many comparisons at once.
 
     The three fields are read-only float64 arrays of one shape (0-d allowed);
@@ -105,16 +117,6 @@ class SampleSummary:
         """Summarise raw per-identity values along `axis` (for notebooks and tests)."""
         x = np.asarray(values, dtype=np.float64)
         return cls(x.shape[axis], x.sum(axis=axis), np.square(x).sum(axis=axis))
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """The shape shared by all fields: one element per comparison."""
-        return self.n.shape
-
-    @property
-    def mean(self) -> np.ndarray:
-        """Σx / n; nan where n == 0."""
-        return _mean(self.n, self.sum)
 
     @property
     def mean_rounding(self) -> np.ndarray:
@@ -144,7 +146,7 @@ class SampleSummary:
 
 
 @dataclass(frozen=True)
-class ProportionSummary:
+class ProportionSummary(_Arm):
     """Count and conversions of one arm of a conversion metric, for many comparisons.
 
     Every identity is 0 or 1, so the sum of squares is the sum itself and the per-identity
@@ -164,15 +166,6 @@ class ProportionSummary:
     def of(cls, n: ArrayLike, sum: ArrayLike) -> ProportionSummary:
         """Build from scalars, lists or arrays (broadcast to one shape)."""
         return cls(n, sum)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.n.shape
-
-    @property
-    def mean(self) -> np.ndarray:
-        """The conversion rate; nan where n == 0."""
-        return _mean(self.n, self.sum)
 
     @property
     def mean_rounding(self) -> np.ndarray:
