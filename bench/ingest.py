@@ -41,10 +41,13 @@ import requests
 from liftlab.demo.server import serve_on_free_port
 
 EVENT_NAMES = ["page_view", "add_to_cart", "purchase", "signup"]
+# Prints the new environment's key and the secret of an ingestion key for it.
 CREATE_ENVIRONMENT = (
     "from liftlab.cli.server import migrate; migrate();"
     "from liftlab.accounts.models import Environment;"
-    "print(Environment.objects.create(name='bench').key)"
+    "from liftlab.ingestion_keys.services import create_key;"
+    "environment = Environment.objects.create(name='bench');"
+    "print(environment.key, create_key(environment, 'bench', None)[1])"
 )
 
 
@@ -100,9 +103,9 @@ def import_rate(events: list[dict], folder: Path) -> float:
     """``liftlab events import`` of an NDJSON file (its own batch size), timed around it."""
     from liftlab.cli import main
 
-    key = subprocess.run(
+    key, _ = subprocess.run(
         [sys.executable, "-c", CREATE_ENVIRONMENT], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    ).stdout.split()
     path = folder / "events.ndjson"
     path.write_text("\n".join(json.dumps(e) for e in events) + "\n")
     args = ["events", "import", str(path), f"--environment={key}"]
@@ -117,17 +120,17 @@ def import_rate(events: list[dict], folder: Path) -> float:
 def api_rate(events: list[dict], batch: int, connections: int, home: Path) -> float:
     """POSTs of pre-encoded batches, ``connections`` at a time, to a fresh server child."""
     env = dict(os.environ, LIFTLAB_HOME=str(home))
-    key = subprocess.run(
+    _, secret = subprocess.run(
         [sys.executable, "-c", CREATE_ENVIRONMENT],
         env=env,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.strip()
+    ).stdout.split()
     bodies = [json.dumps(chunk).encode() for chunk in in_batches(events, batch)]
     server, base = serve_on_free_port(env, str(home / "server.log"))
     try:
-        url, headers = base + "/api/v1/events/", {"X-Environment-Key": key}
+        url, headers = base + "/api/v1/events/", {"Authorization": f"Bearer {secret}"}
         sessions = [requests.Session() for _ in range(connections)]
         warm_up = json.dumps([{"event": "warm_up", "identifier": "bench"}]).encode()
         for session in sessions:

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "liftlab.audit",
     "liftlab.experiments",
     "liftlab.events",
+    "liftlab.ingestion_keys",
     "liftlab.web",
 ]
 

@@ -36,3 +36,10 @@ def attachments(key: str, experiment_id: object, attachment_id: object | None = 
 
 def audit_log(key: str) -> str:
     return f"{environment(key)}audit-log/"
+
+
+def ingestion_keys(key: str, key_id: object | None = None, action: str | None = None) -> str:
+    base = f"{environment(key)}ingestion-keys/"
+    if key_id is None:
+        return base
+    return f"{base}{key_id}/" + (f"{action}/" if action else "")

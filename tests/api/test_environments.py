@@ -16,7 +16,15 @@ def test_a_superuser_creates_an_environment_with_a_random_url_safe_key(superuser
     first = created(superuser.post(paths.ENVIRONMENTS, {"name": "Production"}, format="json"))
     second = created(superuser.post(paths.ENVIRONMENTS, {"name": "Production"}, format="json"))
 
-    assert set(first) == {"id", "name", "key", "experimentation_enabled", "created_at"}
+    assert set(first) == {
+        "id",
+        "name",
+        "key",
+        "experimentation_enabled",
+        "legacy_environment_key_ingestion",
+        "created_at",
+    }
+    assert first["legacy_environment_key_ingestion"] is False
     assert first["name"] == "Production"
     assert first["experimentation_enabled"] is True
     assert first["created_at"]

@@ -45,6 +45,13 @@ OPERATIONS: list[tuple[str, str, int, set[int]]] = [
     ("get", f"{ENV}/experiments/{{experiment_pk}}/metrics/{{id}}/", 200, GATED_READ),
     ("patch", f"{ENV}/experiments/{{experiment_pk}}/metrics/{{id}}/", 200, WRITE),
     ("delete", f"{ENV}/experiments/{{experiment_pk}}/metrics/{{id}}/", 204, WRITE),
+    # admins only, reads included: a viewer's GET is a 403 too
+    ("get", f"{ENV}/ingestion-keys/", 200, GATED_READ),
+    ("post", f"{ENV}/ingestion-keys/", 201, WRITE),
+    ("get", f"{ENV}/ingestion-keys/{{id}}/", 200, GATED_READ),
+    ("delete", f"{ENV}/ingestion-keys/{{id}}/", 204, GATED_READ),
+    ("post", f"{ENV}/ingestion-keys/{{id}}/revoke/", 200, {401, 403, 404}),
+    ("post", f"{ENV}/ingestion-keys/{{id}}/rotate/", 200, {401, 403, 404, 409}),
 ]
 
 CASES = [

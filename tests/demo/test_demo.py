@@ -72,6 +72,8 @@ def test_the_demo_runs_every_step_and_prints_the_results(demo_output):
     assert "non-inferiority bound (margin)" in output and "(margin +10.0%)" in output
     assert re.search(r"Results page: http://127\.0\.0\.1:\d+/environments/", output)
     assert "API token:" in output
+    # the simulator sent with an ingestion key the demo made through the API
+    assert re.search(r"ingestion key ll_ik_[A-Za-z0-9]{12}…", output), output
 
 
 def test_the_strong_effects_get_the_right_verdicts_and_decision(demo_output):

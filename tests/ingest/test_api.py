@@ -13,6 +13,7 @@ from tests.eventstore.events import count
 from liftlab.accounts.models import Environment
 from liftlab.eventstore import EventStoreError, open_store
 from liftlab.experiments.models import Experiment
+from liftlab.ingestion_keys.services import create_key
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/events/"
@@ -24,14 +25,26 @@ def _static_files_looked_up_lazily(settings) -> None:
     settings.WHITENOISE_AUTOREFRESH = True
 
 
+# Environment key → the secret of an ingestion key made for it (``sendable``).
+SECRETS: dict[str, str] = {}
+
+
+def sendable(environment: Environment) -> Environment:
+    """The environment, with an ingestion key that ``send(environment.key, …)`` then uses."""
+    SECRETS[environment.key] = create_key(environment, "tests", None)[1]
+    return environment
+
+
 @pytest.fixture
 def environment() -> Environment:
-    return Environment.objects.create(name="Production")
+    return sendable(Environment.objects.create(name="Production"))
 
 
 def send(key: str | None, body: bytes, content_type="application/json", **headers):
+    """Post as the sender of environment ``key`` (its ingestion key), or with ``key`` as the
+    bearer token itself when it is no environment's."""
     if key is not None:
-        headers["HTTP_X_ENVIRONMENT_KEY"] = key
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {SECRETS.get(key, key)}"
     return APIClient().post(URL, data=body, content_type=content_type, **headers)
 
 
@@ -78,8 +91,8 @@ def test_ndjson_and_gzip(environment):
 def test_a_missing_or_unknown_key_is_401_and_stores_nothing(environment, key):
     response = send(key, json.dumps(batch(2, identifier="x")).encode())
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "X-Environment-Key"
-    assert "X-Environment-Key" in response.json()["detail"]
+    assert response["WWW-Authenticate"] == 'Bearer realm="liftlab ingestion"'
+    assert "ingestion key" in response.json()["detail"]
     assert stored(environment) == 0
 
 
@@ -133,7 +146,7 @@ def test_a_body_larger_than_djangos_upload_limit_is_still_taken(environment, set
 
 
 def test_environments_are_isolated_and_the_body_cannot_choose_one(environment):
-    other = Environment.objects.create(name="Staging")
+    other = sendable(Environment.objects.create(name="Staging"))
     events = batch(2)
     send(environment.key, json.dumps(events).encode())
     assert send(other.key, json.dumps(events).encode()).json()["accepted"] == 2
@@ -175,15 +188,16 @@ def test_hostile_strings_travel_through_the_api_unchanged(environment):
 
 def test_other_methods_are_not_allowed(environment):
     client = APIClient()
-    assert client.get(URL, HTTP_X_ENVIRONMENT_KEY=environment.key).status_code == 405
+    bearer = f"Bearer {SECRETS[environment.key]}"
+    assert client.get(URL, HTTP_AUTHORIZATION=bearer).status_code == 405
 
 
 def test_the_openapi_schema_describes_the_endpoint():
     schema = APIClient().get("/api/schema/", {"format": "json"}).json()
     operation = schema["paths"]["/api/v1/events/"]["post"]
     assert {"202", "400", "401", "403", "413"} <= set(operation["responses"])
-    assert operation.get("security", []) in ([], [{}]), "no user token is asked for"
-    assert [p["name"] for p in operation["parameters"]] == ["X-Environment-Key"]
+    assert operation["security"] == [{"ingestionKey": []}, {"legacyEnvironmentKey": []}]
+    assert schema["components"]["securitySchemes"]["ingestionKey"]["scheme"] == "bearer"
 
 
 class _BrokenStore:

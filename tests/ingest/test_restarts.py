@@ -22,7 +22,9 @@ BATCH = 500
 CREATE_ENVIRONMENT = (
     "from liftlab.cli.server import migrate; migrate();"
     "from liftlab.accounts.models import Environment;"
-    "print(Environment.objects.create(name='Production').key)"
+    "from liftlab.ingestion_keys.services import create_key;"
+    "environment = Environment.objects.create(name='Production');"
+    "print(environment.key, create_key(environment, 'tests', None)[1])"
 )
 
 
@@ -41,8 +43,10 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def new_environment(env: dict[str, str]) -> str:
-    return run(env, "-c", CREATE_ENVIRONMENT).stdout.strip()
+def new_environment(env: dict[str, str]) -> tuple[str, str]:
+    """A new environment's key and the secret of an ingestion key for it."""
+    key, secret = run(env, "-c", CREATE_ENVIRONMENT).stdout.split()
+    return key, secret
 
 
 def kill(process: subprocess.Popen) -> None:
@@ -50,10 +54,9 @@ def kill(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def post(base: str, key: str, events: list[dict]) -> dict:
-    response = requests.post(
-        base + "/api/v1/events/", json=events, headers={"X-Environment-Key": key}, timeout=60
-    )
+def post(base: str, secret: str, events: list[dict]) -> dict:
+    headers = {"Authorization": f"Bearer {secret}"}
+    response = requests.post(base + "/api/v1/events/", json=events, headers=headers, timeout=60)
     assert response.status_code == 202, response.text
     return response.json()
 
@@ -69,11 +72,11 @@ def batches(count: int) -> list[list[dict]]:
 
 
 def test_accepted_events_survive_a_sigkill_and_are_known_after_restart(home, tmp_path):
-    key = new_environment(home)
+    key, secret = new_environment(home)
     sent = batches(6)
     server, base = serve_on_free_port(home, str(tmp_path / "server.log"))
     try:
-        accepted = sum(post(base, key, events)["accepted"] for events in sent)
+        accepted = sum(post(base, secret, events)["accepted"] for events in sent)
     finally:
         kill(server)  # right after the last 202: no shutdown, no flush
     assert accepted == len(sent) * BATCH
@@ -84,7 +87,7 @@ def test_accepted_events_survive_a_sigkill_and_are_known_after_restart(home, tmp
 
     server, base = serve_on_free_port(home, str(tmp_path / "server.log"))
     try:
-        again = [post(base, key, events) for events in sent]
+        again = [post(base, secret, events) for events in sent]
     finally:
         kill(server)
     assert sum(r["duplicates"] for r in again) == accepted
@@ -92,7 +95,7 @@ def test_accepted_events_survive_a_sigkill_and_are_known_after_restart(home, tmp
 
 
 def test_importing_a_file_again_in_a_new_process_finds_duplicates(home, tmp_path):
-    key = new_environment(home)
+    key, _ = new_environment(home)
     path = tmp_path / "events.ndjson"
     path.write_text("\n".join(json.dumps(e) for e in batches(1)[0]))
     command = ("-m", "liftlab", "events", "import", str(path), f"--environment={key}")
@@ -103,10 +106,10 @@ def test_importing_a_file_again_in_a_new_process_finds_duplicates(home, tmp_path
 
 
 def test_commands_refuse_cleanly_while_the_server_holds_the_store(home, tmp_path):
-    key = new_environment(home)
+    key, secret = new_environment(home)
     server, base = serve_on_free_port(home, str(tmp_path / "server.log"))
     try:
-        post(base, key, batches(1)[0])  # the server opens the store on first use
+        post(base, secret, batches(1)[0])  # the server opens the store on first use
         stats = run(home, "-m", "liftlab", "events", "stats", f"--environment={key}")
     finally:
         kill(server)

@@ -33,12 +33,13 @@ def test_the_ndjson_file_round_trips(tmp_path: Path) -> None:
 def test_a_failed_batch_is_resent_with_the_same_ids(serve, failure: str) -> None:
     server = serve(failure)
     plan = two_variant_plan(users=2_000)
-    summary = simulate_to_api(plan, server.url, "env-key-1", progress=False, retry=FAST)
+    summary = simulate_to_api(plan, server.url, "ll_ik_test-key", progress=False, retry=FAST)
 
     (path, headers, first), (_, _, again) = server.posts[:2]
     assert first == again  # byte for byte: same events, same event ids
     assert path == "/api/v1/events/"
-    assert headers["X-Environment-Key"] == "env-key-1"
+    assert headers["Authorization"] == "Bearer ll_ik_test-key"
+    assert "X-Environment-Key" not in headers
     batches = [json.loads(body) for _, _, body in server.posts[1:]]
     assert [len(b) for b in batches[:-1]] == [5_000] * (len(batches) - 1)
     assert [e for b in batches for e in b] == events_of(plan)

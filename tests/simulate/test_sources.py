@@ -165,12 +165,14 @@ def test_the_command_sends_to_the_ingestion_api(serve, capsys: pytest.CaptureFix
     code = main(
         shlex.split(
             f"simulate --environment {environment.key} --experiment {experiment.pk} "
-            f"--users 200 --days 1 --duplicates 0.05 --send {server.url} --no-progress"
+            f"--users 200 --days 1 --duplicates 0.05 --send {server.url} --no-progress "
+            "--ingestion-key ll_ik_given"
         )
     )
     printed = capsys.readouterr().out
     assert code == 0
-    assert all(headers["X-Environment-Key"] == environment.key for _, headers, _ in server.posts)
+    assert all(headers["Authorization"] == "Bearer ll_ik_given" for _, headers, _ in server.posts)
+    assert not any("X-Environment-Key" in headers for _, headers, _ in server.posts)
     duplicates = sum(len(json.loads(body)) for *_, body in server.posts[1:]) - len(server.stored)
     assert duplicates > 0
     assert f"accepted {len(server.stored):,} · duplicates {duplicates:,} · rejected 0" in printed
@@ -198,3 +200,59 @@ def test_the_command_explains_what_it_cannot_do(
     common = ["--users", "10", "--days", "1", "--out", str(tmp_path / "x.ndjson")]
     assert main([*base, *common, *arguments]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_sending_needs_an_ingestion_key(monkeypatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("LIFTLAB_INGESTION_KEY", raising=False)
+    environment, experiment, _ = stored_experiment()
+    code = main(
+        shlex.split(
+            f"simulate --environment {environment.key} --experiment {experiment.pk} "
+            "--users 10 --days 1 --send http://127.0.0.1:9 --no-progress"
+        )
+    )
+    assert code == 2
+    assert "--send needs an ingestion key" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_the_key_may_come_from_the_environment(
+    serve, monkeypatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LIFTLAB_INGESTION_KEY", "ll_ik_from_env")
+    environment, experiment, _ = stored_experiment()
+    server = serve()
+    code = main(
+        shlex.split(
+            f"simulate --environment {environment.key} --experiment {experiment.pk} "
+            f"--users 20 --days 1 --send {server.url} --no-progress"
+        )
+    )
+    assert code == 0, capsys.readouterr().err
+    assert {headers["Authorization"] for _, headers, _ in server.posts} == {"Bearer ll_ik_from_env"}
+
+
+def test_with_a_token_the_run_makes_its_own_key_and_revokes_it(
+    live_server, monkeypatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from liftlab.accounts.models import Membership, Role
+    from liftlab.ingestion_keys.models import IngestionKey
+
+    monkeypatch.delenv("LIFTLAB_INGESTION_KEY", raising=False)
+    environment, experiment, _ = stored_experiment()
+    admin = get_user_model().objects.create(username="ada")
+    Membership.objects.create(environment=environment, user=admin, role=Role.ADMIN)
+    token = Token.objects.create(user=admin).key
+    code = main(
+        shlex.split(
+            f"simulate --environment {environment.key} --experiment {experiment.pk} "
+            f"--users 50 --days 1 --send {live_server.url} --token {token} --no-progress"
+        )
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "rejected 0" in captured.out
+    (key,) = IngestionKey.objects.filter(environment=environment)
+    assert key.name.startswith("liftlab simulate") and not key.active
+    assert key.last_used_at is not None

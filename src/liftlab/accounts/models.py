@@ -15,7 +15,7 @@ USERNAME_PATTERN = r"[^/\x00]+"
 
 
 def new_environment_key() -> str:
-    """A random, URL-safe key: it names the environment in URLs and authenticates event senders.
+    """A random, URL-safe key: it names the environment in URLs (ingestion keys authenticate).
 
     Never one starting with '-': command lines would read it as an option (``--environment KEY``).
     """
@@ -28,6 +28,10 @@ class Environment(models.Model):
     name = models.CharField(max_length=200)
     key = models.CharField(max_length=64, unique=True, default=new_environment_key, editable=False)
     experimentation_enabled = models.BooleanField(default=True)
+    # Whether POST /api/v1/events/ still takes this key (X-Environment-Key) as a credential:
+    # on for environments made before ingestion keys existed, off for new ones; an admin turns
+    # it off once every sender has an ingestion key (docs/ingestion-keys.md).
+    legacy_environment_key_ingestion = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

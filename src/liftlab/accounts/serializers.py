@@ -25,7 +25,14 @@ class EnvironmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Environment
-        fields = ["id", "name", "key", "experimentation_enabled", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "key",
+            "experimentation_enabled",
+            "legacy_environment_key_ingestion",
+            "created_at",
+        ]
         read_only_fields = ["id", "key", "created_at"]
 
     def validate_name(self, value: str) -> str:

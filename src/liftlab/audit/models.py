@@ -11,6 +11,8 @@ class Action(models.TextChoices):
     UPDATE = "update"
     DELETE = "delete"
     STATUS_CHANGE = "status_change"
+    ROTATE = "rotate"
+    REVOKE = "revoke"
 
 
 class ObjectType(models.TextChoices):
@@ -19,6 +21,7 @@ class ObjectType(models.TextChoices):
     METRIC = "metric"
     EXPERIMENT = "experiment"
     ATTACHMENT = "attachment"
+    INGESTION_KEY = "ingestion_key"
 
 
 class AuditLogEntry(models.Model):

@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "liftlab.cli.server",
     "liftlab.cli.users",
     "liftlab.cli.events",
+    "liftlab.cli.keys",
     "liftlab.cli.results",
     "liftlab.cli.analysis",
     "liftlab.cli.simulate",

@@ -3,12 +3,17 @@
 Reads the experiment and its attached metrics (from the database, or from the --send
 server's API when --token is given), generates exposures and product events whose true
 effects are the --effect options, and sends them to the ingestion API or writes NDJSON.
+Sending needs an ingestion key of the environment (--ingestion-key or LIFTLAB_INGESTION_KEY);
+with --token and no key, one is made through the API for the run and revoked after it.
 See docs/simulator.md for what is generated and what an effect means.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +34,13 @@ from liftlab.simulate import (
     simulate_to_api,
     simulate_to_file,
     true_means,
+)
+
+INGESTION_KEY_VARIABLE = "LIFTLAB_INGESTION_KEY"
+NO_KEY = (
+    "--send needs an ingestion key of the environment: --ingestion-key KEY or "
+    f"${INGESTION_KEY_VARIABLE} (an admin makes one with `liftlab keys create ENV_KEY --name "
+    "NAME --actor ADMIN`), or an admin's --token to make one for this run"
 )
 
 
@@ -111,7 +123,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--token",
         metavar="TOKEN",
-        help="API token: read the experiment from the --send server instead of the database",
+        help="API token: read the experiment from the --send server instead of the database "
+        "(and, with no --ingestion-key, make a key for the run: an admin's token)",
+    )
+    parser.add_argument(
+        "--ingestion-key",
+        metavar="KEY",
+        default=os.environ.get(INGESTION_KEY_VARIABLE) or None,
+        help=f"the ingestion key --send authenticates with (default: ${INGESTION_KEY_VARIABLE})",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=simulate)
@@ -152,12 +171,41 @@ def _plan(args: argparse.Namespace) -> SimulationPlan:
         raise CommandError(str(exc)) from None
 
 
+@contextmanager
+def _ingestion_key(args: argparse.Namespace) -> Iterator[str]:
+    """The key to send with: the one given, else one made for this run (revoked after it)."""
+    if args.ingestion_key:
+        yield args.ingestion_key
+        return
+    from liftlab.simulate.remote import create_ingestion_key, revoke_ingestion_key
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        key = create_ingestion_key(
+            args.send, args.environment, args.token, f"liftlab simulate {stamp}"
+        )
+    except ExperimentUnavailable as exc:
+        raise CommandError(f"cannot make an ingestion key for the run: {exc}") from None
+    try:
+        yield key["key"]
+    finally:
+        try:
+            revoke_ingestion_key(args.send, args.environment, args.token, key["id"])
+        except ExperimentUnavailable as exc:
+            raise CommandError(
+                f"could not revoke the run's ingestion key {key['prefix']}…: {exc}"
+            ) from None
+
+
 def simulate(args: argparse.Namespace) -> int:
+    if args.send and not (args.ingestion_key or args.token):
+        raise CommandError(NO_KEY)
     plan = _plan(args)
     progress = not args.no_progress
     if args.send:
         try:
-            sent = simulate_to_api(plan, args.send, args.environment, progress)
+            with _ingestion_key(args) as key:
+                sent = simulate_to_api(plan, args.send, key, progress)
         except SendError as exc:
             raise CommandError(str(exc)) from None
         outcome = (

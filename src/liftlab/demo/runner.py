@@ -1,8 +1,9 @@
 """``liftlab demo``: from nothing to a finished experiment with believable results.
 
 Everything goes through the real paths: the REST API of a running ``liftlab serve`` for the
-metric library, the experiment and its lifecycle; the ingestion API for the simulated events;
-the results endpoint (frozen at completion) for the table.
+metric library, the experiment and its lifecycle, and the ingestion key the simulator sends
+with; the ingestion API for the simulated events; the results endpoint (frozen at completion)
+for the table.
 """
 
 from __future__ import annotations
@@ -41,7 +42,13 @@ def run_demo(api: ApiClient, token: str, *, users: int, seed: int, console: Cons
     environment = api.post("/api/v1/environments/", {"name": f"Demo {stamp}"})
     root = f"/api/v1/environments/{environment['key']}"
     metrics = {m["name"]: api.post(f"{root}/experiment-metrics/", m) for m in scenario.METRICS}
-    console.print(f"[bold]1.[/] environment {environment['name']!r}, {len(metrics)} metrics")
+    # Senders authenticate with an ingestion key, never with the environment's key.
+    ingestion_key = api.post(f"{root}/ingestion-keys/", {"name": "demo simulator"})
+    console.print(
+        f"[bold]1.[/] environment {environment['name']!r}, {len(metrics)} metrics, "
+        f"ingestion key {ingestion_key['prefix']}…",
+        highlight=False,
+    )
 
     experiment = api.post(f"{root}/experiments/", scenario.EXPERIMENT)
     for attachment in scenario.ATTACHMENTS:
@@ -67,7 +74,7 @@ def run_demo(api: ApiClient, token: str, *, users: int, seed: int, console: Cons
         + ", ".join(v["key"] for v in scenario.EXPERIMENT["variants"])
     )
 
-    sent = simulate_to_api(plan, api.base_url, environment["key"], progress=console.is_terminal)
+    sent = simulate_to_api(plan, api.base_url, ingestion_key["key"], progress=console.is_terminal)
     console.print(
         f"[bold]3.[/] simulated {users:,} users over {DAYS} days: {sent.counts.events:,} events "
         f"sent, {sent.accepted:,} stored, {sent.duplicates:,} duplicates dropped, "

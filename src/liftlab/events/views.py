@@ -1,20 +1,21 @@
-"""``POST /api/v1/events/``: a batch of events for the environment its ``X-Environment-Key`` names.
+"""``POST /api/v1/events/``: a batch of events for the environment its ingestion key belongs to.
 
 Thin on purpose: the body is decoded and validated by ``liftlab.ingest`` and stored by the
 event store; this view only maps their outcomes to HTTP. Senders are SDKs and servers, not
-people, so there is no user token, only the environment key. Nothing is stored when the
-answer is 400, 401, 403 or 413; a 202 means every accepted event is on disk.
+people, so there is no user token: ``Authorization: Bearer <ingestion key>`` (or, while the
+environment allows it, the legacy ``X-Environment-Key``: ``liftlab.ingestion_keys.auth``).
+Nothing is stored when the answer is 400, 401, 403 or 413; a 202 means every accepted event
+is on disk.
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, permissions, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from liftlab.api.scoping import EXPERIMENTATION_DISABLED
-from liftlab.events.services import environment_with_key, ingestion_rules
+from liftlab.events.services import ingestion_rules
 from liftlab.eventstore import open_store
 from liftlab.ingest import (
     BodyTooLargeError,
@@ -25,8 +26,8 @@ from liftlab.ingest import (
     ingest,
 )
 from liftlab.ingest.memory import collector_paused
+from liftlab.ingestion_keys.auth import AUTHENTICATION, HasIngestionCredential
 
-KEY_HEADER = "X-Environment-Key"
 _TEXT = {"type": "string"}
 EVENT_SCHEMA = {
     "type": "object",
@@ -67,39 +68,22 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-class HasEnvironmentKey(permissions.BasePermission):
-    """The request names an existing environment; the view then knows it as ``environment``."""
-
-    def has_permission(self, request, view) -> bool:
-        view.environment = environment_with_key(request.headers.get(KEY_HEADER))
-        if view.environment is None:
-            raise exceptions.NotAuthenticated(f"Send a valid environment key in {KEY_HEADER}.")
-        if not view.environment.experimentation_enabled:
-            raise exceptions.PermissionDenied(EXPERIMENTATION_DISABLED)
-        return True
-
-
 class EventsView(APIView):
-    authentication_classes: list = []
-    permission_classes = [HasEnvironmentKey]
+    # A missing or bad key is a 401 with ``WWW-Authenticate: Bearer``.
+    authentication_classes = AUTHENTICATION
+    permission_classes = [HasIngestionCredential]
     parser_classes: list = []  # the body is read raw: gzip and NDJSON are decoded by ingest
 
-    def get_authenticate_header(self, request) -> str:
-        """Makes a missing or unknown key a 401, as DRF answers 403 without a challenge."""
-        return KEY_HEADER
+    @property
+    def environment(self):
+        """The environment the request's ingestion key (or legacy environment key) belongs to."""
+        return self.request.auth.environment
 
     @extend_schema(
         summary="Send a batch of events",
-        auth=[],
-        parameters=[
-            OpenApiParameter(
-                KEY_HEADER,
-                str,
-                OpenApiParameter.HEADER,
-                required=True,
-                description="The environment's key: it names the environment and authorises.",
-            )
-        ],
+        description="Authenticated by an ingestion key, `Authorization: Bearer ll_ik_…`. "
+        "`X-Environment-Key` is accepted only by environments whose "
+        "`legacy_environment_key_ingestion` is still on (docs/ingestion-keys.md).",
         request={
             "application/json": {"type": "array", "items": EVENT_SCHEMA},
             "application/x-ndjson": EVENT_SCHEMA,
@@ -107,7 +91,10 @@ class EventsView(APIView):
         responses={
             202: OpenApiResponse(RESULT_SCHEMA, "Accepted events are on disk; see `rejected`."),
             400: OpenApiResponse(description="Malformed body (not JSON, NDJSON or gzip)."),
-            401: OpenApiResponse(description=f"No valid environment key in {KEY_HEADER}."),
+            401: OpenApiResponse(
+                description="No valid ingestion key (unknown, revoked or rotated away), or an "
+                "environment key where the environment no longer accepts one."
+            ),
             403: OpenApiResponse(description="Experimentation is disabled for the environment."),
             413: OpenApiResponse(description="More bytes or events than the limits allow."),
             503: OpenApiResponse(description="The event store failed; retry the batch."),

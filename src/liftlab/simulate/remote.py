@@ -1,4 +1,5 @@
-"""Read an experiment and its attached metrics through the REST API, with an API token.
+"""Read an experiment and its attached metrics through the REST API, with an API token; make
+and revoke the ingestion key a run sends with.
 
 For simulating against a server whose database is not at hand (a load test of a remote
 deployment): the same ``ExperimentSpec`` as ``database.load_experiment`` gives.
@@ -17,8 +18,12 @@ _TIMEOUT = (5.0, 60.0)
 
 
 def _get(session: requests.Session, url: str) -> Any:
+    return _request(session, "GET", url)
+
+
+def _request(session: requests.Session, method: str, url: str, body: Any = None) -> Any:
     try:
-        response = session.get(url, timeout=_TIMEOUT)
+        response = session.request(method, url, json=body, timeout=_TIMEOUT)
     except requests.RequestException as exc:
         raise ExperimentUnavailable(f"cannot reach {url}: {exc}") from None
     if response.status_code in (401, 403):
@@ -26,8 +31,8 @@ def _get(session: requests.Session, url: str) -> Any:
     if response.status_code == 404:
         raise ExperimentUnavailable(f"{url}: not found")
     if not response.ok:
-        raise ExperimentUnavailable(f"{url}: HTTP {response.status_code}")
-    return response.json()
+        raise ExperimentUnavailable(f"{url}: HTTP {response.status_code} {response.text[:300]}")
+    return response.json() if response.content else None
 
 
 def _pages(session: requests.Session, url: str) -> list[dict[str, Any]]:
@@ -63,3 +68,19 @@ def fetch_experiment(
             for m in metrics
         ),
     )
+
+
+def create_ingestion_key(base_url: str, environment_key: str, token: str, name: str) -> dict:
+    """A new ingestion key made through the API (the token's user must be an admin of the
+    environment): ``{"id", "prefix", "key", …}``, where ``key`` is the secret to send with."""
+    url = f"{base_url.rstrip('/')}/api/v1/environments/{environment_key}/ingestion-keys/"
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Token {token}"
+        return _request(session, "POST", url, {"name": name})
+
+
+def revoke_ingestion_key(base_url: str, environment_key: str, token: str, key_id: int) -> None:
+    url = f"{base_url.rstrip('/')}/api/v1/environments/{environment_key}/ingestion-keys/{key_id}/"
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Token {token}"
+        _request(session, "DELETE", url)

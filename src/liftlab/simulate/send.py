@@ -1,8 +1,9 @@
 """Simulated events through the real ingestion API, in batches, surviving a flaky server.
 
-A batch is serialised once and re-sent byte for byte on a connection error, a timeout, a
-429 or a 5xx, with exponential backoff: the event ids never change, so a batch the server
-stored before failing to answer comes back as duplicates, not as double counts.
+Batches are authenticated by an ingestion key (``Authorization: Bearer ll_ik_…``), never by
+the environment's key. A batch is serialised once and re-sent byte for byte on a connection
+error, a timeout, a 429 or a 5xx, with exponential backoff: the event ids never change, so a
+batch the server stored before failing to answer comes back as duplicates, not as double counts.
 """
 
 from __future__ import annotations
@@ -65,12 +66,12 @@ def _tally(answer: object) -> tuple[int, int, int]:
 class EventSender:
     """Posts batches to ``POST /api/v1/events/`` and keeps the running totals."""
 
-    def __init__(self, base_url: str, environment_key: str, retry: RetryPolicy) -> None:
+    def __init__(self, base_url: str, ingestion_key: str, retry: RetryPolicy) -> None:
         self.url = f"{base_url.rstrip('/')}/api/v1/events/"
         self.retry = retry
         self.session = requests.Session()
         self.session.headers.update(
-            {"X-Environment-Key": environment_key, "Content-Type": "application/json"}
+            {"Authorization": f"Bearer {ingestion_key}", "Content-Type": "application/json"}
         )
         self.accepted = self.duplicates = self.rejected = self.batches = self.retries = 0
 
@@ -135,16 +136,17 @@ def send_events(
 def simulate_to_api(
     plan: SimulationPlan,
     base_url: str,
-    environment_key: str,
+    ingestion_key: str,
     progress: bool = True,
     *,
     batch_size: int = BATCH_SIZE,
     retry: RetryPolicy | None = None,
 ) -> SendSummary:
-    """Generate the plan's events and post them to the service at ``base_url``."""
+    """Generate the plan's events and post them to the service at ``base_url``, authenticated
+    by ``ingestion_key`` (the environment is the key's)."""
     began = time.monotonic()
     chunks = generate(plan)
-    sender = EventSender(base_url, environment_key, retry or RetryPolicy())
+    sender = EventSender(base_url, ingestion_key, retry or RetryPolicy())
     try:
         with user_progress(f"sending to {base_url}", plan.users, progress) as advance:
             counts = send_events(chunks, sender, advance, batch_size)

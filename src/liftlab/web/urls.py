@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
 from liftlab.accounts.models import ENVIRONMENT_KEY_PATTERN
-from liftlab.web import vendor, views
+from liftlab.web import keys, vendor, views
 
 app_name = "web"
 
@@ -23,6 +23,13 @@ urlpatterns = [
     path("", views.environment_list, name="environments"),
     re_path(ENVIRONMENT + "$", views.experiment_list, name="experiments"),
     re_path(ENVIRONMENT + "metrics/$", views.metric_library, name="metrics"),
+    re_path(ENVIRONMENT + "ingestion-keys/$", keys.create, name="ingestion-key-create"),
+    re_path(
+        ENVIRONMENT + r"ingestion-keys/(?P<pk>\d+)/(?P<action>[a-z]+)/$",
+        keys.change,
+        name="ingestion-key-action",
+    ),
+    re_path(ENVIRONMENT + "legacy-ingestion/$", keys.legacy_off, name="legacy-ingestion"),
     re_path(EXPERIMENT + "$", views.experiment_detail, name="experiment"),
     re_path(EXPERIMENT + "analysis/$", views.experiment_analysis, name="analysis"),
     re_path(EXPERIMENT + r"(?P<action>[a-z]+)/$", views.experiment_action, name="action"),

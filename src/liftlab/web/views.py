@@ -22,7 +22,7 @@ from liftlab.experiments import services
 from liftlab.experiments.errors import Refused
 from liftlab.experiments.models import Experiment, ExperimentStatus, Metric
 from liftlab.experiments.results import results_for
-from liftlab.web import analysis, presenters
+from liftlab.web import analysis, keys, presenters
 from liftlab.web.access import Access, environment_access
 
 REFRESH = "refresh"
@@ -101,7 +101,9 @@ def experiment_list(request: HttpRequest, key: str) -> HttpResponse:
         (e, presenters.list_summary(_document(e), e.control_variant))
         for e in experiments.order_by("-id")
     ]
-    return render(request, "web/experiments.html", {"access": access, "rows": rows})
+    ingestion = keys.panel(request, access)  # admins only: None for viewers
+    context = {"access": access, "rows": rows, "ingestion": ingestion}
+    return keys.never_cached_if_secret(render(request, "web/experiments.html", context), ingestion)
 
 
 @login_required
