@@ -85,8 +85,12 @@ TEMPLATES = [
 DATABASES = {"default": dj_database_url.parse(config.database_url(), conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the threaded server read while it writes; the timeout rides out short write locks.
+    # IMMEDIATE: a transaction takes the write lock as it begins (waiting up to the timeout), so
+    # one that read first never fails to write with "database is locked", and the row lock
+    # that select_for_update asks for (which SQLite ignores) holds all the same.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -119,6 +123,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only, bounded in size and nesting: a malformed body is a 400 naming it, never a 500.
+    "DEFAULT_PARSER_CLASSES": ["liftlab.api.parsers.JSONParser"],
     # ASCII-escaped JSON: an unpaired surrogate echoed in an error message ("… is not a
     # valid choice") stays encodable, so it is a clean 400 naming the field, never a 500.
     "UNICODE_JSON": False,

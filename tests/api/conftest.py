@@ -113,6 +113,19 @@ def environment(admin_user, viewer_user) -> Environment:
 
 
 @pytest.fixture
+def colleague_user(admin_user, outsider_user):
+    """olga, who shares an environment ("Shared") with alice: alice may add her to others.
+
+    An admin adds only people who already share an environment with them (a superuser adds
+    anyone), so that adding a member tells nobody which usernames exist.
+    """
+    shared = Environment.objects.create(name="Shared")
+    Membership.objects.create(environment=shared, user=admin_user, role=Role.ADMIN)
+    Membership.objects.create(environment=shared, user=outsider_user, role=Role.VIEWER)
+    return outsider_user
+
+
+@pytest.fixture
 def other_environment(outsider_user) -> Environment:
     """An environment olga administers and nobody else belongs to."""
     return make_environment(outsider_user, name="Elsewhere")

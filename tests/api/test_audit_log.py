@@ -69,7 +69,7 @@ def test_changing_an_environment_logs_before_and_after(admin, environment, log):
     assert entry["created_at"]
 
 
-def test_member_changes_are_logged(admin, outsider_user, environment, log):
+def test_member_changes_are_logged(admin, colleague_user, environment, log):
     created(
         admin.post(
             paths.members(environment.key), {"username": "olga", "role": "viewer"}, format="json"

@@ -77,10 +77,11 @@ def _experiment(**fields: Any) -> Callable[[Api, str], Any]:
 
 
 def _add_member(api: Api, value: str):
-    """Add the user named `value`, made first when such a user can exist at all."""
+    """Add the user named `value`, made first when such a user can exist at all (by root: an
+    admin adds only people who already share an environment with them)."""
     if value not in (NUL, SURROGATE) and len(value) <= 150:
         get_user_model().objects.create(username=value)
-    return api.post(api.admin, paths.members(api.key), {"username": value, "role": "viewer"})
+    return api.post(api.superuser, paths.members(api.key), {"username": value, "role": "viewer"})
 
 
 def _definition(**changes: Any) -> dict[str, Any]:

@@ -57,11 +57,8 @@ def test_running_and_paused_experiments_can_complete(act, transition, experiment
     [
         ((), "pause", "draft"),
         ((), "complete", "draft"),
-        (("start",), "start", "running"),
-        (("start", "pause"), "pause", "paused"),
         (("start", "complete"), "start", "completed"),
         (("start", "complete"), "pause", "completed"),
-        (("start", "complete"), "complete", "completed"),
     ],
 )
 def test_illegal_transitions_are_400_naming_the_current_status(
@@ -73,6 +70,28 @@ def test_illegal_transitions_are_400_naming_the_current_status(
     body = refused(act(action), 400, "status")
 
     assert status in str(body["status"])
+    assert Experiment.objects.get(pk=experiment["id"]).status == status
+    assert AuditLogEntry.objects.count() == entries
+
+
+@pytest.mark.parametrize(
+    ("before", "action", "status"),
+    [
+        (("start",), "start", "running"),
+        (("start", "pause"), "pause", "paused"),
+        (("start", "complete"), "complete", "completed"),
+    ],
+)
+def test_repeating_an_action_is_409_saying_it_was_already_taken(
+    act, transition, experiment, before, action, status
+):
+    """What a second, concurrent click gets too, whichever of the two reads first."""
+    transition(experiment["id"], *before)
+    entries = AuditLogEntry.objects.count()
+
+    body = refused(act(action), 409, "detail")
+
+    assert f"already {status}" in body["detail"]
     assert Experiment.objects.get(pk=experiment["id"]).status == status
     assert AuditLogEntry.objects.count() == entries
 

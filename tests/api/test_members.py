@@ -36,7 +36,7 @@ def test_an_unknown_username_in_the_url_is_404(admin, environment):
     refused(admin.get(paths.members(environment.key, "nobody")), 404)
 
 
-def test_an_added_viewer_reads_but_cannot_write(admin, outsider, environment):
+def test_an_added_viewer_reads_but_cannot_write(admin, outsider, colleague_user, environment):
     member = created(add(admin, environment, "olga", "viewer"))
 
     assert (member["username"], member["role"]) == ("olga", "viewer")
@@ -44,7 +44,7 @@ def test_an_added_viewer_reads_but_cannot_write(admin, outsider, environment):
     refused(outsider.post(paths.metrics(environment.key), metric_body(), format="json"), 403)
 
 
-def test_an_added_admin_manages_metrics(admin, outsider, environment):
+def test_an_added_admin_manages_metrics(admin, outsider, colleague_user, environment):
     created(add(admin, environment, "olga", "admin"))
 
     created(outsider.post(paths.metrics(environment.key), metric_body(), format="json"))

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from liftlab.accounts.models import Membership
 from liftlab.audit.models import AuditLogEntry
 
 from . import paths
 from .bodies import experiment_body, metric_body
+from .conftest import make_environment
 from .expect import refused
 
 
@@ -108,8 +110,14 @@ UNGATED = sorted(name for name, e in ENDPOINTS.items() if not e.gated)
 
 
 @pytest.fixture
-def world(environment, superuser_user, create_metric, create_experiment, attach) -> World:
-    """A draft experiment with one metric attached; root exists so that alice can add him."""
+def world(
+    environment, admin_user, superuser_user, create_metric, create_experiment, attach
+) -> World:
+    """A draft experiment with one metric attached; root shares another environment with alice,
+    so that she can add him."""
+    Membership.objects.create(
+        environment=make_environment(admin_user, name="Shared"), user=superuser_user, role="viewer"
+    )
     metric = create_metric()
     experiment = create_experiment()
     return World(

@@ -6,21 +6,37 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from liftlab.accounts.models import Environment, Membership, Role
-from liftlab.api.validators import TextField
+from liftlab.api.validators import StrictModelSerializer, TextField
 
 
 class UsernameField(serializers.SlugRelatedField):
-    """An existing user by username.
+    """A user the caller may add, by username: a superuser anyone, an admin only the people
+    who share an environment with them.
 
-    The name is checked as text first: PostgreSQL refuses even to compare a NUL character.
+    Every other name, whether or not such a user exists, gets the same answer, so adding a
+    member is no way to learn which usernames exist. The name is checked as text first:
+    PostgreSQL refuses even to compare a NUL character.
     """
 
+    default_error_messages = {
+        "does_not_exist": "no user by that name shares an environment with you "
+        "(a superuser can add anyone).",
+    }
+
+    def get_queryset(self):
+        users = get_user_model().objects.all()
+        request = self.context.get("request")
+        if request is None or request.user.is_superuser:
+            return users
+        shared = Membership.objects.filter(environment__memberships__user=request.user)
+        return users.filter(pk__in=shared.values("user"))
+
     def to_internal_value(self, data):
-        text = serializers.CharField(trim_whitespace=False).run_validation(data)
+        text = TextField().run_validation(data)
         return super().to_internal_value(text)
 
 
-class EnvironmentSerializer(serializers.ModelSerializer):
+class EnvironmentSerializer(StrictModelSerializer):
     name = TextField(max_length=200)
 
     class Meta:
@@ -41,7 +57,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
         return value
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(StrictModelSerializer):
     username = UsernameField(
         source="user", slug_field="username", queryset=get_user_model().objects.all()
     )

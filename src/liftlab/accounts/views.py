@@ -42,7 +42,7 @@ class EnvironmentViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_permissions(self) -> list[permissions.BasePermission]:
-        if self.action in ("list", "create"):
+        if self.action in ("list", "create") or self.environment_url_kwarg not in self.kwargs:
             return [permissions.IsAuthenticated()]
         return [EnvironmentAccess()]
 

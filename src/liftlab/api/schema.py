@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.utils import OpenApiParameter
+
+from liftlab.api.scoping import EnvironmentScopedMixin
+from liftlab.api.validators import StrictFieldsMixin
 
 ERROR_BODY = {
     "type": "object",
@@ -17,11 +21,39 @@ ERRORS = {
     "403": "Not allowed: not an admin of the environment, or experimentation is disabled there.",
     "404": "No such environment (or you are not a member), experiment, metric or member.",
 }
+# What any change may also answer: a concurrent change won (409), the database or the event
+# store is unavailable (503), the body is over the size limit (413).
+WRITE_ERRORS = {
+    "409": "A concurrent change conflicts with this request, or the current state forbids it; "
+    "reload and retry.",
+    "503": "A backing service (the database or the event store) is busy or unavailable; "
+    "retry later.",
+}
+BODY_ERRORS = {"413": "The request body is larger than the limit."}
+READ_ERRORS = {"503": "The event store is unavailable; retry later."}
 PATH_PARAMETERS = {
     "environment_key": (str, "The environment's key."),
     "experiment_pk": (int, "The experiment's id."),
     "key": (str, "The environment's key."),
 }
+
+
+class NumberFieldExtension(OpenApiSerializerFieldExtension):
+    """``NumberField``'s bounds, exclusive ones included (OpenAPI 3.1 numbers)."""
+
+    target_class = "liftlab.api.validators.NumberField"
+
+    def map_serializer_field(self, auto_schema, direction) -> dict:
+        field = self.target
+        schema: dict = {"type": "number", "format": "double"}
+        bounds = {
+            "minimum": field.minimum,
+            "maximum": field.maximum,
+            "exclusiveMinimum": field.exclusive_minimum,
+            "exclusiveMaximum": field.exclusive_maximum,
+        }
+        schema.update({key: value for key, value in bounds.items() if value is not None})
+        return schema
 
 
 class AutoSchema(BaseAutoSchema):
@@ -32,13 +64,35 @@ class AutoSchema(BaseAutoSchema):
                 parameters.append(
                     OpenApiParameter(name, kind, OpenApiParameter.PATH, description=description)
                 )
+        if "{id}" in self.path and getattr(self.view, "lookup_value_regex", None) == r"\d+":
+            # An integer id, not the string matching ^\d+$ that the URL pattern reads.
+            parameters.append(OpenApiParameter("id", int, OpenApiParameter.PATH))
         return parameters
+
+    def _paginated(self) -> bool:
+        return getattr(self.view, "pagination_class", None) is not None
+
+    def _map_basic_serializer(self, serializer, direction: str) -> dict:
+        """Request bodies of strict serializers are closed: an unknown field is a 400."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictFieldsMixin):
+            schema["additionalProperties"] = False
+        return schema
 
     def _get_response_bodies(self, direction: str = "response") -> dict:
         responses = super()._get_response_bodies(direction)
-        codes = ERRORS.items()
+        codes = list(ERRORS.items())
         if self.method == "GET":
-            codes = [(c, d) for c, d in codes if c != "400" or self.view.action == "results"]
+            # A GET reads no body: only query parameters (a refresh flag, a page size) are refused.
+            queried = self.view.action == "results" or (self._is_list_view() and self._paginated())
+            codes = [(c, d) for c, d in codes if c != "400" or queried]
+        if isinstance(self.view, EnvironmentScopedMixin):
+            if self.method != "GET":
+                codes += WRITE_ERRORS.items()
+            elif self.view.action == "results":
+                codes += READ_ERRORS.items()
+            if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer():
+                codes += BODY_ERRORS.items()
         for code, description in codes:
             responses.setdefault(
                 code,

@@ -19,7 +19,25 @@ EXPERIMENTATION_DISABLED = "Experimentation is disabled for this environment."
 ADMINS_ONLY = "Only the environment's admins may change this."
 
 
-class EnvironmentScopedMixin:
+class MethodsFirst:
+    """An unsupported method is a 405 for anyone; ``OPTIONS`` answers 200 for anyone.
+
+    DRF checks permissions before it looks for the method's handler, so a viewer's ``PUT``
+    would be a 403 and a ``PUT`` on a list a permission check with no environment to check.
+    A browser's pre-flight ``OPTIONS`` carries no credentials: it gets the ``Allow`` header
+    (and, for those allowed to write, the fields DRF's metadata describes).
+    """
+
+    def check_permissions(self, request) -> None:
+        method = request.method.lower()
+        if method == "options":
+            return
+        if method not in self.http_method_names or getattr(self, method, None) is None:
+            self.http_method_not_allowed(request)
+        super().check_permissions(request)
+
+
+class EnvironmentScopedMixin(MethodsFirst):
     """For views under ``environments/{environment_key}/``: resolves the environment once."""
 
     environment_url_kwarg = "environment_key"

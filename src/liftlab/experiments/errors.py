@@ -50,3 +50,22 @@ class Conflict(ExperimentError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ChangedConcurrently(Conflict):
+    """A lifecycle action that lost a race, or that repeats one already taken: the experiment
+    is already where the action leads, or changed while the action waited for it."""
+
+    def __init__(self, action: str, status: str | None = None, *, already: bool = False) -> None:
+        if already:
+            message = f"the experiment is already {status}: nothing to {action}."
+        elif status is not None:
+            message = (
+                f"the experiment changed concurrently (it is now {status}); "
+                f"reload it before you {action} it."
+            )
+        else:
+            message = f"the experiment changed concurrently; reload it before you {action} it."
+        super().__init__(message)
+        self.action = action
+        self.status = status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -17,7 +18,14 @@ from liftlab.analysis.definition import (
     parse_definition,
 )
 from liftlab.analysis.settings import AnalysisSettings, SettingsError, parse_settings
-from liftlab.api.validators import TextField, json_without_nul
+from liftlab.api.validators import (
+    NumberField,
+    PrimaryKeyField,
+    StrictFieldsMixin,
+    StrictModelSerializer,
+    TextField,
+    json_without_nul,
+)
 from liftlab.experiments.models import (
     Experiment,
     ExperimentMetric,
@@ -30,6 +38,9 @@ IMMUTABLE_METRIC_FIELDS = ("definition", "aggregation", "metric_type")
 DRAFT_ONLY_EXPERIMENT_FIELDS = ("feature_name", "variants", "control_variant", "exposure_event")
 MAX_VARIANTS = 20
 WEIGHT_TOLERANCE = 1e-9
+# A first start may be dated back (a flag served before the experiment was set up here), but
+# not to before this: nothing this service analyses is older, and year 1 is a typo.
+EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _non_blank(value: str) -> str:
@@ -38,7 +49,7 @@ def _non_blank(value: str) -> str:
     return value
 
 
-class MetricSerializer(serializers.ModelSerializer):
+class MetricSerializer(StrictModelSerializer):
     name = TextField(max_length=200, validators=[_non_blank])
     description = TextField(max_length=10_000, required=False, allow_blank=True)
     metric_type = serializers.ChoiceField(choices=[t.value for t in MetricType], required=False)
@@ -111,14 +122,10 @@ def _definition_path(path: str) -> str:
     return path if path == "definition" or path.startswith("definition.") else f"definition.{path}"
 
 
-class VariantSerializer(serializers.Serializer):
+class VariantSerializer(StrictFieldsMixin, serializers.Serializer):
     key = TextField(max_length=200, validators=[_non_blank])
-    weight = serializers.FloatField()
-
-    def validate_weight(self, value: float) -> float:
-        if not math.isfinite(value) or value <= 0:
-            raise serializers.ValidationError("must be a number greater than 0.")
-        return value
+    # The share of traffic: a JSON number in (0, 1]; all the variants' weights sum to 1.
+    weight = NumberField(exclusive_minimum=0, maximum=1)
 
 
 @extend_schema_field(AnalysisSettings)
@@ -133,7 +140,7 @@ class AnalysisField(serializers.JSONField):
         return parse_settings(value).to_json()
 
 
-class ExperimentSerializer(serializers.ModelSerializer):
+class ExperimentSerializer(StrictModelSerializer):
     name = TextField(max_length=200, validators=[_non_blank])
     hypothesis = TextField(max_length=10_000, required=False, allow_blank=True)
     feature_name = TextField(max_length=200, validators=[_non_blank])
@@ -257,10 +264,27 @@ class ExperimentSerializer(serializers.ModelSerializer):
         return super().create(validated_data)
 
 
-class ExperimentMetricSerializer(serializers.ModelSerializer):
-    metric = serializers.PrimaryKeyRelatedField(queryset=Metric.objects.all())
+class EnvironmentMetricField(PrimaryKeyField):
+    """A live metric of the experiment's environment, by id.
+
+    Any other id (none such, deleted, or another environment's) gets the same answer, so an
+    admin cannot learn which ids exist elsewhere.
+    """
+
+    default_error_messages = {"does_not_exist": "no metric with id {pk_value} in this environment."}
+
+    def get_queryset(self):
+        experiment = self.parent.context["experiment"]
+        return Metric.objects.alive().filter(environment_id=experiment.environment_id)
+
+
+class ExperimentMetricSerializer(StrictModelSerializer):
+    metric = EnvironmentMetricField()
     metric_name = serializers.CharField(source="metric.name", read_only=True)
     aggregation = serializers.CharField(source="metric.aggregation", read_only=True)
+    non_inferiority_margin = NumberField(
+        minimum=0, exclusive_maximum=1, allow_null=True, required=False
+    )
 
     class Meta:
         model = ExperimentMetric
@@ -276,11 +300,6 @@ class ExperimentMetricSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "created_at"]
 
-    def validate_non_inferiority_margin(self, value: float | None) -> float | None:
-        if value is not None and not (math.isfinite(value) and 0 <= value < 1):
-            raise serializers.ValidationError("must be a fraction from 0 up to (not including) 1.")
-        return value
-
     def validate(self, attrs: dict) -> dict:
         experiment: Experiment = self.context["experiment"]
         if experiment.status == ExperimentStatus.COMPLETED:
@@ -295,12 +314,6 @@ class ExperimentMetricSerializer(serializers.ModelSerializer):
                 )
             return attrs
         metric: Metric = attrs["metric"]
-        if metric.deleted_at is not None:
-            raise serializers.ValidationError({"metric": "has been deleted."})
-        if metric.environment_id != experiment.environment_id:
-            raise serializers.ValidationError(
-                {"metric": "must belong to the experiment's environment."}
-            )
         if experiment.experiment_metrics.filter(metric=metric).exists():
             raise serializers.ValidationError({"metric": "is already attached to this experiment."})
         return attrs
@@ -325,5 +338,15 @@ class ExperimentMetricSerializer(serializers.ModelSerializer):
         )
 
 
-class StartSerializer(serializers.Serializer):
-    started_at = serializers.DateTimeField(required=False)
+class StartSerializer(StrictFieldsMixin, serializers.Serializer):
+    started_at = serializers.DateTimeField(
+        required=False,
+        help_text="A first start may be dated back, to 2000-01-01 at the earliest; never ahead.",
+    )
+
+    def validate_started_at(self, value: datetime) -> datetime:
+        if value < EARLIEST_START:
+            raise serializers.ValidationError("must not be before 2000-01-01T00:00:00Z.")
+        if value > timezone.now():
+            raise serializers.ValidationError("must not be in the future.")
+        return value

@@ -11,7 +11,7 @@ from django.utils import timezone
 from liftlab.audit.models import Action, ObjectType
 from liftlab.audit.services import record
 from liftlab.experiments import results
-from liftlab.experiments.errors import Conflict, InvalidTransition, Refused
+from liftlab.experiments.errors import ChangedConcurrently, Conflict, InvalidTransition, Refused
 from liftlab.experiments.models import Experiment, ExperimentMetric, ExperimentStatus, Metric
 from liftlab.experiments.serializers import ExperimentSerializer
 
@@ -43,12 +43,19 @@ def transition(
     now = timezone.now()
     if started_at is not None and (experiment.started_at is not None or started_at > now):
         raise Refused("started_at", "may only be given on the first start, and not in the future.")
+    previous = experiment.status
     experiment.status = target
     if target == ExperimentStatus.RUNNING and experiment.started_at is None:
         experiment.started_at = started_at or now
     if target == ExperimentStatus.COMPLETED:
         experiment.ended_at = now
-    experiment.save(update_fields=["status", "started_at", "ended_at"])
+    # Only from the status just checked: should another change have got in between (a database
+    # that ignores the row lock), nothing is written and the caller is told.
+    written = Experiment.objects.filter(pk=experiment.pk, status=previous).update(
+        status=experiment.status, started_at=experiment.started_at, ended_at=experiment.ended_at
+    )
+    if written != 1:
+        raise ChangedConcurrently(action)
     return experiment
 
 
@@ -57,13 +64,22 @@ def change_status(
 ) -> Experiment:
     """Take a lifecycle action as ``actor``: the API and the web pages both come through here.
 
-    The row is locked so two concurrent actions cannot both pass the status check; completing
-    freezes the results in the same transaction, and the audit entry (the API representation
-    before and after) is written with it, so a failure anywhere leaves nothing half-done.
+    The row is locked (on SQLite the transaction takes the write lock as it begins: the
+    database settings' ``transaction_mode``), so two concurrent actions cannot both pass the
+    status check. The one that waited gets ``ChangedConcurrently`` (a 409) if the experiment
+    changed while it waited, or is already where the action leads (a repeated ``complete``);
+    an action the status the caller saw does not allow stays an ``InvalidTransition`` (400).
+    Completing freezes the results in the same transaction, and the audit entry (the API
+    representation before and after) is written with it, so a failure anywhere leaves nothing
+    half-done.
     """
-    before = dict(ExperimentSerializer(experiment).data)
+    allowed_from, target = TRANSITIONS[action]
+    seen = experiment.status
     with transaction.atomic():
         locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
+        if locked.status == target or (locked.status != seen and locked.status not in allowed_from):
+            raise ChangedConcurrently(action, locked.status, already=locked.status == target)
+        before = dict(ExperimentSerializer(locked).data)
         changed = transition(locked, action, started_at)
         if changed.status == ExperimentStatus.COMPLETED:
             results.freeze(changed)

@@ -14,6 +14,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -81,17 +82,21 @@ class ExperimentViewSet(ExperimentationViewSet):
     def delete_instance(self, instance: Experiment) -> None:
         services.soft_delete_experiment(instance)
 
-    def _transition(self, name: str, started_at: datetime | None = None) -> Response:
-        experiment = services.change_status(self.get_object(), name, self.request.user, started_at)
-        return Response(self.snapshot(experiment))
+    def _transition(
+        self, name: str, started_at: datetime | None = None, experiment: Experiment | None = None
+    ) -> Response:
+        experiment = experiment or self.get_object()
+        changed = services.change_status(experiment, name, self.request.user, started_at)
+        return Response(self.snapshot(changed))
 
     @extend_schema(request=StartSerializer, responses=ExperimentSerializer)
     @action(detail=True, methods=["post"])
     def start(self, request: Request, *args, **kwargs) -> Response:
         """Start or resume; a first start may record an earlier ``started_at``."""
+        experiment = self.get_object()  # a missing experiment is a 404 whatever the body
         body = StartSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        return self._transition("start", body.validated_data.get("started_at"))
+        return self._transition("start", body.validated_data.get("started_at"), experiment)
 
     @extend_schema(request=None, responses=ExperimentSerializer)
     @action(detail=True, methods=["post"])
@@ -109,8 +114,11 @@ class ExperimentViewSet(ExperimentationViewSet):
     @action(detail=True, methods=["get"])
     def results(self, request: Request, *args, **kwargs) -> Response:
         """Per-metric, per-variant results; the frozen snapshot once completed."""
-        refresh = request.query_params.get("refresh", "").lower() in ("1", "true", "yes")
-        return Response(experiment_results.results_for(self.get_object(), refresh=refresh))
+        experiment = self.get_object()
+        refresh = request.query_params.get("refresh", "false")
+        if refresh not in ("true", "false"):
+            raise ValidationError({"refresh": "must be true or false."})
+        return Response(experiment_results.results_for(experiment, refresh=refresh == "true"))
 
     @extend_schema(request=None, responses=ExperimentSerializer)
     @action(detail=True, methods=["post"])

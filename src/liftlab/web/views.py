@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from liftlab.accounts.models import Environment, Membership, Role
 from liftlab.eventstore import EventStoreError
 from liftlab.experiments import services
-from liftlab.experiments.errors import Refused
+from liftlab.experiments.errors import Conflict, Refused
 from liftlab.experiments.models import Experiment, ExperimentStatus, Metric
 from liftlab.experiments.results import results_for
 from liftlab.web import analysis, keys, presenters
@@ -146,7 +146,7 @@ def experiment_action(request: HttpRequest, key: str, pk: str, action: str) -> H
     try:
         services.change_status(experiment, action, request.user)
         messages.success(request, DONE[action])
-    except Refused as exc:  # e.g. "cannot start an experiment that is running."
+    except (Refused, Conflict) as exc:  # e.g. "the experiment is already running: …"
         messages.error(request, exc.message)
     return redirect("web:experiment", key=key, pk=pk)
 
