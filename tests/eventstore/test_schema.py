@@ -50,7 +50,7 @@ def test_single_node_ddl_quotes_the_database_name():
     create_db, create_table = single_node_ddl("odd`name")
     assert "`odd\\`name`" in create_db
     assert "ReplacingMergeTree" in create_table
-    assert "PARTITION BY toDate(timestamp)" in create_table
+    assert "PARTITION BY toYYYYMM(timestamp)" in create_table
 
 
 def test_cluster_ddl_makes_replicated_local_tables_and_a_sharded_distributed_table():

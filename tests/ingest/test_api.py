@@ -170,8 +170,8 @@ def test_the_environments_experiment_exposure_events_are_checked(environment):
 
 
 def test_hostile_strings_travel_through_the_api_unchanged(environment):
-    hostile = "'; DROP TABLE events; -- \" \\ \t\n\x00 ünï 😀 {x:String}"
-    event = {"event": hostile, "identifier": hostile, "properties": {hostile: hostile}}
+    hostile = "'; DROP TABLE events; -- \" \\ \t\n ünï 😀 {x:String}"
+    event = {"event": hostile, "identifier": hostile, "properties": {hostile: hostile + "\x00"}}
     assert send(environment.key, json.dumps([event]).encode()).json()["accepted"] == 1
     rows = (
         open_store()
@@ -183,7 +183,19 @@ def test_hostile_strings_travel_through_the_api_unchanged(environment):
         .rows
     )
     assert rows[0][:2] == (hostile, hostile)
-    assert json.loads(rows[0][2]) == {hostile: hostile}
+    assert json.loads(rows[0][2]) == {hostile: hostile + "\x00"}
+
+
+def test_nul_characters_reject_their_event_naming_the_field(environment):
+    events = [*batch(2), *batch(1, identifier="u\x00"), *batch(1, properties={"a\x00": 1})]
+    response = send(environment.key, json.dumps(events).encode())
+    assert response.status_code == 202
+    assert response.json()["accepted"] == 2
+    assert response.json()["rejected"] == [
+        {"index": 2, "error": "identifier contains a NUL character (\\u0000)"},
+        {"index": 3, "error": "properties has a key containing a NUL character (\\u0000)"},
+    ]
+    assert stored(environment) == 2
 
 
 def test_other_methods_are_not_allowed(environment):
@@ -204,13 +216,19 @@ class _BrokenStore:
     """A store whose server went away: every insert fails as the real client reports it."""
 
     def insert_columns(self, columns):
-        raise EventStoreError("connection refused")
+        raise EventStoreError(
+            "cannot open the event store clickhouse://liftlab@10.0.0.7:8123/events: "
+            "HTTPConnectionPool(host='10.0.0.7', port=8123): connection refused"
+        )
 
     insert = insert_columns
 
 
-def test_a_failing_store_is_503_with_the_reason(environment, monkeypatch):
+def test_a_failing_store_is_503_in_general_words_with_the_details_logged(
+    environment, monkeypatch, caplog
+):
     monkeypatch.setattr("liftlab.events.views.open_store", lambda: _BrokenStore())
     response = send(environment.key, json.dumps(batch(2)).encode())
     assert response.status_code == 503
-    assert "event store is unavailable: connection refused" in response.json()["detail"]
+    assert response.json() == {"detail": "The event store is unavailable. Please retry later."}
+    assert "10.0.0.7:8123" in caplog.text and "connection refused" in caplog.text

@@ -60,6 +60,15 @@ def test_a_bad_line_is_rejected_by_its_line_number(store, env_key, tmp_path):
     assert summary.rejected[0]["error"].startswith("line is not valid JSON")
 
 
+def test_nul_characters_reject_their_line_naming_the_field(store, env_key, tmp_path):
+    path = write_ndjson(
+        tmp_path / "e.ndjson", EVENTS, bad_line='{"event": "a\\u0000", "identifier": "u"}'
+    )
+    summary = import_file(path, env_key, store)
+    assert (summary.accepted, summary.rejected_count) == (4, 1)
+    assert summary.rejected[0] == {"index": 2, "error": "event contains a NUL character (\\u0000)"}
+
+
 def test_csv_cells_are_parsed_like_json_fields(store, env_key, tmp_path):
     summary = import_file(write_csv(tmp_path / "e.csv", EVENTS), env_key, store)
     assert (summary.accepted, summary.rejected_count) == (4, 0)

@@ -72,6 +72,50 @@ def test_each_rejection_names_the_field_and_the_reason(change, expected):
     assert expected in reason({**GOOD, **change})
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"event": "pur\x00chase"}, "event contains a NUL character (\\u0000)"),
+        ({"identifier": "user\x00"}, "identifier contains a NUL character (\\u0000)"),
+        ({"feature_name": "\x00f", "value": "v"}, "feature_name contains a NUL character"),
+        ({"value": "treat\x00ment"}, "value contains a NUL character (\\u0000)"),
+        ({"properties": {"pl\x00an": "pro"}}, "properties has a key containing a NUL"),
+        ({"properties": {"a": {"b\x00": 1}}}, "properties has a key containing a NUL"),
+        ({"properties": {"a": [{"\x00": 1}]}}, "properties has a key containing a NUL"),
+    ],
+)
+def test_nul_is_refused_where_metrics_match(change, expected):
+    """Metric definitions and experiments refuse NUL, so such an event could never count."""
+    assert expected in reason({**GOOD, **change})
+
+
+def test_nul_is_kept_where_nothing_matches_on_it():
+    raw = {
+        **GOOD,
+        "properties": {"plan": "pro\x00", "list": ["\x00"]},
+        "traits": {"na\x00me": "\x00"},
+        "sdk_language": "py\x00",
+        "sdk_version": "1\x00",
+    }
+    row, error = convert(raw)
+    assert error is None
+    assert json.loads(row.metadata) == raw["properties"]
+    assert (row.sdk_language, row.sdk_version) == ("py\x00", "1\x00")
+
+
+def test_nul_in_a_batch_rejects_only_its_event_by_the_fast_and_the_slow_path():
+    """Column checks prove a whole column at once; a NUL sends it value by value."""
+    raws = [{**GOOD, "identifier": f"u{i}", "properties": {"k": i}} for i in range(50)]
+    raws[7] = {**raws[7], "identifier": "u\x007"}
+    raws[9] = {**raws[9], "properties": {"k\x00": 1}}
+    rows, rejected = to_stored_events(raws, "env", NOW, Rules())
+    assert len(rows) == 48
+    assert [(r["index"], r["error"].split()[0]) for r in rejected] == [
+        (7, "identifier"),
+        (9, "properties"),
+    ]
+
+
 @pytest.mark.parametrize("raw", [[], "event", 5, None])
 def test_an_event_that_is_not_an_object_is_rejected(raw):
     assert reason(raw) == "an event must be a JSON object"

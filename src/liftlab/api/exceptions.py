@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DatabaseError, IntegrityError
 from django.http import JsonResponse
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
@@ -13,6 +15,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from liftlab.eventstore import EventStoreError
 from liftlab.experiments import errors as experiment_errors
+
+logger = logging.getLogger(__name__)
 
 
 class Conflict(exceptions.APIException):
@@ -31,6 +35,30 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "unavailable"
 
 
+# The models database failing for want of disk, writability or its lock, not for the request:
+# SQLite's messages, and PostgreSQL's SQLSTATE classes (53 resources, 25006 read-only).
+_DATABASE_FAILURES = (
+    ("database or disk is full", "The database is out of disk space."),
+    ("no space left on device", "The database is out of disk space."),
+    ("readonly database", "The database is read-only."),
+    ("read-only transaction", "The database is read-only."),
+    ("database is locked", "The database is busy."),
+    ("disk i/o error", "The database cannot use its disk."),
+    ("unable to open database file", "The database cannot use its disk."),
+)
+
+
+def database_unavailable(exc: DatabaseError) -> str | None:
+    """General words for a database failure that retrying later may cure, else None."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    if sqlstate.startswith("53"):
+        return "The database is out of disk space or memory."
+    if sqlstate == "25006":
+        return "The database is read-only."
+    text = str(exc).lower()
+    return next((reason for needle, reason in _DATABASE_FAILURES if needle in text), None)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, plus Django validation errors as 400 and lost uniqueness races as 409.
 
@@ -47,7 +75,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         )
     elif isinstance(exc, EventStoreError):
-        exc = ServiceUnavailable(f"The event store is unavailable: {exc}")
+        logger.error("event store: %s", exc)  # the details stay here; the client gets words
+        exc = ServiceUnavailable(f"{exc.reason} Please retry later.")
+    elif isinstance(exc, DatabaseError) and (reason := database_unavailable(exc)):
+        logger.error("database: %s", exc)
+        exc = ServiceUnavailable(f"{reason} Please retry later.")
     elif isinstance(exc, IntegrityError):
         exc = Conflict("A concurrent change conflicts with this request; please retry.")
     return drf_exception_handler(exc, context)

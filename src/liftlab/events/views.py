@@ -22,8 +22,8 @@ from liftlab.ingest import (
     IngestResult,
     Limits,
     MalformedBodyError,
-    decode_body,
-    ingest,
+    decode_slices,
+    ingest_slices,
 )
 from liftlab.ingest.memory import collector_paused
 from liftlab.ingestion_keys.auth import AUTHENTICATION, HasIngestionCredential
@@ -111,19 +111,20 @@ class EventsView(APIView):
         """Decode and store the batch; its events are freed on return, before the collector
         resumes, so they are never scanned (liftlab.ingest.memory)."""
         try:
-            events = decode_body(
+            slices = decode_slices(
                 body,
                 request.content_type or "application/json",
                 request.headers.get("Content-Encoding", ""),
                 limits,
             )
-        except MalformedBodyError as exc:
+            rules = ingestion_rules(self.environment)
+            # Slices are validated as they are parsed; a failing store is a 503
+            # (liftlab.api.exceptions): nothing stored, retry the batch.
+            return ingest_slices(slices, self.environment.key, open_store(), rules=rules)
+        except MalformedBodyError as exc:  # also more months than one request may span
             raise exceptions.ParseError(str(exc)) from exc
         except BodyTooLargeError as exc:
             raise PayloadTooLarge(str(exc)) from exc
-        # A failing store is a 503 (liftlab.api.exceptions): nothing stored, retry the batch.
-        rules = ingestion_rules(self.environment)
-        return ingest(events, self.environment.key, open_store(), rules=rules)
 
 
 def read_body(request, limits: Limits) -> bytes:

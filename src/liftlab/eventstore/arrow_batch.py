@@ -29,6 +29,12 @@ def to_arrow(columns: EventColumns) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=list(COLUMNS))
 
 
-def distinct_days(table: pa.Table) -> int:
-    """How many day partitions the rows fall into."""
-    return pc.count_distinct(pc.cast(table.column("timestamp"), pa.date32())).as_py()
+def months(moments: pa.TimestampArray | pa.ChunkedArray) -> pa.Array:
+    """Each time's calendar month in UTC as one number (``year * 12 + month - 1``)."""
+    return pc.add(pc.multiply(pc.year(moments), 12), pc.subtract(pc.month(moments), 1))
+
+
+def distinct_partitions(moments: pa.TimestampArray | pa.ChunkedArray, by_day: bool) -> int:
+    """How many partitions the times fall into: months, or days for a table of the former layout."""
+    keys = pc.cast(moments, pa.date32()) if by_day else months(moments)
+    return pc.count_distinct(keys).as_py()

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from liftlab.eventstore.errors import EventStoreError
+from liftlab.eventstore.errors import EventStoreError, reason_for
 
 SERVER_SCHEMES = {"clickhouse": ("http", 8123), "clickhouses": ("https", 8443)}
 
@@ -69,7 +69,7 @@ class StoreLocation:
                 " (is another process, such as liftlab serve, using it?)" if self.embedded else ""
             )
             raise EventStoreError(
-                f"cannot open the event store {self.describe()}{hint}: {exc}"
+                f"cannot open the event store {self.describe()}{hint}: {exc}", reason_for(exc)
             ) from exc
 
 

@@ -101,6 +101,23 @@ class EventColumns(NamedTuple):
         columns[11] = [u.bytes for u in columns[11]]
         return cls(*columns)
 
+    @classmethod
+    def concat(cls, parts: Sequence[EventColumns]) -> EventColumns:
+        """The events of ``parts``, one after another."""
+        if len(parts) == 1:
+            return parts[0]
+        columns = []
+        for position, name in enumerate(COLUMNS):
+            pieces = [part[position] for part in parts]
+            if name in ("timestamp", "collected_at"):
+                columns.append(pa.concat_arrays(pieces))
+            else:
+                joined: list = []
+                for piece in pieces:
+                    joined.extend(piece)
+                columns.append(joined)
+        return cls(*columns)
+
     def take(self, indices: Sequence[int]) -> EventColumns:
         """The events at ``indices``, in that order."""
         positions = pa.array(indices, pa.int64())

@@ -8,7 +8,13 @@ docs/eventstore.md ("Physical layout"):
 - ``ORDER BY (environment_key, event, identifier, timestamp, event_id)``: one environment's
   events of one name are contiguous, and within them one identity's, which is exactly what a
   per-identity aggregation over an experiment's events reads.
-- ``PARTITION BY toDate(timestamp)``: experiment windows prune whole days.
+- ``PARTITION BY toYYYYMM(timestamp)``: windows prune whole months (and, within a month, the
+  parts whose minimum and maximum time, which every part records, miss the window). A month
+  rather than a day bounds what one insert can cost: each partition an insert touches is a
+  part written and fsynced, and accepted times span 2000-01-01 to tomorrow, so a batch
+  sprayed across days could create thousands of parts (one per day, never merged) where
+  months cap the table at ~320 partitions and the ingest rule caps one request at a few.
+  Tables made by day (before this layout) are migrated by ``liftlab eventstore init``.
 - ``PROJECTION by_event_id``: the (environment_key, event_id) pairs sorted by id, written in
   the same part as the rows, so the duplicate check finds an id without scanning the
   environment and can never disagree with the rows it describes.
@@ -42,7 +48,11 @@ COLUMN_TYPES: Mapping[str, str] = {
 # Stored columns only (a Distributed table stores nothing): traits repeat per identity.
 CODECS: Mapping[str, str] = {"traits": "CODEC(ZSTD(1))"}
 SORTING_KEY = "(environment_key, event, identifier, timestamp, event_id)"
-PARTITION_KEY = "toDate(timestamp)"
+PARTITION_KEY = "toYYYYMM(timestamp)"
+# The layout before months: still read and written, migrated by ``ensure_schema``.
+LEGACY_PARTITION_KEY = "toDate(timestamp)"
+# The copy being built by a migration (or the old table just after the swap).
+MIGRATION_TABLE = "events_migrating"
 SHARDING_KEY = "cityHash64(identifier)"
 PROJECTION = (
     "PROJECTION by_event_id (SELECT environment_key, event_id ORDER BY (environment_key, event_id))"
@@ -58,7 +68,7 @@ TABLE_SETTINGS: Mapping[str, str] = {
 # tables keep their own window of block ids).
 SINGLE_NODE_SETTINGS: Mapping[str, str] = {"non_replicated_deduplication_window": "10000"}
 
-# The days one INSERT may create partitions for before ClickHouse refuses it (its default).
+# The partitions one INSERT may create before ClickHouse refuses it (its default).
 DEFAULT_MAX_PARTITIONS_PER_INSERT = 100
 
 # Every insert: synchronous (never buffered in memory), written through to the shards of a
@@ -87,21 +97,30 @@ def _columns_sql(stored: bool) -> str:
     return "(\n" + ",\n".join(lines) + "\n)"
 
 
-def _table_body(engine: str, settings: Mapping[str, str]) -> str:
+def _table_body(
+    engine: str, settings: Mapping[str, str], partition_key: str = PARTITION_KEY
+) -> str:
     listed = ", ".join(f"{key} = {value}" for key, value in settings.items())
     return (
-        f"{_columns_sql(stored=True)}\nENGINE = {engine}\nPARTITION BY {PARTITION_KEY}\n"
+        f"{_columns_sql(stored=True)}\nENGINE = {engine}\nPARTITION BY {partition_key}\n"
         f"ORDER BY {SORTING_KEY}\nSETTINGS {listed}"
     )
 
 
-def single_node_ddl(database: str) -> list[str]:
-    """The statements that create the table on one server (or in embedded chDB)."""
+def single_node_ddl(
+    database: str, table: str = TABLE, partition_key: str = PARTITION_KEY
+) -> list[str]:
+    """The statements that create the table on one server (or in embedded chDB).
+
+    ``table`` and ``partition_key`` are for the migration (and its tests): the new layout's
+    copy, or a table in the former layout.
+    """
     db = quote_identifier(database)
+    settings = {**TABLE_SETTINGS, **SINGLE_NODE_SETTINGS}
     return [
         f"CREATE DATABASE IF NOT EXISTS {db}",
-        f"CREATE TABLE IF NOT EXISTS {db}.{TABLE}\n"
-        f"{_table_body('ReplacingMergeTree', {**TABLE_SETTINGS, **SINGLE_NODE_SETTINGS})}",
+        f"CREATE TABLE IF NOT EXISTS {db}.{table}\n"
+        f"{_table_body('ReplacingMergeTree', settings, partition_key)}",
     ]
 
 

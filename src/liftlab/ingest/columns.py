@@ -130,20 +130,23 @@ def _texts(
     types = set(map(type, values))
     if not required and NONE in types:
         values, types = ["" if x is None else x for x in values], types - {NONE}
-    if types <= {str} and _plain_texts(values, limit, required):
+    if types <= {str} and _plain_texts(values, limit, required, name not in v.NO_NUL):
         return values
     if required:
         return errors.convert(values, lambda x: v.required_text(x, name, limit))
     return errors.convert(values, lambda x: v.optional_text(x, name, limit))
 
 
-def _plain_texts(texts: list[str], limit: int, required: bool) -> bool:
-    """Whether every text is short enough, encodable as UTF-8 and (if required) not blank."""
+def _plain_texts(texts: list[str], limit: int, required: bool, nul: bool = False) -> bool:
+    """Whether every text is short enough, encodable as UTF-8, (if required) not blank, and
+    (unless ``nul``) free of NUL characters."""
     if texts and max(map(len, texts)) > limit:
         return False
     if required and ("" in texts or any(map(str.isspace, texts))):
         return False
     joined = "".join(texts)
+    if not nul and "\x00" in joined:
+        return False
     if joined.isascii():
         return True
     try:
@@ -264,7 +267,7 @@ def _orjson_array(objects: list[dict]) -> bytes | None:
         array = orjson.dumps(objects)
     except (TypeError, orjson.JSONEncodeError):  # beyond 64 bits, surrogates, odd keys
         return None
-    if "." in keys or not scalars <= _JSON_SCALARS or b"null" in array:
+    if "." in keys or not scalars <= _JSON_SCALARS or b"null" in array or b"\\u0000" in array:
         return None
     if b"0.0000" in array or (b"e-" in array and _SHORT_EXPONENT.search(array)):
         return None

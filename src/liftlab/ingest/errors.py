@@ -13,3 +13,7 @@ class MalformedBodyError(IngestError):
 
 class BodyTooLargeError(IngestError):
     """More bytes or more events than the limits allow (HTTP 413)."""
+
+
+class TooManyMonthsError(MalformedBodyError):
+    """A request's events fall in more calendar months than ``Limits.max_months`` (HTTP 400)."""

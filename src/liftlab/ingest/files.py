@@ -92,7 +92,7 @@ def _store_batch(
     if not batch:
         return None
     positions, raws = zip(*batch, strict=True)
-    return positions, ingest(raws, environment_key, store, rules=rules)
+    return positions, ingest(raws, environment_key, store, rules=rules, split_months=True)
 
 
 class Meter:

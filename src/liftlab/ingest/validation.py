@@ -35,6 +35,10 @@ FIELDS = frozenset(
         "sdk_version",
     }
 )
+# Fields a metric or an experiment matches on: NUL is refused there (as in the definitions
+# and experiments, which PostgreSQL could not store otherwise), so an event with one could
+# never be counted. Property keys are checked in ``object_json``.
+NO_NUL = frozenset({"event", "identifier", "feature_name", "value"})
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Earlier times are refused: epoch *seconds* sent as milliseconds land in January 1970.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -92,6 +96,8 @@ def optional_text(value: Any, name: str, limit: int) -> str:
         raise Rejected(f"{name} is longer than {limit} characters")
     if not value.isascii():
         _utf8(value, name)
+    if "\x00" in value and name in NO_NUL:
+        raise Rejected(f"{name} contains a NUL character (\\u0000)")
     return value
 
 
@@ -183,6 +189,8 @@ def object_json(value: Any, name: str, limit: int) -> str:
         raise Rejected(f"{name} is larger than {limit} bytes of JSON")
     if "." in text and _has_dotted_key(value):
         _check_paths(value, name)
+    if name == "properties" and "\\u0000" in text and _has_nul_key(value):
+        raise Rejected("properties has a key containing a NUL character (\\u0000)")
     return text
 
 
@@ -199,6 +207,20 @@ def _has_dotted_key(value: dict) -> bool:
                     pending.append(item)
         else:
             pending.extend(item for item in node if type(item) is dict or type(item) is list)
+    return False
+
+
+def _has_nul_key(value: dict) -> bool:
+    """Whether any object key, at any depth, contains NUL (a metric could never name it)."""
+    pending: list[Any] = [value]
+    while pending:
+        node = pending.pop()
+        items = node.items() if type(node) is dict else enumerate(node)
+        for key, item in items:
+            if type(key) is str and "\x00" in key:
+                return True
+            if type(item) is dict or type(item) is list:
+                pending.append(item)
     return False
 
 
