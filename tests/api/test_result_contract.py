@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from liftlab.eventstore.errors import MISSING, EventStoreError
 from liftlab.experiments.models import (
     Experiment,
     MetricResultSnapshot,
@@ -235,3 +236,19 @@ def test_a_margin_belongs_to_guardrails(admin, environment, create_metric, creat
     refused(admin.post(url, body, format="json"), 400, "non_inferiority_margin")
     guardrail = created(admin.post(url, {**body, "role": "guardrail"}, format="json"))
     assert guardrail["non_inferiority_margin"] == 0.02
+
+
+def test_cached_results_are_not_served_from_a_store_that_stopped_answering(
+    admin, environment, experiment_with_metrics, monkeypatch
+):
+    experiment, _ = experiment_with_metrics
+    results(admin, environment, experiment["id"])  # computed and cached
+
+    class LostStore:
+        def query(self, *_):
+            raise EventStoreError("/secret/path/events is missing", MISSING)
+
+    monkeypatch.setattr("liftlab.experiments.results.open_store", lambda *_: LostStore())
+    response = admin.get(paths.experiments(environment.key, experiment["id"], "results"))
+    assert response.status_code == 503
+    assert "/secret/path" not in response.content.decode()

@@ -150,6 +150,7 @@ def results_for(experiment: Experiment, *, refresh: bool = False) -> dict:
     current = fingerprint(experiment)
     cache = ResultCache.objects.filter(experiment=experiment).first()
     if cache is not None and cache.fingerprint == current:
+        _store_answers()
         age = timezone.now() - cache.computed_at
         if not refresh or age < REFRESH_INTERVAL:
             return _cached(cache, throttled=refresh)
@@ -163,6 +164,16 @@ def results_for(experiment: Experiment, *, refresh: bool = False) -> dict:
         },
     )
     return {**document, "cached": False}
+
+
+def _store_answers() -> None:
+    """Raise ``EventStoreError`` unless the event store answers a trivial query.
+
+    A cached document of a running experiment is only as good as the store it came from: if
+    the store has lost its data (its folder removed under the service) or is down, the results
+    must say so, not serve figures that new events can no longer change.
+    """
+    open_store(settings.EVENTSTORE_URL).query("SELECT 1")
 
 
 def _cached(cache: ResultCache, *, throttled: bool) -> dict:

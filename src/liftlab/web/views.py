@@ -6,6 +6,7 @@ page never repeats an action; what happened is told with a one-line message.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
@@ -25,6 +26,7 @@ from liftlab.experiments.results import results_for
 from liftlab.web import analysis, keys, presenters
 from liftlab.web.access import Access, environment_access
 
+logger = logging.getLogger(__name__)
 REFRESH = "refresh"
 ACTIONS = (*services.TRANSITIONS, REFRESH)
 REFRESHABLE = (ExperimentStatus.RUNNING, ExperimentStatus.PAUSED)
@@ -66,7 +68,8 @@ def store_errors_as_503(view: Callable[..., HttpResponse]) -> Callable[..., Http
         try:
             return view(request, *args, **kwargs)
         except EventStoreError as exc:
-            context = {"reason": str(exc), "was_change": request.method == "POST"}
+            logger.error("event store unavailable for %s: %s", request.path, exc)
+            context = {"reason": exc.reason, "was_change": request.method == "POST"}
             return render(request, "web/unavailable.html", context, status=503)
 
     return wrapper
