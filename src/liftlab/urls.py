@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("liftlab.web.urls")),
 ]
 
+handler400 = "liftlab.api.exceptions.bad_request"
 handler404 = "liftlab.api.exceptions.not_found"
 handler500 = "liftlab.api.exceptions.server_error"

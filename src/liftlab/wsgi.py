@@ -1,4 +1,4 @@
-"""WSGI entry point used by ``liftlab serve`` (gunicorn)."""
+"""WSGI entry point, for another WSGI server; ``liftlab serve`` runs ``liftlab.asgi`` (uvicorn)."""
 
 import os
 

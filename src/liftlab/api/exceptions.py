@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError
 from django.http import JsonResponse
+from django.views.defaults import bad_request as default_bad_request
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 from rest_framework import exceptions, status
@@ -33,6 +36,19 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A backing service is unavailable; please retry later."
     default_code = "unavailable"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (the events endpoint has limits of its own)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def body_too_large_detail() -> str:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return f"The request body is larger than the limit of {limit} bytes."
 
 
 # The models database failing for want of disk, writability or its lock, not for the request:
@@ -82,7 +98,19 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = ServiceUnavailable(f"{reason} Please retry later.")
     elif isinstance(exc, IntegrityError):
         exc = Conflict("A concurrent change conflicts with this request; please retry.")
+    elif isinstance(exc, RequestDataTooBig):  # Django's, reading request.body past the limit
+        exc = PayloadTooLarge(body_too_large_detail())
     return drf_exception_handler(exc, context)
+
+
+def bad_request(request, exception=None):
+    """Django's own 400s (SuspiciousOperation) under /api/ are JSON; a body over the size
+    limit met outside a DRF view is a 413 there too. Pages keep HTML."""
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse({"detail": body_too_large_detail()}, status=413)
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return default_bad_request(request, exception)
 
 
 def not_found(request, exception=None):

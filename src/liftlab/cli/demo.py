@@ -48,43 +48,61 @@ def demo_token() -> str:
 def demo(args: argparse.Namespace) -> int:
     if args.users < 100:
         raise CommandError("--users must be at least 100")
-    from liftlab.demo.client import ApiClient, ApiError
-    from liftlab.demo.runner import run_demo
-    from liftlab.demo.server import free_port, start_server, stop_server, wait_until_up
-    from liftlab.simulate import ExperimentUnavailable, PlanError, SendError
+    from liftlab.demo.server import (
+        Stopped,
+        free_port,
+        start_server,
+        stop_server,
+        stop_signals_raise,
+    )
 
     console = Console(width=None if sys.stdout.isatty() else 160)
     token = demo_token()
     port = free_port(args.host, args.port)
     base_url = f"http://{args.host}:{port}"
     log_path = str(config.home() / "demo-server.log")
-    server = start_server(args.host, port, log_path)
-    try:
-        wait_until_up(server, base_url, log_path)
+    # SIGTERM or SIGHUP (a service manager, a closed terminal) stops the server child too.
+    with stop_signals_raise():
+        server = None
         try:
-            outcome = run_demo(
-                ApiClient(base_url, token), token, users=args.users, seed=args.seed, console=console
-            )
-        except (ApiError, ExperimentUnavailable, PlanError, SendError) as exc:
-            raise CommandError(f"the demo stopped: {exc} (server log: {log_path})") from exc
-        matched = sum(row["matches"] for row in outcome.checks)
-        console.print(
-            f"{matched} of {len(outcome.checks)} verdicts match the simulated truth; "
-            f"steps 1-4 took {outcome.seconds:.0f} s."
+            server = start_server(args.host, port, log_path)
+            return _run(args, server, base_url, log_path, token, console)
+        except Stopped as stopped:
+            console.print(f"Stopped by {stopped}; the server is stopping too.")
+            return 128 + stopped.signum
+        finally:
+            if server is not None:
+                stop_server(server)
+
+
+def _run(args, server, base_url: str, log_path: str, token: str, console: Console) -> int:
+    from liftlab.demo.client import ApiClient, ApiError
+    from liftlab.demo.runner import run_demo
+    from liftlab.demo.server import wait_until_up
+    from liftlab.simulate import ExperimentUnavailable, PlanError, SendError
+
+    wait_until_up(server, base_url, log_path)
+    try:
+        outcome = run_demo(
+            ApiClient(base_url, token), token, users=args.users, seed=args.seed, console=console
         )
-        experiment_url = (
-            f"{base_url}/environments/{outcome.environment_key}/experiments/"
-            f"{outcome.experiment_id}/"
-        )
-        console.print(
-            f"Results page: {experiment_url} (sign in as {DEMO_USER} / {DEMO_USER})\n"
-            f"API docs:     {base_url}/api/docs/\n"
-            f"API token:    {token}"
-        )
-        if args.no_serve:
-            return 0
-        console.print("Serving; press Ctrl-C to stop.")
-        server.wait()
-        return server.returncode
-    finally:
-        stop_server(server)
+    except (ApiError, ExperimentUnavailable, PlanError, SendError) as exc:
+        raise CommandError(f"the demo stopped: {exc} (server log: {log_path})") from exc
+    matched = sum(row["matches"] for row in outcome.checks)
+    console.print(
+        f"{matched} of {len(outcome.checks)} verdicts match the simulated truth; "
+        f"steps 1-4 took {outcome.seconds:.0f} s."
+    )
+    experiment_url = (
+        f"{base_url}/environments/{outcome.environment_key}/experiments/{outcome.experiment_id}/"
+    )
+    console.print(
+        f"Results page: {experiment_url} (sign in as {DEMO_USER} / {DEMO_USER})\n"
+        f"API docs:     {base_url}/api/docs/\n"
+        f"API token:    {token}"
+    )
+    if args.no_serve:
+        return 0
+    console.print("Serving; press Ctrl-C to stop.")
+    server.wait()
+    return server.returncode

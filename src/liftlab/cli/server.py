@@ -1,24 +1,57 @@
-"""``liftlab serve``: migrations, then gunicorn (never Django's development server)."""
+"""``liftlab serve``: migrations, then uvicorn in front of Django's ASGI app (liftlab.serving)."""
 
 from __future__ import annotations
 
 import argparse
 
 from liftlab import config
-from liftlab.cli import setup_django
+from liftlab.cli import CommandError, setup_django
+from liftlab.serving import ServeOptions
+
+DEFAULTS = ServeOptions()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("serve", help="run the service (applies migrations first)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default=DEFAULTS.host)
+    parser.add_argument("--port", type=int, default=DEFAULTS.port)
     parser.add_argument(
         "--workers",
         type=int,
         default=None,
-        help="processes (default 1 on embedded chDB, which allows one process per data folder)",
+        help="processes (default 1 on embedded chDB, which allows only one; 2 with a "
+        "ClickHouse server)",
     )
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULTS.threads,
+        help="requests Django computes at once per process (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULTS.max_connections,
+        help="open connections per process; a request beyond them gets 503 (default %(default)s)",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULTS.header_timeout,
+        help="seconds a client has to send a request's headers (default %(default)g)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULTS.body_timeout,
+        help="seconds a client has to send a request's body (default %(default)g)",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        type=float,
+        default=DEFAULTS.keep_alive,
+        help="seconds an idle connection is kept open between requests (default %(default)g)",
+    )
     parser.set_defaults(func=serve)
 
 
@@ -31,29 +64,31 @@ def migrate() -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    embedded = config.eventstore_url().startswith("chdb:")
+    if embedded and args.workers not in (None, 1):
+        raise CommandError(
+            "embedded chDB allows one process per data folder: --workers must be 1 "
+            "(set EVENTSTORE_URL=clickhouse://… to run several)"
+        )
+    for name in ("workers", "threads", "max_connections"):
+        if (getattr(args, name) or 1) < 1:
+            raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("header_timeout", "body_timeout", "keep_alive"):
+        if getattr(args, name) <= 0:
+            raise CommandError(f"--{name.replace('_', '-')} must be more than 0 seconds")
     migrate()
-    workers = args.workers or (1 if config.eventstore_url().startswith("chdb:") else 2)
-    run_gunicorn(args.host, args.port, workers=workers, threads=args.threads)
+    from liftlab.serving.server import run
+
+    run(
+        ServeOptions(
+            host=args.host,
+            port=args.port,
+            workers=args.workers or (1 if embedded else 2),
+            threads=args.threads,
+            max_connections=args.max_connections,
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+            keep_alive=args.keep_alive,
+        )
+    )
     return 0
-
-
-def run_gunicorn(host: str, port: int, *, workers: int, threads: int) -> None:
-    """Run the WSGI app in gunicorn's threaded workers until stopped."""
-    from gunicorn.app.base import BaseApplication
-
-    from liftlab.wsgi import application
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("timeout", 120)
-            self.cfg.set("accesslog", None)
-            self.cfg.set("preload_app", workers == 1)
-
-        def load(self):
-            return application
-
-    Server().run()
