@@ -184,7 +184,11 @@ class LiveServer:
             if user
         }
         self.process, base_url = serve_on_free_port(env, str(self.log))
-        return populate(base_url, tokens)
+        try:
+            return populate(base_url, tokens)
+        except BaseException:
+            self.__exit__()  # a setup that fails leaves no server behind
+            raise
 
     def __exit__(self, *exc_info: object) -> None:
         if self.process is not None:
