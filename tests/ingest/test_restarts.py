@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import pytest
 import requests
@@ -116,3 +117,52 @@ def test_commands_refuse_cleanly_while_the_server_holds_the_store(home, tmp_path
     assert stats.returncode == 2
     assert "liftlab: event store: cannot open" in stats.stderr
     assert "another process" in stats.stderr
+
+
+def send_until_refused(base: str, secret: str, events: list[dict]) -> bool:
+    """Post one batch; True on a 202, False once the server is gone (the SDK would retry)."""
+    try:
+        post(base, secret, events)
+    except (requests.ConnectionError, requests.Timeout, AssertionError):
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_concurrent_senders_through_a_sigkill_lose_and_double_nothing(home, tmp_path):
+    """Four senders post at once; the server is killed mid-load; every sender then retries
+    every batch with the same event ids, as the SDKs do: what was acknowledged must come back
+    as duplicates, and the store must hold each event exactly once."""
+    key, secret = new_environment(home)
+    sent = batches(24)
+    acknowledged: set[int] = set()
+    server, base = serve_on_free_port(home, str(tmp_path / "server.log"))
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            outcomes = {
+                pool.submit(send_until_refused, base, secret, b): i for i, b in enumerate(sent)
+            }
+            for done in as_completed(outcomes):
+                if done.result():
+                    acknowledged.add(outcomes[done])
+                if len(acknowledged) == 8 and server.poll() is None:
+                    kill(server)  # in the middle of the load: no shutdown, no flush
+    finally:
+        if server.poll() is None:
+            kill(server)
+    assert 8 <= len(acknowledged) < len(sent)
+
+    server, base = serve_on_free_port(home, str(tmp_path / "server.log"))
+    try:
+        retried = [post(base, secret, events) for events in sent]
+    finally:
+        kill(server)
+    for i, answer in enumerate(retried):
+        if i in acknowledged:
+            assert (answer["accepted"], answer["duplicates"]) == (0, BATCH), i
+        assert answer["accepted"] + answer["duplicates"] == BATCH
+
+    stats = run(home, "-m", "liftlab", "events", "stats", f"--environment={key}")
+    assert stats.returncode == 0, stats.stderr
+    stored = sum(int(line.split()[2]) for line in stats.stdout.splitlines()[1:])
+    assert stored == len(sent) * BATCH
