@@ -499,3 +499,13 @@ def test_environments_made_before_the_change_keep_legacy_ingestion_on():
 
     assert Environment.objects.get(key="old-environment").legacy_environment_key_ingestion
     assert not Environment.objects.create(name="New").legacy_environment_key_ingestion
+
+
+def test_unknown_fields_are_refused_not_dropped(admin, environment):
+    response = admin.post(
+        f"/api/v1/environments/{environment.key}/ingestion-keys/",
+        {"name": "web", "secret": "mine", "active": False},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert {"secret", "active"} <= set(response.json())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from liftlab.api.validators import TextField
+from liftlab.api.validators import StrictModelSerializer, TextField
 from liftlab.ingestion_keys.models import IngestionKey
 
 MAX_ACTIVE_KEYS = 100
@@ -19,7 +19,7 @@ class NameField(TextField):
         return super().to_internal_value(data)
 
 
-class IngestionKeySerializer(serializers.ModelSerializer):
+class IngestionKeySerializer(StrictModelSerializer):
     """What lists, the audit log and every answer show: the prefix, never the secret."""
 
     name = NameField(max_length=200, help_text="What the key is for, e.g. 'web app (prod)'.")
