@@ -232,3 +232,13 @@ def test_a_failing_store_is_503_in_general_words_with_the_details_logged(
     assert response.status_code == 503
     assert response.json() == {"detail": "The event store is unavailable. Please retry later."}
     assert "10.0.0.7:8123" in caplog.text and "connection refused" in caplog.text
+
+
+def test_a_browsers_preflight_needs_no_key_and_other_methods_are_405():
+    """A browser sends OPTIONS without credentials before a cross-origin POST."""
+    preflight = APIClient().options(URL)
+    assert preflight.status_code == 200
+    assert "POST" in preflight["Allow"]
+    for method in ("get", "put", "patch", "delete"):
+        response = getattr(APIClient(), method)(URL)
+        assert response.status_code == 405, (method, response.content)

@@ -15,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from liftlab.api.scoping import MethodsFirst
 from liftlab.events.services import ingestion_rules
 from liftlab.eventstore import open_store
 from liftlab.ingest import (
@@ -68,7 +69,7 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-class EventsView(APIView):
+class EventsView(MethodsFirst, APIView):
     # A missing or bad key is a 401 with ``WWW-Authenticate: Bearer``.
     authentication_classes = AUTHENTICATION
     permission_classes = [HasIngestionCredential]
