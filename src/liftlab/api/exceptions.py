@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError
@@ -16,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from liftlab.api.parsers import PayloadTooLarge, body_too_large_detail
 from liftlab.eventstore import EventStoreError
 from liftlab.experiments import errors as experiment_errors
 
@@ -36,19 +36,6 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A backing service is unavailable; please retry later."
     default_code = "unavailable"
-
-
-class PayloadTooLarge(exceptions.APIException):
-    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (the events endpoint has limits of its own)."""
-
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload_too_large"
-
-
-def body_too_large_detail() -> str:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return f"The request body is larger than the limit of {limit} bytes."
 
 
 # The models database failing for want of disk, writability or its lock, not for the request:

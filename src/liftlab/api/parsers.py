@@ -28,9 +28,16 @@ _OPENING = (ord("["), ord("{"))
 
 
 class PayloadTooLarge(exceptions.APIException):
+    """A body over its limit: ``DATA_UPLOAD_MAX_MEMORY_SIZE``, or the events endpoint's own."""
+
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "payload_too_large"
+
+
+def body_too_large_detail() -> str:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return f"The request body is larger than the limit of {limit} bytes."
 
 
 def nested_deeper_than(text: str, limit: int) -> bool:
@@ -78,7 +85,7 @@ class JSONParser(parsers.BaseParser):
         stream = stream or io.BytesIO()
         raw = stream.read() if limit is None else stream.read(limit + 1)
         if limit is not None and len(raw) > limit:
-            raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+            raise PayloadTooLarge(body_too_large_detail())
         try:
             text = raw.decode(get_encoding(parser_context or {}))
         except UnicodeDecodeError as exc:

@@ -15,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from liftlab.api.parsers import PayloadTooLarge
 from liftlab.api.scoping import MethodsFirst
 from liftlab.events.services import ingestion_rules
 from liftlab.eventstore import open_store
@@ -61,12 +62,6 @@ RESULT_SCHEMA = {
         },
     },
 }
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload_too_large"
 
 
 class EventsView(MethodsFirst, APIView):
@@ -134,10 +129,11 @@ def read_body(request, limits: Limits) -> bytes:
     Django's ``request.body`` would refuse anything above DATA_UPLOAD_MAX_MEMORY_SIZE
     (2.5 MB) with its own 400; reading the stream keeps the ingestion limit in charge.
     """
+    too_large = f"body is larger than the limit of {limits.max_body_bytes} bytes"
     declared = request.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
-        raise PayloadTooLarge(f"body is larger than the limit of {limits.max_body_bytes} bytes")
+        raise PayloadTooLarge(too_large)
     body = request._request.read(limits.max_body_bytes + 1)
     if len(body) > limits.max_body_bytes:
-        raise PayloadTooLarge(f"body is larger than the limit of {limits.max_body_bytes} bytes")
+        raise PayloadTooLarge(too_large)
     return body
