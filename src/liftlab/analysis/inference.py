@@ -34,6 +34,7 @@ from liftlab.stats import (
 from liftlab.vocabulary import ExpectedDirection, MetricRole
 
 Answer = FixedHorizon | Sequential | Bayesian
+Interval = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,10 @@ class MetricInference:
     method: Method
     scale: Scale
     answers: dict[Scale, Answer]
-    p_value: np.ndarray | None = None
+    intervals: dict[Scale, Interval]  # each scale's interval at the document's level
     p_value_adjusted: np.ndarray | None = None
     adjusted_alpha: np.ndarray | None = None
+    adjusted_interval: Interval | None = None  # the judged scale's, at ``adjusted_alpha``
     non_inferiority_bound: np.ndarray | None = None
     non_inferiority_threshold: np.ndarray | None = None
 
@@ -86,6 +88,12 @@ class MetricInference:
     def judged(self) -> Answer:
         """The answer on the scale the verdict is judged on."""
         return self.answers[self.scale]
+
+    @property
+    def p_value(self) -> np.ndarray | None:
+        """The judged scale's p-value; None for a Bayesian answer, which has none."""
+        judged = self.judged
+        return None if isinstance(judged, Bayesian) else np.asarray(judged.p_value, np.float64)
 
 
 def summaries(metric_type: MetricType, moments: Sequence[Moments]) -> Summary:
@@ -129,7 +137,10 @@ def _answers(
         scale: _answer(settings, effect(arm_c, arm_t, scale), metric.direction, scale is judged)
         for scale in (judged, other)
     }
-    return MetricInference(metric, treatments, method_of(settings), judged, answers)
+    intervals = {
+        scale: answer.interval(settings.interval_alpha) for scale, answer in answers.items()
+    }
+    return MetricInference(metric, treatments, method_of(settings), judged, answers, intervals)
 
 
 def _answer(settings: AnalysisSettings, eff, direction: float, judged: bool) -> Answer:
@@ -143,7 +154,7 @@ def _answer(settings: AnalysisSettings, eff, direction: float, judged: bool) -> 
 
 def _corrected(raw: list[MetricInference], settings: AnalysisSettings) -> list[MetricInference]:
     """Adjusted p-values and interval levels, each family corrected on its own."""
-    p_values = [np.asarray(r.judged.p_value, dtype=np.float64) for r in raw]
+    p_values = [r.p_value for r in raw]
     out: list[MetricInference] = list(raw)
     for family in Family:
         members = [i for i, r in enumerate(raw) if r.metric.family is family]
@@ -155,14 +166,22 @@ def _corrected(raw: list[MetricInference], settings: AnalysisSettings) -> list[M
         offset = 0
         for i in members:
             size = p_values[i].size
+            own = levels[offset : offset + size]
             out[i] = replace(
                 raw[i],
-                p_value=p_values[i],
                 p_value_adjusted=adjusted[offset : offset + size],
-                adjusted_alpha=levels[offset : offset + size],
+                adjusted_alpha=own,
+                adjusted_interval=_interval_at(raw[i].judged, own),
             )
             offset += size
     return out
+
+
+def _interval_at(answer: Answer, levels: np.ndarray) -> Interval:
+    """Each comparison's interval at its own level; nan where the level is (no p-value)."""
+    missing = np.isnan(levels)
+    low, high = answer.interval(np.where(missing, 0.5, levels))
+    return np.where(missing, np.nan, low), np.where(missing, np.nan, high)
 
 
 def _with_non_inferiority(

@@ -212,7 +212,7 @@ def _comparison(
 ) -> c.Comparison:
     metric = inference.metric
     shortage = _shortage(control, treatment, metric.metric_type, thresholds)
-    relative = _estimate(inference, Scale.RELATIVE, i, settings)
+    relative = _estimate(inference, Scale.RELATIVE, i)
     if shortage is None and inference.scale is Scale.RELATIVE and relative is None:
         shortage = "the control mean is 0, so there is no relative lift to judge"
     evidence, reason = _evidence(inference, i, settings, shortage)
@@ -223,7 +223,7 @@ def _comparison(
         method=inference.method,
         scale=inference.scale,
         family=metric.family,
-        absolute=_estimate(inference, Scale.ABSOLUTE, i, settings),
+        absolute=_estimate(inference, Scale.ABSOLUTE, i),
         relative=relative,
         relative_reason=None if relative is not None else _no_relative_reason(control),
         p_value=_at(inference.p_value, i),
@@ -242,9 +242,7 @@ def _comparison(
     )
 
 
-def _estimate(
-    inference: MetricInference, scale: Scale, i: int, settings: AnalysisSettings
-) -> c.Estimate | None:
+def _estimate(inference: MetricInference, scale: Scale, i: int) -> c.Estimate | None:
     answer = inference.answers[scale]
     if isinstance(answer, Bayesian):
         estimate, se = answer.posterior_mean[i], answer.posterior_sd[i]
@@ -252,16 +250,16 @@ def _estimate(
         estimate, se = answer.effect.estimate[i], answer.effect.se[i]
     if scale is Scale.RELATIVE and math.isnan(estimate):
         return None
-    low, high = answer.interval(settings.interval_alpha)
+    low, high = inference.intervals[scale]
     return c.Estimate(
         estimate=_num(estimate), se=_num(se), ci=c.Interval(low=_num(low[i]), high=_num(high[i]))
     )
 
 
 def _adjusted_interval(inference: MetricInference, i: int) -> c.Interval | None:
-    if inference.adjusted_alpha is None or math.isnan(inference.adjusted_alpha[i]):
+    if inference.adjusted_interval is None or math.isnan(inference.adjusted_alpha[i]):
         return None
-    low, high = inference.judged.interval(inference.adjusted_alpha[i])
+    low, high = inference.adjusted_interval
     return c.Interval(low=_num(low[i]), high=_num(high[i]))
 
 
@@ -279,7 +277,7 @@ def _evidence(
         better, worse = chance >= threshold, chance <= 1.0 - threshold
         reason = f"chance to win {chance:.1%} against a threshold of {threshold:.0%}"
     else:
-        low, high = _adjusted_interval_bounds(inference, i)
+        low, high = (float(bounds[i]) for bounds in inference.adjusted_interval)
         above, below = low > 0, high < 0
         better, worse = (above, below) if metric.direction > 0 else (below, above)
         p_adjusted = float(inference.p_value_adjusted[i])
@@ -291,14 +289,6 @@ def _evidence(
         reason = _non_inferiority_reason(inference, i, non_inferior)
     evidence = Evidence(enough_data=True, better=better, worse=worse, non_inferior=non_inferior)
     return evidence, reason
-
-
-def _adjusted_interval_bounds(inference: MetricInference, i: int) -> tuple[float, float]:
-    level = inference.adjusted_alpha[i]
-    if math.isnan(level):
-        return math.nan, math.nan
-    low, high = inference.judged.interval(level)
-    return float(low[i]), float(high[i])
 
 
 def _non_inferior(inference: MetricInference, i: int) -> bool | None:
