@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from liftlab.analysis.definition import MetricType
 from liftlab.analysis.settings import AnalysisSettings, Engine
 from liftlab.stats import Correction, Scale
 
@@ -171,6 +172,18 @@ def settings_facts(settings: AnalysisSettings, interval_level: float) -> list[tu
             ),
         ]
     return facts
+
+
+def value_format(metric_type: str):
+    """A metric's mean: conversion rates as percentages, other means as numbers."""
+    return percent if metric_type == MetricType.CONVERSION else number
+
+
+def lift_format(metric_type: str, scale: Scale):
+    """Relative lifts in %, rate differences in percentage points, other differences plain."""
+    if scale is Scale.RELATIVE:
+        return _signed_percent
+    return points if metric_type == MetricType.CONVERSION else _signed_number
 
 
 def _signed_percent(value: float | None) -> str:

@@ -115,9 +115,8 @@ def metric_table(doc: ResultDocument, metric: MetricResult) -> Table:
         title_justify="left",
     )
     interval = f.interval_name(doc.interval_level, bayesian=bayesian, short=True)
-    other = Scale.ABSOLUTE if judged is Scale.RELATIVE else Scale.RELATIVE
-    columns = ["variant", "n", "rate" if _is_rate(metric) else "mean"]
-    columns += [f"{judged} lift [{interval}]", f"{other} lift"]
+    columns = ["variant", "n", "rate" if metric.metric_type is MetricType.CONVERSION else "mean"]
+    columns += [f"{judged} lift [{interval}]", f"{judged.other} lift"]
     columns += (
         ["chance to win", "risk (treatment / control)"] if bayesian else ["p-value", "adj. p"]
     )
@@ -126,7 +125,7 @@ def metric_table(doc: ResultDocument, metric: MetricResult) -> Table:
     columns.append("verdict")
     for column in columns:
         table.add_column(column, justify="left" if column in ("variant", "verdict") else "right")
-    value = f.percent if _is_rate(metric) else f.number
+    value = f.value_format(metric.metric_type)
     for v in metric.variants:
         c = comparisons.get(v.variant)
         cells = [escape(v.variant), f.thousands(v.n), value(v.mean)]
@@ -144,8 +143,8 @@ def comparison_cells(
     judged, other = (
         (c.relative, c.absolute) if c.scale is Scale.RELATIVE else (c.absolute, c.relative)
     )
-    judged_fmt = lift_format(metric, c.scale)
-    other_fmt = lift_format(metric, Scale.ABSOLUTE if c.scale is Scale.RELATIVE else Scale.RELATIVE)
+    judged_fmt = f.lift_format(metric.metric_type, c.scale)
+    other_fmt = f.lift_format(metric.metric_type, c.scale.other)
     cells = [_with_interval(judged, judged_fmt), _with_interval(other, other_fmt)]
     if bayesian:
         risk = c.risk
@@ -178,16 +177,7 @@ def _risk(metric: MetricResult, value: float | None, scale: Scale) -> str:
     """An expected loss: never negative, so without a sign (rounding noise shows as 0)."""
     if value is not None and abs(value) < RISK_FLOOR:
         value = 0.0
-    return lift_format(metric, scale)(value).removeprefix("+")
-
-
-def lift_format(metric: MetricResult, scale: Scale):
-    """Relative lifts in %, rate differences in percentage points, other differences plain."""
-    if scale is Scale.RELATIVE:
-        return lambda value: f.percent(value, signed=True)
-    if _is_rate(metric):
-        return f.points
-    return lambda value: f.number(value, signed=True)
+    return f.lift_format(metric.metric_type, scale)(value).removeprefix("+")
 
 
 def _with_interval(estimate, fmt) -> str:
@@ -195,7 +185,3 @@ def _with_interval(estimate, fmt) -> str:
         return f.MISSING
     bounds = f.interval((estimate.ci.low, estimate.ci.high), fmt)
     return escape(f"{fmt(estimate.estimate)} {bounds}".strip())
-
-
-def _is_rate(metric: MetricResult) -> bool:
-    return metric.metric_type is MetricType.CONVERSION

@@ -48,6 +48,19 @@ class Decision(StrEnum):
     INVESTIGATE_ASSIGNMENT = "investigate_assignment"
 
 
+def improves_upward(expected_direction: str, higher_is_better: bool) -> bool:
+    """Whether an increase is the good news a metric is judged by: its expected direction, or
+    for ``no_change`` its polarity."""
+    if expected_direction == ExpectedDirection.NO_CHANGE:
+        return higher_is_better
+    return expected_direction == ExpectedDirection.INCREASE
+
+
+def judged_as_guardrail(role: str, expected_direction: str) -> bool:
+    """Guardrails and "must not change" metrics are judged by non-inferiority."""
+    return role == MetricRole.GUARDRAIL or expected_direction == ExpectedDirection.NO_CHANGE
+
+
 def choices(vocabulary: type[StrEnum]) -> list[tuple[str, str]]:
     """Django ``choices`` for a vocabulary: each value with a readable label."""
     return [(item.value, item.value.replace("_", " ").capitalize()) for item in vocabulary]

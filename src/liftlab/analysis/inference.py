@@ -31,7 +31,12 @@ from liftlab.stats import (
     adjusted_alpha,
     effect,
 )
-from liftlab.vocabulary import ExpectedDirection, MetricRole
+from liftlab.vocabulary import (
+    ExpectedDirection,
+    MetricRole,
+    improves_upward,
+    judged_as_guardrail,
+)
 
 Answer = FixedHorizon | Sequential | Bayesian
 Interval = tuple[np.ndarray, np.ndarray]
@@ -51,17 +56,12 @@ class MetricInput:
 
     @property
     def judged_as_guardrail(self) -> bool:
-        """Guardrails and "must not change" metrics are judged by non-inferiority."""
-        return self.role is MetricRole.GUARDRAIL or (
-            self.expected_direction is ExpectedDirection.NO_CHANGE
-        )
+        return judged_as_guardrail(self.role, self.expected_direction)
 
     @property
     def direction(self) -> float:
         """+1 where an increase is good news, −1 where a decrease is."""
-        if self.expected_direction is ExpectedDirection.NO_CHANGE:
-            return 1.0 if self.higher_is_better else -1.0
-        return 1.0 if self.expected_direction is ExpectedDirection.INCREASE else -1.0
+        return 1.0 if improves_upward(self.expected_direction, self.higher_is_better) else -1.0
 
     @property
     def family(self) -> Family:
@@ -132,7 +132,7 @@ def _answers(
     arm_c = summaries(metric.metric_type, [metric.moments[control]])
     arm_t = summaries(metric.metric_type, [metric.moments[v] for v in treatments])
     judged = settings.scale
-    other = Scale.ABSOLUTE if judged is Scale.RELATIVE else Scale.RELATIVE
+    other = judged.other
     answers = {
         scale: _answer(settings, effect(arm_c, arm_t, scale), metric.direction, scale is judged)
         for scale in (judged, other)

@@ -15,13 +15,9 @@ from typing import Any
 from liftlab.analysis.contract import ResultDocument
 from liftlab.analysis.documents import as_current
 from liftlab.analysis.verdicts import Judged, decide
-from liftlab.vocabulary import Decision, ExpectedDirection, MetricRole, Verdict
+from liftlab.vocabulary import Decision, MetricRole, Verdict, improves_upward, judged_as_guardrail
 
 NULL_LIFT = 1e-9
-
-
-def judged_as_guardrail(role: str, expected_direction: str) -> bool:
-    return role == MetricRole.GUARDRAIL or expected_direction == ExpectedDirection.NO_CHANGE
 
 
 def expected_verdict(
@@ -31,10 +27,7 @@ def expected_verdict(
     role: str = MetricRole.PRIMARY,
 ) -> Verdict:
     """The verdict a correct analysis with enough power gives for a known true lift."""
-    if expected_direction == ExpectedDirection.NO_CHANGE:
-        good_is_up = higher_is_better
-    else:
-        good_is_up = expected_direction == ExpectedDirection.INCREASE
+    good_is_up = improves_upward(expected_direction, higher_is_better)
     moved = abs(true_lift) >= NULL_LIFT
     improved = moved and (true_lift > 0) == good_is_up
     if judged_as_guardrail(role, expected_direction):

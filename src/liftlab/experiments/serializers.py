@@ -32,7 +32,7 @@ from liftlab.experiments.models import (
     ExperimentStatus,
     Metric,
 )
-from liftlab.vocabulary import EXPOSURE_EVENT, ExpectedDirection, MetricRole
+from liftlab.vocabulary import EXPOSURE_EVENT, judged_as_guardrail
 
 IMMUTABLE_METRIC_FIELDS = ("definition", "aggregation", "metric_type")
 DRAFT_ONLY_EXPERIMENT_FIELDS = ("feature_name", "variants", "control_variant", "exposure_event")
@@ -326,9 +326,7 @@ class ExperimentMetricSerializer(StrictModelSerializer):
 
         if current("non_inferiority_margin") is None:
             return
-        if current("role") == MetricRole.GUARDRAIL:
-            return
-        if current("expected_direction") == ExpectedDirection.NO_CHANGE:
+        if judged_as_guardrail(current("role"), current("expected_direction")):
             return
         raise serializers.ValidationError(
             {

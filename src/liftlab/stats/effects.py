@@ -22,6 +22,11 @@ class Scale(StrEnum):
     ABSOLUTE = "absolute"
     RELATIVE = "relative"
 
+    @property
+    def other(self) -> Scale:
+        """The scale not judged on, which a document reports beside the judged one."""
+        return Scale.ABSOLUTE if self is Scale.RELATIVE else Scale.RELATIVE
+
 
 @dataclass(frozen=True)
 class Effect:

@@ -26,7 +26,7 @@ from liftlab.analysis.documents import as_current
 from liftlab.analysis.settings import Engine, parse_settings
 from liftlab.experiments.models import Experiment, Metric
 from liftlab.stats import Scale
-from liftlab.vocabulary import Decision, ExpectedDirection, MetricRole, Verdict
+from liftlab.vocabulary import Decision, MetricRole, Verdict, improves_upward
 from liftlab.web import charts
 
 # A verdict's tone is its colour: a win is good news, a guardrail that held is quiet good news,
@@ -203,26 +203,8 @@ def sentence(metric: Metric) -> str:
 Format = Callable[[float | None], str]
 
 
-def value_format(metric: MetricResult) -> Format:
-    """Rates are percentages; other means are numbers."""
-    return formatting.percent if _is_rate(metric) else formatting.number
-
-
-def lift_format(metric: MetricResult, scale: Scale) -> Format:
-    """Relative lifts in %, rate differences in percentage points, other differences plain."""
-    if scale is Scale.RELATIVE:
-        return lambda v: formatting.percent(v, signed=True)
-    if _is_rate(metric):
-        return formatting.points
-    return lambda v: formatting.number(v, signed=True)
-
-
 def _is_rate(metric: MetricResult) -> bool:
     return metric.metric_type is MetricType.CONVERSION
-
-
-def _other(scale: Scale) -> Scale:
-    return Scale.ABSOLUTE if scale is Scale.RELATIVE else Scale.RELATIVE
 
 
 def _on(c: Comparison, scale: Scale) -> Estimate | None:
@@ -237,13 +219,6 @@ def _interval(estimate: Estimate | None, fmt: Format) -> str:
 
 def _estimate(estimate: Estimate | None, fmt: Format) -> str:
     return formatting.MISSING if estimate is None else fmt(estimate.estimate)
-
-
-def improves_upward(metric: MetricResult) -> bool:
-    """Whether a higher value is the good news the metric is judged by."""
-    if metric.expected_direction is ExpectedDirection.NO_CHANGE:
-        return metric.higher_is_better
-    return metric.expected_direction is ExpectedDirection.INCREASE
 
 
 def chance_bar(c: Comparison, threshold: float) -> ChanceToWin | None:
@@ -264,7 +239,7 @@ def _non_inferiority(metric: MetricResult, c: Comparison, fmt: Format) -> NonInf
     ni = c.non_inferiority
     if ni is None:
         return None
-    side = ">" if improves_upward(metric) else "<"
+    side = ">" if improves_upward(metric.expected_direction, metric.higher_is_better) else "<"
     return NonInferiorityView(
         bound=fmt(ni.bound), needs=f"needs {side} {fmt(ni.threshold)}", passed=ni.passed
     )
@@ -275,7 +250,7 @@ def _risk(metric: MetricResult, c: Comparison) -> tuple[str, str]:
     a loss is never negative)."""
     if c.risk is None:
         return "", ""
-    fmt = lift_format(metric, c.scale)
+    fmt = formatting.lift_format(metric.metric_type, c.scale)
 
     def unsigned(value: float | None) -> str:
         return fmt(value).removeprefix("+")
@@ -297,7 +272,7 @@ def _adjusted(c: Comparison, fmt: Format, interval_level: float) -> tuple[str, s
 
 def variant_rows(doc: ResultDocument, metric: MetricResult) -> list[VariantRow]:
     """One row per variant: its mean or rate, and for treatments the comparison with control."""
-    value_fmt = value_format(metric)
+    value_fmt = formatting.value_format(metric.metric_type)
     comparisons = {c.variant: c for c in metric.comparisons}
     rows = []
     for v in metric.variants:
@@ -311,9 +286,9 @@ def variant_rows(doc: ResultDocument, metric: MetricResult) -> list[VariantRow]:
         if c is None:
             rows.append(VariantRow(**base))
             continue
-        judged_fmt = lift_format(metric, c.scale)
-        other_fmt = lift_format(metric, _other(c.scale))
-        judged, other = _on(c, c.scale), _on(c, _other(c.scale))
+        judged_fmt = formatting.lift_format(metric.metric_type, c.scale)
+        other_fmt = formatting.lift_format(metric.metric_type, c.scale.other)
+        judged, other = _on(c, c.scale), _on(c, c.scale.other)
         adjusted_level, adjusted_ci = _adjusted(c, judged_fmt, doc.interval_level)
         risk_treatment, risk_control = _risk(metric, c)
         rows.append(
@@ -393,7 +368,7 @@ def metric_card(doc: ResultDocument, metric: MetricResult, sentences: dict[int, 
         bayesian=bayesian,
         guardrail=guardrail,
         judged_header=f"{formatting.label(scale)} lift",
-        other_header=f"{formatting.label(_other(scale))} lift",
+        other_header=f"{formatting.label(scale.other)} lift",
         interval_header=interval_header,
         margin=formatting.percent(metric.non_inferiority_margin)
         if metric.non_inferiority_margin is not None
@@ -401,7 +376,7 @@ def metric_card(doc: ResultDocument, metric: MetricResult, sentences: dict[int, 
         rows=variant_rows(doc, metric),
         figure=charts.forest_figure(
             forest_points(metric),
-            improves_upward(metric),
+            improves_upward(metric.expected_direction, metric.higher_is_better),
             axis=lift_axis(metric, scale, interval_header),
             margin=thresholds[0] if thresholds and thresholds[0] is not None else None,
         ),
