@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -88,6 +89,22 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, RequestDataTooBig):  # Django's, reading request.body past the limit
         exc = PayloadTooLarge(body_too_large_detail())
     return drf_exception_handler(exc, context)
+
+
+def error_lines(detail: Any, path: str = "") -> list[str]:
+    """Every message of a DRF error body, each with its field: ``analysis.alpha: …``.
+
+    For people rather than programs: the page's messages and the CLI's one-line errors.
+    """
+    if isinstance(detail, dict):
+        return [
+            line
+            for key, value in detail.items()
+            for line in error_lines(value, f"{path}.{key}" if path else str(key))
+        ]
+    if isinstance(detail, list):
+        return [line for value in detail for line in error_lines(value, path)]
+    return [f"{path}: {detail}" if path else str(detail)]
 
 
 def bad_request(request, exception=None):

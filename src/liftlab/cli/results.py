@@ -70,9 +70,7 @@ def refusal_text(exc: Exception) -> str:
 
 
 def first_message(detail) -> str:
-    if isinstance(detail, dict):
-        field, messages = next(iter(detail.items()))
-        return f"{field}: {first_message(messages)}"
-    if isinstance(detail, list):
-        return first_message(detail[0])
-    return str(detail)
+    """The first of a DRF error body's messages, with its field: one line for a terminal."""
+    from liftlab.api.exceptions import error_lines
+
+    return error_lines(detail)[0]

@@ -16,6 +16,7 @@ from rest_framework.exceptions import ValidationError
 
 from liftlab import formatting
 from liftlab.analysis.settings import AnalysisSettings, Engine, parse_settings
+from liftlab.api.exceptions import error_lines
 from liftlab.experiments.models import Experiment, ExperimentStatus
 from liftlab.experiments.services import change_analysis
 from liftlab.stats import Correction, Scale
@@ -89,19 +90,6 @@ def submit(request: HttpRequest, experiment: Experiment) -> None:
     after_start = saved.status != ExperimentStatus.DRAFT
     note = " The experiment has started, so its results now say the analysis changed."
     messages.success(request, f"Analysis settings saved: {text}.{note if after_start else ''}")
-
-
-def error_lines(detail: Any, path: str = "") -> list[str]:
-    """Every message of a DRF error body, each with its field: ``analysis.alpha: …``."""
-    if isinstance(detail, dict):
-        return [
-            line
-            for key, value in detail.items()
-            for line in error_lines(value, f"{path}.{key}" if path else str(key))
-        ]
-    if isinstance(detail, list):
-        return [line for value in detail for line in error_lines(value, path)]
-    return [f"{path}: {detail}" if path else str(detail)]
 
 
 def _number(name: str, text: str) -> float:

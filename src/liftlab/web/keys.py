@@ -19,6 +19,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
+from liftlab.api.exceptions import error_lines
 from liftlab.ingestion_keys import services
 from liftlab.ingestion_keys.models import IngestionKey
 from liftlab.web.access import Access, environment_access
@@ -73,14 +74,6 @@ def _keep_secret(request: HttpRequest, access: Access, key: IngestionKey, secret
     }
 
 
-def _first_message(detail) -> str:
-    if isinstance(detail, dict):
-        return _first_message(next(iter(detail.values())))
-    if isinstance(detail, list):
-        return _first_message(detail[0])
-    return str(detail)
-
-
 def _admin_access(request: HttpRequest, key: str) -> Access:
     access = environment_access(request, key)
     access.require_admin()
@@ -100,7 +93,7 @@ def create(request: HttpRequest, key: str) -> HttpResponse:
             access.environment, request.POST.get("name", ""), request.user
         )
     except ValidationError as exc:
-        messages.error(request, f"The key was not created: name: {_first_message(exc.detail)}")
+        messages.error(request, f"The key was not created: {error_lines(exc.detail)[0]}")
         return _back(key)
     _keep_secret(request, access, made, secret, "created")
     messages.success(request, f"Ingestion key “{made.name}” created.")
