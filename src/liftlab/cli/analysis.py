@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from liftlab.cli import CommandError, setup_django
+from liftlab.cli.actors import admin_actor
 from liftlab.cli.results import find_experiment, first_message
 
 # Settings fields an option of the same name sets as given (the prior is one object: below).
@@ -94,10 +95,17 @@ def analysis(args: argparse.Namespace) -> int:
     if changes and {**stored, **changes} != stored:
         from rest_framework.exceptions import ValidationError
 
+        from liftlab.api.scoping import ADMINS_ONLY
         from liftlab.experiments.services import change_analysis
         from liftlab.web.analysis import changed_fields
 
-        actor = admin_actor(args.actor, experiment.environment)
+        actor = admin_actor(
+            args.actor,
+            experiment.environment,
+            doing="change the settings",
+            refusal=ADMINS_ONLY,
+            requires_experimentation=True,
+        )
         try:
             experiment = change_analysis(experiment, changes, actor)
         except ValidationError as exc:
@@ -111,25 +119,6 @@ def analysis(args: argparse.Namespace) -> int:
     else:
         print_settings(experiment)
     return 0
-
-
-def admin_actor(username: str | None, environment):
-    """The user a change is recorded as: an admin of the environment, as the API requires."""
-    from django.contrib.auth import get_user_model
-
-    from liftlab.accounts.models import Role, role_of
-    from liftlab.api.scoping import ADMINS_ONLY, EXPERIMENTATION_DISABLED
-
-    if not username:
-        raise CommandError("--actor USERNAME is needed to change the settings")
-    actor = get_user_model().objects.filter(username=username, is_active=True).first()
-    if actor is None:
-        raise CommandError(f"--actor: no active user named {username!r}")
-    if not environment.experimentation_enabled:
-        raise CommandError(EXPERIMENTATION_DISABLED)
-    if role_of(actor, environment) != Role.ADMIN:
-        raise CommandError(f"--actor {username}: {ADMINS_ONLY}")
-    return actor
 
 
 def print_settings(experiment) -> None:

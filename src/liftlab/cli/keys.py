@@ -13,6 +13,7 @@ import json
 import sys
 
 from liftlab.cli import CommandError
+from liftlab.cli.actors import admin_actor
 from liftlab.cli.server import migrate
 
 ACTOR_HELP = "the environment admin the change is made as (recorded in the audit log)"
@@ -70,19 +71,12 @@ def _environment(key: str):
 
 
 def _admin(username: str | None, environment):
-    """The user a change is recorded as: an admin of the environment, as the API requires."""
-    from django.contrib.auth import get_user_model
-
-    from liftlab.accounts.models import Role, role_of
-
-    if not username:
-        raise CommandError("--actor USERNAME is needed to change anything")
-    actor = get_user_model().objects.filter(username=username, is_active=True).first()
-    if actor is None:
-        raise CommandError(f"--actor: no active user named {username!r}")
-    if role_of(actor, environment) != Role.ADMIN:
-        raise CommandError(f"--actor {username}: only the environment's admins manage its keys")
-    return actor
+    return admin_actor(
+        username,
+        environment,
+        doing="change anything",
+        refusal="only the environment's admins manage its keys",
+    )
 
 
 def _key(environment, key_id: str):
