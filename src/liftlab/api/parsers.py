@@ -18,6 +18,8 @@ from django.conf import settings
 from rest_framework import exceptions, parsers, renderers, status
 from rest_framework.parsers import get_encoding
 
+from liftlab.ingest.body import refuse_constant
+
 # No request body of this API nests this deep: a metric's definition is at most four levels,
 # and the fields that take free JSON refuse more than 20 (``validators.MAX_JSON_DEPTH``).
 MAX_BODY_DEPTH = 64
@@ -58,10 +60,6 @@ def _deepest(brackets: bytes) -> int:
     return int(np.cumsum(steps).max(initial=0))
 
 
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _finite_float(text: str) -> float:
     """``1e400`` reads as infinity, which no response can encode and PostgreSQL cannot store."""
     value = float(text)
@@ -97,7 +95,7 @@ class JSONParser(parsers.BaseParser):
         try:
             return json.loads(
                 text,
-                parse_constant=_refuse_constant,
+                parse_constant=refuse_constant,
                 parse_float=_finite_float,
             )
         except (ValueError, RecursionError) as exc:

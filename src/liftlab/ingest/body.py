@@ -315,7 +315,8 @@ def _raise_first_error(
     raise MalformedBodyError(f"body is not valid JSON (events {index} to {last - 1})")
 
 
-def _refuse_constant(name: str) -> Any:
+def refuse_constant(name: str) -> Any:
+    """``parse_constant`` for ``json``: NaN and Infinity are not JSON (nor storable numbers)."""
     raise ValueError(f"{name} is not a JSON number")
 
 
@@ -325,4 +326,4 @@ _DIGITS_TO_NUL = bytes(0 if 48 <= byte <= 57 else 1 for byte in range(256))
 _LONG_DIGIT_RUN = bytes(19)
 # Built once: json.loads with an option builds a decoder per call, which costs more than
 # decoding a short NDJSON line.
-_decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
+_decode = json.JSONDecoder(parse_constant=refuse_constant).decode
