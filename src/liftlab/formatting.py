@@ -7,7 +7,9 @@ terminal table (``liftlab.terminal``) uses them too, so both say a number the sa
 
 from __future__ import annotations
 
+import json
 import math
+from typing import Any
 
 from liftlab.analysis.definition import MetricType
 from liftlab.analysis.settings import AnalysisSettings, Engine
@@ -172,6 +174,15 @@ def settings_facts(settings: AnalysisSettings, interval_level: float) -> list[tu
             ),
         ]
     return facts
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """What a change changed, e.g. ``alpha 0.05 → 0.01, engine "frequentist" → "bayesian"``."""
+    return ", ".join(
+        f"{key} {json.dumps(before[key])} → {json.dumps(after[key])}"
+        for key in after
+        if after[key] != before.get(key)
+    )
 
 
 def value_format(metric_type: str):

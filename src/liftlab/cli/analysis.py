@@ -11,6 +11,7 @@ import argparse
 import json
 from typing import Any
 
+from liftlab import formatting
 from liftlab.cli import CommandError, setup_django
 from liftlab.cli.actors import admin_actor
 from liftlab.cli.results import find_experiment, first_message
@@ -97,7 +98,6 @@ def analysis(args: argparse.Namespace) -> int:
 
         from liftlab.api.scoping import ADMINS_ONLY
         from liftlab.experiments.services import change_analysis
-        from liftlab.web.analysis import changed_fields
 
         actor = admin_actor(
             args.actor,
@@ -110,7 +110,7 @@ def analysis(args: argparse.Namespace) -> int:
             experiment = change_analysis(experiment, changes, actor)
         except ValidationError as exc:
             raise CommandError(first_message(exc.detail)) from exc
-        changed = changed_fields(stored, parse_settings(experiment.analysis).to_json())
+        changed = formatting.changed_fields(stored, parse_settings(experiment.analysis).to_json())
         print(f"Changed as {actor.username}: {changed} (recorded in the audit log).")
     elif changes:
         print("The settings already are so; nothing changed.")

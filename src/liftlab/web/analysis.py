@@ -6,7 +6,6 @@ analysis`` uses too: the form only turns its fields into the API's ``PATCH`` bod
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,15 +33,6 @@ CHOICES = (("engine", Engine), ("scale", Scale), ("correction", Correction))
 
 class FormError(ValueError):
     """A field of the form that is not even of the right kind (a number that is not one)."""
-
-
-def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """What a change changed, e.g. ``alpha 0.05 → 0.01, engine "frequentist" → "bayesian"``."""
-    return ", ".join(
-        f"{key} {json.dumps(before[key])} → {json.dumps(after[key])}"
-        for key in after
-        if after[key] != before.get(key)
-    )
 
 
 def submitted_changes(form: QueryDict, stored: AnalysisSettings) -> dict[str, Any]:
@@ -86,7 +76,7 @@ def submit(request: HttpRequest, experiment: Experiment) -> None:
     except ValidationError as exc:
         messages.error(request, "Nothing changed: " + "; ".join(error_lines(exc.detail)))
         return
-    text = changed_fields(stored.to_json(), parse_settings(saved.analysis).to_json())
+    text = formatting.changed_fields(stored.to_json(), parse_settings(saved.analysis).to_json())
     after_start = saved.status != ExperimentStatus.DRAFT
     note = " The experiment has started, so its results now say the analysis changed."
     messages.success(request, f"Analysis settings saved: {text}.{note if after_start else ''}")
