@@ -13,7 +13,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from liftlab.analysis.definition import Aggregation, Filter, FilterOp
+from liftlab.analysis.definition import Aggregation
+from liftlab.analysis.filters import Filter, FilterOp
 from liftlab.analysis.results import Moments
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.eventstore import StoredEvent

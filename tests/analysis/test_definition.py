@@ -10,18 +10,16 @@ from hypothesis import strategies as st
 
 from liftlab.analysis.definition import (
     MAX_FILTERS,
-    MAX_LIST_ITEMS,
-    MAX_NAME_LENGTH,
     MAX_WINDOW_HOURS,
     Aggregation,
     DefinitionError,
-    FilterOp,
     MetricType,
     describe,
     json_schema,
     metric_type_for,
     parse_definition,
 )
+from liftlab.analysis.filters import MAX_LIST_ITEMS, MAX_NAME_LENGTH, FilterOp
 
 HOSTILE = [
     "it's",

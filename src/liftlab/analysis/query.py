@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from liftlab.analysis.definition import Aggregation, Filter
+from liftlab.analysis.definition import Aggregation
+from liftlab.analysis.filters import Filter
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.analysis.sql import VALUE_NUMBER, FilterCompiler, Params, PropertyReads
 

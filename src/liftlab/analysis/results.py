@@ -31,12 +31,64 @@ class Table(Protocol):
 
 
 @dataclass(frozen=True)
+class CrossMoments:
+    """A second per-identity number y beside the metric's x: Σy, Σy² and Σxy."""
+
+    sum: float
+    sum_sq: float
+    cross: float
+
+
+@dataclass(frozen=True)
+class RatioCovariate:
+    """What a regression-adjusted ratio adds: the pre-period denominator d' (Σd', Σd'²) and
+    the cross products of the pre-period numerator m' and d' with the post-period m and d."""
+
+    denominator_pre_sum: float
+    denominator_pre_sum_sq: float
+    numerator_pre_denominator_pre: float
+    numerator_denominator_pre: float
+    numerator_pre_denominator: float
+    denominator_denominator_pre: float
+
+
+@dataclass(frozen=True)
+class QuantileMoments:
+    """A quantile metric in one arm: the ``n`` values ranked, the estimate and the order
+    statistics bounding it (gbstats' quantile statistic), plus, for event-level quantiles, the
+    per-identity counts the clustered variance needs (``clusters`` identities; per identity b
+    = events at or below the estimate, e = events: Σb, Σb², Σe², Σbe; Σe is ``n``)."""
+
+    n: int
+    quantile: float
+    lower: float
+    upper: float
+    clusters: int = 0
+    below_sum: float = 0.0
+    below_sum_sq: float = 0.0
+    events_sum_sq: float = 0.0
+    below_events_sum: float = 0.0
+
+
+@dataclass(frozen=True)
 class Moments:
-    """Sufficient statistics of one metric in one variant: n, Σx and Σx² over identities."""
+    """Sufficient statistics of one metric in one variant.
+
+    ``n`` assigned identities; Σx and Σx² of their numbers x (a ratio's numerator; after the
+    cap, when the metric has one). The optional parts are present where the metric needs them:
+    ``covariate`` (CUPED: the pre-period x' as Σx', Σx'², Σxx'), ``denominator`` (a ratio's
+    d: Σd, Σd², Σxd), ``ratio_covariate`` (a regression-adjusted ratio), ``quantile``, and
+    ``cap`` (the cap applied, the same in every variant).
+    """
 
     n: int
     sum: float
     sum_sq: float
+    covariate: CrossMoments | None = None
+    denominator: CrossMoments | None = None
+    ratio_covariate: RatioCovariate | None = None
+    quantile: QuantileMoments | None = None
+    cap: float | None = None
 
 
 @dataclass(frozen=True)

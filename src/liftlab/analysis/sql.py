@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
-from liftlab.analysis.definition import Filter, FilterOp, Scalar
+from liftlab.analysis.filters import Filter, FilterOp, Scalar
 
 VALUE_NUMBER = "ifNotFinite(toFloat64OrNull(value), nan)"
 """The event's own ``value`` column as a number (NaN when it is none)."""

@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from liftlab.analysis.definition import FilterOp
+from liftlab.analysis.filters import FilterOp
 from liftlab.simulate.plan import FilterSpec, MetricSpec, PlanError
 
 

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from liftlab.analysis.definition import Aggregation, FilterOp
+from liftlab.analysis.definition import Aggregation
+from liftlab.analysis.filters import FilterOp
 from liftlab.vocabulary import EXPOSURE_EVENT
 
 
