@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter
 
+from liftlab.analysis import definition
 from liftlab.api.scoping import EnvironmentScopedMixin
 from liftlab.api.validators import StrictFieldsMixin
 
@@ -54,6 +58,52 @@ class NumberFieldExtension(OpenApiSerializerFieldExtension):
         }
         schema.update({key: value for key, value in bounds.items() if value is not None})
         return schema
+
+
+class DefinitionFieldExtension(OpenApiSerializerFieldExtension):
+    """A metric's ``definition``: the JSON Schema of every version it may have, not a free object.
+
+    Its parts become components named ``Definition…`` (``DefinitionWindow``): the result
+    document has a ``Window`` of its own, and a component name holds one schema only.
+    """
+
+    target_class = "liftlab.experiments.serializers.DefinitionField"
+
+    def map_serializer_field(self, auto_schema, direction) -> dict:
+        schema = definition.json_schema()
+        for name, part in schema.pop("$defs", {}).items():
+            _register(auto_schema, _definition_component(name), part)
+        return _register(auto_schema, "MetricDefinition", schema)
+
+
+def _definition_component(name: str) -> str:
+    return name if "Definition" in name else f"Definition{name}"
+
+
+def _register(auto_schema, name: str, schema: dict) -> dict:
+    """A component of the definition's schema, its references pointing at components; its
+    ``$ref``."""
+    component = ResolvedComponent(
+        name=name, type=ResolvedComponent.SCHEMA, object=name, schema=_components_refs(schema)
+    )
+    auto_schema.registry.register_on_missing(component)
+    return component.ref
+
+
+def _components_refs(value: Any) -> Any:
+    """pydantic's ``#/$defs/Window`` references as ``#/components/schemas/DefinitionWindow``."""
+    if isinstance(value, dict):
+        return {
+            key: (
+                "#/components/schemas/" + _definition_component(item.removeprefix("#/$defs/"))
+                if key == "$ref"
+                else _components_refs(item)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_components_refs(item) for item in value]
+    return value
 
 
 class AutoSchema(BaseAutoSchema):

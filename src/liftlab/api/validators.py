@@ -122,6 +122,17 @@ class NumberField(serializers.FloatField):
         return value
 
 
+class IntegerField(serializers.IntegerField):
+    """A JSON integer: DRF's also reads ``"14"``, ``14.0`` and ``true`` as 14 (or 1)."""
+
+    default_error_messages = {"invalid": "must be a JSON integer."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return data  # the bounds are checked by the field's validators
+
+
 class BooleanField(serializers.BooleanField):
     """JSON ``true`` or ``false`` only: DRF's also reads ``"yes"``, ``"off"``, ``0`` and ``1``."""
 

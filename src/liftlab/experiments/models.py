@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from liftlab.accounts.models import Environment
 from liftlab.analysis.definition import Aggregation, MetricType
+from liftlab.analysis.spec import MAX_LOOKBACK_DAYS
 from liftlab.vocabulary import (
     EXPOSURE_EVENT,
     ExpectedDirection,
@@ -50,6 +51,17 @@ class Metric(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def adjustable(self) -> bool:
+        """Whether regression adjustment (CUPED) applies: every aggregation but a quantile,
+        which has no per-identity mean to regress on a pre-exposure covariate."""
+        return self.aggregation != Aggregation.QUANTILE
+
+
+# New attachments of an adjustable metric look back this many days before each identity's
+# first exposure for its covariate, unless the request says otherwise.
+DEFAULT_LOOKBACK_DAYS = 14
 
 
 class ExperimentStatus(models.TextChoices):
@@ -110,12 +122,21 @@ class ExperimentMetric(models.Model):
     role = models.CharField(max_length=20, choices=choices(MetricRole), default=MetricRole.PRIMARY)
     # Relative harm a guardrail tolerates (0.01: 1 % worse); null takes the default of 1 %.
     non_inferiority_margin = models.FloatField(null=True, blank=True)
+    # Regression adjustment (CUPED): the days before first exposure whose events give each
+    # identity its covariate; null: no adjustment (quantile metrics, and attachments made
+    # before adjustment existed, whose results stay as they were).
+    lookback_days = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["experiment", "metric"], name="attach_metric_once")
+            models.UniqueConstraint(fields=["experiment", "metric"], name="attach_metric_once"),
+            models.CheckConstraint(
+                condition=Q(lookback_days__isnull=True)
+                | Q(lookback_days__gte=1, lookback_days__lte=MAX_LOOKBACK_DAYS),
+                name="lookback_days_in_range",
+            ),
         ]
 
     def __str__(self) -> str:

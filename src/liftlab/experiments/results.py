@@ -56,6 +56,7 @@ def experiment_spec(
                 key=str(a.metric_id),
                 aggregation=a.metric.aggregation,
                 definition=parse_definition(a.metric.definition),
+                lookback_days=a.lookback_days,
             )
             for a in attached
         ),
@@ -127,6 +128,7 @@ def fingerprint(experiment: Experiment) -> str:
                 a.expected_direction,
                 a.role,
                 a.non_inferiority_margin,
+                a.lookback_days,
                 a.metric.name,
                 a.metric.higher_is_better,
             ]

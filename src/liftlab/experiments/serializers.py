@@ -1,4 +1,4 @@
-"""Input rules for metrics, experiments and attachments (the seed's review checks included)."""
+"""Input rules for metrics, experiments and attachments: a clear 400 naming each field."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from rest_framework import serializers
 from liftlab.analysis.definition import (
     Aggregation,
     DefinitionError,
+    MetricDefinition,
     MetricType,
+    check_metric,
     metric_type_for,
     parse_definition,
 )
 from liftlab.analysis.settings import AnalysisSettings, SettingsError, parse_settings
+from liftlab.analysis.spec import MAX_LOOKBACK_DAYS
 from liftlab.api.validators import (
+    IntegerField,
     NumberField,
     PrimaryKeyField,
     StrictFieldsMixin,
@@ -27,6 +31,7 @@ from liftlab.api.validators import (
     json_without_nul,
 )
 from liftlab.experiments.models import (
+    DEFAULT_LOOKBACK_DAYS,
     Experiment,
     ExperimentMetric,
     ExperimentStatus,
@@ -49,12 +54,20 @@ def _non_blank(value: str) -> str:
     return value
 
 
+class DefinitionField(serializers.JSONField):
+    """A metric's definition, of any version ``liftlab.analysis.definition`` reads.
+
+    Validated in ``MetricSerializer.validate``, together with the aggregation, so that every
+    problem is keyed by its dotted path; ``liftlab.api.schema`` publishes its JSON Schema.
+    """
+
+
 class MetricSerializer(StrictModelSerializer):
     name = TextField(max_length=200, validators=[_non_blank])
     description = TextField(max_length=10_000, required=False, allow_blank=True)
     metric_type = serializers.ChoiceField(choices=[t.value for t in MetricType], required=False)
     aggregation = serializers.ChoiceField(choices=[a.value for a in Aggregation])
-    definition = serializers.JSONField()
+    definition = DefinitionField()
 
     class Meta:
         model = Metric
@@ -80,19 +93,23 @@ class MetricSerializer(StrictModelSerializer):
         return value
 
     def validate(self, attrs: dict) -> dict:
+        """A new metric: its definition, the aggregation over it and the type they imply.
+
+        The definition is stored in its canonical form and in its own version (a version-1
+        document stays version 1).
+        """
         if self.instance is not None:
             return self._validate_change(attrs)
-        attrs["definition"] = _parse_definition(attrs["definition"])
-        derived = metric_type_for(attrs["aggregation"]).value
+        aggregation = attrs["aggregation"]
+        definition = _parse_definition(attrs["definition"])
+        problems = check_metric(aggregation, definition)
+        derived = metric_type_for(aggregation).value
         if attrs.setdefault("metric_type", derived) != derived:
-            raise serializers.ValidationError(
-                {"metric_type": f"must be '{derived}' for aggregation '{attrs['aggregation']}'."}
-            )
-        uses_value = attrs["aggregation"] in (Aggregation.SUM, Aggregation.MEAN)
-        if not uses_value and attrs["definition"].get("value") is not None:
-            raise serializers.ValidationError(
-                {"definition.value": "only sum and mean metrics read a value; use null."}
-            )
+            message = f"must be '{derived}' for aggregation '{aggregation}'."
+            problems.append({"path": "metric_type", "message": message})
+        if problems:
+            raise serializers.ValidationError(_by_path(problems))
+        attrs["definition"] = definition.to_json()
         return attrs
 
     def _validate_change(self, attrs: dict) -> dict:
@@ -106,20 +123,21 @@ class MetricSerializer(StrictModelSerializer):
         return attrs
 
 
-def _parse_definition(raw: Any) -> dict:
+def _parse_definition(raw: Any) -> MetricDefinition:
     """Validate a definition; errors are keyed by their full path (``definition.filters.0.op``)."""
     json_without_nul(raw, "definition")
     try:
-        return parse_definition(raw).to_json()
+        return parse_definition(raw)
     except DefinitionError as exc:
-        raise serializers.ValidationError(
-            {_definition_path(e["path"]): e["message"] for e in exc.errors}
-        ) from exc
+        raise serializers.ValidationError(_by_path(exc.errors)) from exc
 
 
-def _definition_path(path: str) -> str:
-    """Error keys name the field from the request body's root, e.g. ``definition.filters.0.op``."""
-    return path if path == "definition" or path.startswith("definition.") else f"definition.{path}"
+def _by_path(problems: list[dict[str, str]]) -> dict[str, list[str]]:
+    """An error body from ``{"path", "message"}`` problems: each path with all its messages."""
+    body: dict[str, list[str]] = {}
+    for problem in problems:
+        body.setdefault(problem["path"], []).append(problem["message"])
+    return body
 
 
 class VariantSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -278,12 +296,33 @@ class EnvironmentMetricField(PrimaryKeyField):
         return Metric.objects.alive().filter(environment_id=experiment.environment_id)
 
 
+class VarianceReductionSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Regression adjustment (CUPED): each identity's covariate is the same metric over the
+    ``lookback_days`` before its first exposure."""
+
+    lookback_days = IntegerField(min_value=1, max_value=MAX_LOOKBACK_DAYS)
+
+    def to_internal_value(self, data: Any) -> int:
+        """The attachment keeps only the number of days (``ExperimentMetric.lookback_days``)."""
+        return super().to_internal_value(data)["lookback_days"]
+
+    def to_representation(self, instance: int) -> dict[str, int]:
+        return {"lookback_days": instance}
+
+
 class ExperimentMetricSerializer(StrictModelSerializer):
     metric = EnvironmentMetricField()
     metric_name = serializers.CharField(source="metric.name", read_only=True)
     aggregation = serializers.CharField(source="metric.aggregation", read_only=True)
     non_inferiority_margin = NumberField(
         minimum=0, exclusive_maximum=1, allow_null=True, required=False
+    )
+    variance_reduction = VarianceReductionSerializer(
+        source="lookback_days",
+        allow_null=True,
+        required=False,
+        help_text=f"Null: no adjustment. A new attachment takes {DEFAULT_LOOKBACK_DAYS} days "
+        "unless its metric is a quantile, which cannot be adjusted.",
     )
 
     class Meta:
@@ -296,6 +335,7 @@ class ExperimentMetricSerializer(StrictModelSerializer):
             "expected_direction",
             "role",
             "non_inferiority_margin",
+            "variance_reduction",
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
@@ -312,10 +352,13 @@ class ExperimentMetricSerializer(StrictModelSerializer):
                 raise serializers.ValidationError(
                     {"metric": "cannot be changed; detach and attach another metric."}
                 )
+            _adjustment_fits(self.instance.metric, attrs)
             return attrs
         metric: Metric = attrs["metric"]
         if experiment.experiment_metrics.filter(metric=metric).exists():
             raise serializers.ValidationError({"metric": "is already attached to this experiment."})
+        attrs.setdefault("lookback_days", DEFAULT_LOOKBACK_DAYS if metric.adjustable else None)
+        _adjustment_fits(metric, attrs)
         return attrs
 
     def _margin_needs_a_guardrail(self, attrs: dict) -> None:
@@ -334,6 +377,19 @@ class ExperimentMetricSerializer(StrictModelSerializer):
                 "set role guardrail or leave the margin out."
             }
         )
+
+
+def _adjustment_fits(metric: Metric, attrs: dict) -> None:
+    """An explicit lookback on a metric that cannot be adjusted is a mistake to name, not a
+    setting to drop without a word."""
+    if attrs.get("lookback_days") is None or metric.adjustable:
+        return
+    raise serializers.ValidationError(
+        {
+            "variance_reduction": f"a {metric.aggregation} metric cannot be "
+            "regression-adjusted; use null."
+        }
+    )
 
 
 class StartSerializer(StrictFieldsMixin, serializers.Serializer):
