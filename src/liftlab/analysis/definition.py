@@ -295,9 +295,14 @@ def parse_definition(data: object) -> MetricDefinition:
 
 
 def _problem(e: Any) -> dict[str, str]:
-    message = (
-        "must be 1 or 2" if e["type"] == "literal_error" and e["loc"] == ("version",) else e["msg"]
-    )
+    """pydantic's error in the request's terms: a part that is not an object is "not an object",
+    not "not an instance of Window"."""
+    if e["type"] == "literal_error" and e["loc"] == ("version",):
+        message = "must be 1 or 2"
+    elif e["type"] == "model_type":
+        message = "must be a JSON object"
+    else:
+        message = e["msg"]
     return {"path": _path(tuple(e["loc"])), "message": message}
 
 
@@ -343,15 +348,17 @@ def check_metric(
     elif definition.quantile is not None and aggregation is not Aggregation.QUANTILE:
         problems.append(("aggregation", "must be 'quantile' for a definition with a quantile"))
     problems += _value_problems(aggregation, definition)
-    if definition.cap is not None and aggregation in (Aggregation.OCCURRENCE, Aggregation.QUANTILE):
-        problems.append(
-            (
-                "definition.cap",
-                f"a{'' if aggregation is Aggregation.QUANTILE else ' conversion'} "
-                f"{aggregation.value} metric cannot be capped: only per-identity numbers can",
-            )
-        )
+    if definition.cap is not None and aggregation in _UNCAPPED:
+        problems.append(("definition.cap", _UNCAPPED[aggregation]))
     return [{"path": path, "message": message} for path, message in problems]
+
+
+_UNCAPPED = {
+    Aggregation.OCCURRENCE: "an occurrence metric is 0 or 1 per identity: there is nothing "
+    "to cap; use null.",
+    Aggregation.QUANTILE: "a quantile metric cannot be capped: it ranks values, it does not "
+    "add them; use null.",
+}
 
 
 def _value_problems(
@@ -415,7 +422,7 @@ def _describe_cap(cap: Cap) -> str:
 def _ordinal(number: float) -> str:
     shown = f"{number:g}"
     if not shown.isdigit():
-        return shown
+        return f"{shown}th"  # the 99.5th percentile
     suffix = (
         "th"
         if 10 <= int(shown) % 100 <= 20
