@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from liftlab.stats.summary import Summary
+from liftlab.stats.summary import Summary, relative_base
 
 
 class Scale(StrEnum):
@@ -34,7 +34,8 @@ class Effect:
 
     ``variance`` is the sampling variance of ``estimate``; ``df`` the Welch–Satterthwaite degrees
     of freedom of the difference of means (shared by both scales, as in gbstats); ``n`` the
-    identities of both arms together, which the sequential test needs.
+    identities of both arms together, which the sequential test needs; ``control_mean`` the
+    control's unadjusted mean, the baseline a relative lift is taken against.
     """
 
     scale: Scale
@@ -56,12 +57,14 @@ class Effect:
 def effect(control: Summary, treatment: Summary, scale: Scale | str) -> Effect:
     """The effect of ``treatment`` against ``control`` on ``scale``.
 
-    Absolute: m_t − m_c with variance v_t/n_t + v_c/n_c. Relative: (m_t − m_c)/|m_c| with the
-    first-order delta-method variance (Var m_t + (m_t/|m_c|)²·Var m_c)/m_c², nan where the control
-    mean is 0. Dividing by |m_c| keeps the sign of the lift the sign of the change. The Welch df
-    is written with w = Var m_c/(Var m_c + Var m_t), as 1/(w²/(n_c − 1) + (1 − w)²/(n_t − 1)):
-    the textbook form squares the variances of the means, which under- or overflows for data
-    far from unit scale.
+    Absolute: m_t − m_c with variance v_t/n_t + v_c/n_c. Relative: (m_t − m_c)/|u_c|, u_c being
+    the control's unadjusted mean (m_c itself but for regression-adjusted kinds, as gbstats'
+    ``unadjusted_mean``), nan where u_c is 0; its variance is the control's
+    ``relative_variance(treatment)``: for independent parts the first-order delta method
+    (Var m_t + (u_t/|u_c|)²·Var m_c)/u_c², for the adjusted kinds their own gradient. Dividing by
+    |u_c| keeps the sign of the lift the sign of the change. The Welch df is written with
+    w = Var m_c/(Var m_c + Var m_t), as 1/(w²/(n_c − 1) + (1 − w)²/(n_t − 1)): the textbook form
+    squares the variances of the means, which under- or overflows for data far from unit scale.
     """
     scale = Scale(scale)
     with np.errstate(all="ignore"):
@@ -73,12 +76,10 @@ def effect(control: Summary, treatment: Summary, scale: Scale | str) -> Effect:
         if scale is Scale.ABSOLUTE:
             estimate, variance = difference, var_mean_c + var_mean_t
         else:
-            magnitude = np.where(control.mean != 0, np.abs(control.mean), np.nan)
-            ratio = treatment.mean / magnitude
-            estimate = difference / magnitude
-            variance = (var_mean_t + ratio**2 * var_mean_c) / magnitude**2
+            estimate = difference / relative_base(control)
+            variance = control.relative_variance(treatment)
     arrays = np.broadcast_arrays(
-        estimate, variance, df, control.n + treatment.n, control.mean + 0.0 * estimate
+        estimate, variance, df, control.n + treatment.n, control.unadjusted_mean + 0.0 * estimate
     )
     return Effect(scale, *(np.array(a, dtype=np.float64) for a in arrays))
 
@@ -93,3 +94,15 @@ def _difference(control: Summary, treatment: Summary, variance: np.ndarray) -> n
     noise = control.mean_rounding + treatment.mean_rounding
     same_constant = (variance == 0) & (np.abs(difference) <= noise)
     return np.where(same_constant, 0.0, difference)
+
+
+def variance_reduction(adjusted: Effect, unadjusted: Effect) -> np.ndarray:
+    """1 − se_adjusted/se_unadjusted: how much narrower regression adjustment made the interval.
+
+    0.3 means an interval 30 % narrower (a variance about half as large: 1 − 0.7²); negative
+    where the adjustment widened it, which a pooled θ can do in small samples. nan where the
+    unadjusted se is 0 or undefined.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = adjusted.se / unadjusted.se
+    return np.where(unadjusted.se > 0, 1.0 - ratio, np.nan)
