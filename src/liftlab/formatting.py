@@ -11,7 +11,8 @@ import json
 import math
 from typing import Any
 
-from liftlab.analysis.definition import MetricType
+from liftlab.analysis.contract import MetricResult
+from liftlab.analysis.definition import CapType, MetricType
 from liftlab.analysis.settings import AnalysisSettings, Engine
 from liftlab.stats import Correction, Scale
 
@@ -203,3 +204,33 @@ def _signed_percent(value: float | None) -> str:
 
 def _signed_number(value: float | None) -> str:
     return number(value, signed=True)
+
+
+def metric_notes(metric: MetricResult) -> list[str]:
+    """What was done to a metric's numbers, in words: the cap applied and CUPED's narrowing.
+
+    E.g. "percentile cap applied: 412 per identity", "CUPED (14 days before exposure):
+    interval 31% narrower" — per treatment when there are several.
+    """
+    notes = []
+    cap = metric.cap
+    if cap is not None and cap.type is CapType.PERCENTILE:
+        notes.append(f"percentile cap applied: {number(cap.applied)} per identity")
+    narrowing = [
+        (c.variant, c.cuped.narrower_by) for c in metric.comparisons if c.cuped is not None
+    ]
+    if metric.lookback_days is not None and narrowing:
+        shown = ", ".join(
+            _narrower(value) + (f" ({variant})" if len(narrowing) > 1 else "")
+            for variant, value in narrowing
+        )
+        notes.append(f"CUPED ({metric.lookback_days} days before exposure): interval {shown}")
+    return notes
+
+
+def _narrower(value: float | None) -> str:
+    if _is_missing(value):
+        return f"{MISSING} narrower"
+    if value < 0:  # type: ignore[operator]
+        return f"{percent(-value)} wider"  # type: ignore[operator]
+    return f"{percent(value)} narrower"

@@ -113,6 +113,8 @@ def metric_table(doc: ResultDocument, metric: MetricResult) -> Table:
         title=f"{escape(metric.name)} — {metric.role}, {metric.aggregation}, "
         f"expected {f.label(metric.expected_direction).lower()} → {verdict}",
         title_justify="left",
+        caption=escape(" · ".join(_about(metric))) or None,
+        caption_justify="left",
     )
     interval = f.interval_name(doc.interval_level, bayesian=bayesian, short=True)
     columns = ["variant", "n", "rate" if metric.metric_type is MetricType.CONVERSION else "mean"]
@@ -135,6 +137,12 @@ def metric_table(doc: ResultDocument, metric: MetricResult) -> Table:
             cells += comparison_cells(metric, c, bayesian=bayesian, guardrail=guardrail)
         table.add_row(*cells)
     return table
+
+
+def _about(metric: MetricResult) -> list[str]:
+    """The metric's definition in words, then what was done to its numbers."""
+    described = [metric.description] if metric.description else []
+    return described + f.metric_notes(metric)
 
 
 def comparison_cells(

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from liftlab.analysis.definition import Aggregation, MetricType
+from liftlab.analysis.definition import Aggregation, CapType, MetricType, Quantile
 from liftlab.analysis.settings import AnalysisSettings
 from liftlab.stats import Scale
 from liftlab.vocabulary import Decision, ExpectedDirection, MetricRole, Verdict
@@ -22,7 +22,7 @@ from liftlab.vocabulary import Decision, ExpectedDirection, MetricRole, Verdict
 SCHEMA_VERSION = 2
 # Raised whenever the same events and settings could give a different figure: part of the
 # cache key, so a new engine never serves numbers an older one computed.
-ENGINE_VERSION = "2.0.0"
+ENGINE_VERSION = "2.1.0"
 
 
 class Method(StrEnum):
@@ -81,9 +81,13 @@ class Srm(_Model):
 class VariantStats(_Model):
     variant: str
     n: int
-    mean: float | None
+    mean: float | None = Field(
+        description="the metric in this variant: a mean, a rate, a ratio or a quantile"
+    )
     variance: float | None = Field(description="per-identity variance")
-    sum: float
+    sum: float = Field(description="Σ of the per-identity numbers (a ratio's numerator)")
+    denominator_sum: float | None = Field(None, description="ratio: Σ of the denominators")
+    values: int | None = Field(None, description="quantile: how many values were ranked")
 
 
 class Estimate(_Model):
@@ -99,6 +103,18 @@ class Risk(_Model):
 
     control: float | None
     treatment: float | None
+
+
+class Cuped(_Model):
+    """What regression adjustment did to one comparison: the estimate without it, and how much
+    narrower the interval is with it."""
+
+    theta: float | None = Field(description="the covariate's coefficient, pooled over both arms")
+    absolute: Estimate = Field(description="the unadjusted absolute lift")
+    relative: Estimate | None = Field(description="the unadjusted relative lift")
+    narrower_by: float | None = Field(
+        description="1 − adjusted se / unadjusted se on the judged scale (0.31: 31 % narrower)"
+    )
 
 
 class NonInferiority(_Model):
@@ -131,15 +147,30 @@ class Comparison(_Model):
     chance_to_win: float | None = Field(description="bayesian: P(treatment is better)")
     risk: Risk | None = Field(description="bayesian")
     non_inferiority: NonInferiority | None = Field(description="guardrails")
+    cuped: Cuped | None = Field(None, description="regression-adjusted metrics")
     verdict: Verdict
     reason: str = Field(description="the verdict in words")
+
+
+class AppliedCap(_Model):
+    """The cap each identity's number was held to."""
+
+    type: CapType
+    value: float = Field(description="as defined: the cap, or the percentile level")
+    applied: float | None = Field(description="the cap in the metric's unit, as applied")
 
 
 class MetricResult(_Model):
     metric: int
     name: str
+    description: str | None = Field(None, description="the metric's definition in words")
     metric_type: MetricType
     aggregation: Aggregation
+    lookback_days: int | None = Field(
+        None, description="regression adjustment (CUPED): the covariate's days before exposure"
+    )
+    cap: AppliedCap | None = Field(None, description="winsorization")
+    quantile: Quantile | None = Field(None, description="quantile metrics: level and values")
     expected_direction: ExpectedDirection
     role: MetricRole
     higher_is_better: bool

@@ -1,7 +1,8 @@
 """From per-variant moments and the experiment's settings to every comparison's answer.
 
-The dispatch lives here: the metric's kind picks the arm summary (a sample mean or a
-proportion), the settings pick the method (fixed-horizon, sequential or Bayesian) and the scale,
+The dispatch lives here: the metric's kind picks the arm summaries (``arms``: a sample mean,
+a proportion, a ratio or a quantile, regression-adjusted where the metric has a covariate), the
+settings pick the method (fixed-horizon, sequential or Bayesian) and the scale,
 and the families (primary and secondary metrics together, guardrails on their own) are
 corrected together. Everything a verdict needs is computed here; ``verdicts`` only reads it.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from liftlab.analysis import arms
 from liftlab.analysis.contract import Family, Method
 from liftlab.analysis.definition import MetricType
 from liftlab.analysis.results import Moments
@@ -20,13 +22,11 @@ from liftlab.analysis.settings import AnalysisSettings, Engine
 from liftlab.stats import (
     Bayesian,
     Correction,
+    Effect,
     FixedHorizon,
     Prior,
-    ProportionSummary,
-    SampleSummary,
     Scale,
     Sequential,
-    Summary,
     adjust,
     adjusted_alpha,
     effect,
@@ -53,6 +53,16 @@ class MetricInput:
     higher_is_better: bool
     non_inferiority_margin: float | None
     moments: dict[str, Moments]
+    nu: float | None = None  # a quantile metric's level
+
+    def pair(self, control: str, treatments: Sequence[str]) -> arms.Pair:
+        """The control's and the treatments' summaries (regression-adjusted where they can be)."""
+        return arms.pair(
+            self.metric_type,
+            self.moments[control],
+            [self.moments[v] for v in treatments],
+            self.nu,
+        )
 
     @property
     def judged_as_guardrail(self) -> bool:
@@ -83,6 +93,9 @@ class MetricInference:
     adjusted_interval: Interval | None = None  # the judged scale's, at ``adjusted_alpha``
     non_inferiority_bound: np.ndarray | None = None
     non_inferiority_threshold: np.ndarray | None = None
+    # Regression-adjusted metrics: the same method on the unadjusted summaries, and θ.
+    unadjusted: dict[Scale, Answer] | None = None
+    theta: np.ndarray | None = None
 
     @property
     def judged(self) -> Answer:
@@ -94,15 +107,6 @@ class MetricInference:
         """The judged scale's p-value; None for a Bayesian answer, which has none."""
         judged = self.judged
         return None if isinstance(judged, Bayesian) else np.asarray(judged.p_value, np.float64)
-
-
-def summaries(metric_type: MetricType, moments: Sequence[Moments]) -> Summary:
-    """The arm summary of the metric's kind, one element per listed arm."""
-    n = [m.n for m in moments]
-    sums = [m.sum for m in moments]
-    if metric_type is MetricType.CONVERSION:
-        return ProportionSummary.of(n, sums)
-    return SampleSummary.of(n, sums, [m.sum_sq for m in moments])
 
 
 def method_of(settings: AnalysisSettings) -> Method:
@@ -129,21 +133,39 @@ def _answers(
     metric: MetricInput, control: str, treatments: tuple[str, ...], settings: AnalysisSettings
 ) -> MetricInference:
     """Both scales' answers; a Bayesian prior applies on the judged scale only."""
-    arm_c = summaries(metric.metric_type, [metric.moments[control]])
-    arm_t = summaries(metric.metric_type, [metric.moments[v] for v in treatments])
-    judged = settings.scale
-    other = judged.other
-    answers = {
-        scale: _answer(settings, effect(arm_c, arm_t, scale), metric.direction, scale is judged)
-        for scale in (judged, other)
-    }
+    pair = metric.pair(control, treatments)
+    answers = _both_scales(pair, metric, settings)
     intervals = {
         scale: answer.interval(settings.interval_alpha) for scale, answer in answers.items()
     }
-    return MetricInference(metric, treatments, method_of(settings), judged, answers, intervals)
+    unadjusted = (
+        None if pair.unadjusted is None else _both_scales(pair.unadjusted, metric, settings)
+    )
+    return MetricInference(
+        metric,
+        treatments,
+        method_of(settings),
+        settings.scale,
+        answers,
+        intervals,
+        unadjusted=unadjusted,
+        theta=getattr(pair.treatment, "theta", None),
+    )
 
 
-def _answer(settings: AnalysisSettings, eff, direction: float, judged: bool) -> Answer:
+def _both_scales(
+    pair: arms.Pair, metric: MetricInput, settings: AnalysisSettings
+) -> dict[Scale, Answer]:
+    judged = settings.scale
+    return {
+        scale: _answer(
+            settings, effect(pair.control, pair.treatment, scale), metric.direction, scale is judged
+        )
+        for scale in (judged, judged.other)
+    }
+
+
+def _answer(settings: AnalysisSettings, eff: Effect, direction: float, judged: bool) -> Answer:
     if settings.engine is Engine.BAYESIAN:
         prior = Prior(settings.prior.mean, settings.prior.sd) if judged else Prior()
         return Bayesian(eff, prior, direction)

@@ -14,12 +14,14 @@ from datetime import datetime
 
 import numpy as np
 
+from liftlab.analysis import arms
 from liftlab.analysis import contract as c
 from liftlab.analysis.definition import Aggregation, MetricType
-from liftlab.analysis.inference import MetricInference, MetricInput, infer, summaries
+from liftlab.analysis.definition import describe as describe_definition
+from liftlab.analysis.inference import Answer, Interval, MetricInference, MetricInput, infer
 from liftlab.analysis.results import Moments, ResultStats, TimelinePoint
 from liftlab.analysis.settings import AnalysisSettings
-from liftlab.analysis.spec import ExperimentSpec
+from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.analysis.verdicts import Evidence, Judged, decide, summary_verdict, verdict
 from liftlab.stats import Bayesian, Scale, sample_ratio_test
 from liftlab.vocabulary import ExpectedDirection, MetricRole
@@ -34,6 +36,7 @@ class Thresholds:
 
     min_identities: int = 50
     min_conversions: int = 5
+    min_quantile_values: int = 100
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,12 @@ def build_report(
 ) -> c.ResultDocument:
     """The whole result document of one computation."""
     treatments = [key for key in spec.variant_keys if key != control]
-    inputs = [_metric_input(a, stats.metrics[a.key]) for a in attached]
+    specs = {m.key: m for m in spec.metrics}
+    inputs = [_metric_input(a, specs[a.key], stats.metrics[a.key]) for a in attached]
     inferences = infer(inputs, control, treatments, settings)
     srm = _srm(spec, stats, weights)
     metrics = [
-        _metric(a, inference, spec, control, settings, thresholds)
+        _metric(a, specs[a.key], inference, spec, control, settings, thresholds)
         for a, inference in zip(attached, inferences, strict=True)
     ]
     return c.ResultDocument(
@@ -109,8 +113,11 @@ def build_report(
     )
 
 
-def _metric_input(attached: AttachedMetric, moments: dict[str, Moments]) -> MetricInput:
+def _metric_input(
+    attached: AttachedMetric, metric_spec: MetricSpec, moments: dict[str, Moments]
+) -> MetricInput:
     """The inference's view of a metric; guardrail-style ones always carry a margin."""
+    quantile = metric_spec.quantile
     metric = MetricInput(
         key=attached.key,
         metric_type=attached.metric_type,
@@ -119,6 +126,7 @@ def _metric_input(attached: AttachedMetric, moments: dict[str, Moments]) -> Metr
         higher_is_better=attached.higher_is_better,
         non_inferiority_margin=None,
         moments=moments,
+        nu=None if quantile is None else quantile.q,
     )
     if not metric.judged_as_guardrail:
         return metric
@@ -163,6 +171,7 @@ def _srm(spec: ExperimentSpec, stats: ResultStats, weights: Sequence[float]) -> 
 
 def _metric(
     attached: AttachedMetric,
+    metric_spec: MetricSpec,
     inference: MetricInference,
     spec: ExperimentSpec,
     control: str,
@@ -178,8 +187,12 @@ def _metric(
     return c.MetricResult(
         metric=attached.metric,
         name=attached.name,
+        description=describe_definition(metric_spec.definition, metric_spec.aggregation),
         metric_type=attached.metric_type,
         aggregation=attached.aggregation,
+        lookback_days=metric_spec.lookback_days,
+        cap=_cap(metric_spec, moments[control]),
+        quantile=metric_spec.quantile,
         expected_direction=attached.expected_direction,
         role=attached.role,
         higher_is_better=attached.higher_is_better,
@@ -191,14 +204,24 @@ def _metric(
     )
 
 
+def _cap(metric_spec: MetricSpec, moments: Moments) -> c.AppliedCap | None:
+    cap = metric_spec.cap
+    if cap is None:
+        return None
+    applied = None if moments.cap is None else _num(moments.cap)
+    return c.AppliedCap(type=cap.type, value=cap.value, applied=applied)
+
+
 def _variant_stats(key: str, moments: Moments, metric: MetricInput) -> c.VariantStats:
-    summary = summaries(metric.metric_type, [moments])
+    summary = arms.arm(metric.metric_type, [moments], metric.nu)
     return c.VariantStats(
         variant=key,
         n=moments.n,
         mean=_num(summary.mean[0]),
         variance=_num(summary.variance[0]),
         sum=moments.sum,
+        denominator_sum=None if moments.denominator is None else _denominator(moments),
+        values=None if moments.quantile is None else _values(moments),
     )
 
 
@@ -237,23 +260,54 @@ def _comparison(
         if bayes is None
         else c.Risk(control=_num(bayes.risk[0][i]), treatment=_num(bayes.risk[1][i])),
         non_inferiority=_non_inferiority(inference, i),
+        cuped=_cuped(inference, i, settings.interval_alpha),
         verdict=judged,
         reason=reason,
     )
 
 
 def _estimate(inference: MetricInference, scale: Scale, i: int) -> c.Estimate | None:
-    answer = inference.answers[scale]
+    return _estimate_at(inference.answers[scale], inference.intervals[scale], scale, i)
+
+
+def _estimate_of(answer: Answer, alpha: float, scale: Scale, i: int) -> c.Estimate | None:
+    return _estimate_at(answer, answer.interval(alpha), scale, i)
+
+
+def _estimate_at(answer: Answer, interval: Interval, scale: Scale, i: int) -> c.Estimate | None:
+    """Comparison ``i``'s estimate on ``scale``; None where a relative lift is undefined."""
     if isinstance(answer, Bayesian):
         estimate, se = answer.posterior_mean[i], answer.posterior_sd[i]
     else:
         estimate, se = answer.effect.estimate[i], answer.effect.se[i]
     if scale is Scale.RELATIVE and math.isnan(estimate):
         return None
-    low, high = inference.intervals[scale]
+    low, high = interval
     return c.Estimate(
         estimate=_num(estimate), se=_num(se), ci=c.Interval(low=_num(low[i]), high=_num(high[i]))
     )
+
+
+def _cuped(inference: MetricInference, i: int, alpha: float) -> c.Cuped | None:
+    """The unadjusted estimates beside the adjusted ones, and the narrowing on the judged scale."""
+    unadjusted = inference.unadjusted
+    if unadjusted is None:
+        return None
+    scale = inference.scale
+    narrower = 1.0 - _spread(inference.answers[scale], i) / _spread(unadjusted[scale], i)
+    return c.Cuped(
+        theta=None if inference.theta is None else _num(inference.theta[i]),
+        absolute=_estimate_of(unadjusted[Scale.ABSOLUTE], alpha, Scale.ABSOLUTE, i),
+        relative=_estimate_of(unadjusted[Scale.RELATIVE], alpha, Scale.RELATIVE, i),
+        narrower_by=_num(narrower),
+    )
+
+
+def _spread(answer: Answer, i: int) -> float:
+    """The standard error (posterior sd) behind an answer's interval width."""
+    if isinstance(answer, Bayesian):
+        return float(answer.posterior_sd[i])
+    return float(answer.effect.se[i])
 
 
 def _adjusted_interval(inference: MetricInference, i: int) -> c.Interval | None:
@@ -325,12 +379,26 @@ def _shortage(
     control: Moments, treatment: Moments, metric_type: MetricType, thresholds: Thresholds
 ) -> str | None:
     """Why there is too little data for a verdict, or None when there is enough."""
-    if min(control.n, treatment.n) < thresholds.min_identities:
+    pair = (control, treatment)
+    if min(m.n for m in pair) < thresholds.min_identities:
         return f"fewer than {thresholds.min_identities} identities in an arm"
-    conversion = metric_type is MetricType.CONVERSION
-    if conversion and min(control.sum, treatment.sum) < thresholds.min_conversions:
+    conversions = min(m.sum for m in pair)
+    if metric_type is MetricType.CONVERSION and conversions < thresholds.min_conversions:
         return f"fewer than {thresholds.min_conversions} conversions in an arm"
+    if metric_type is MetricType.RATIO and min(_denominator(m) for m in pair) <= 0:
+        return "the denominator is 0 in an arm"
+    values = min(_values(m) for m in pair)
+    if metric_type is MetricType.QUANTILE and values < thresholds.min_quantile_values:
+        return f"fewer than {thresholds.min_quantile_values} values in an arm"
     return None
+
+
+def _denominator(moments: Moments) -> float:
+    return 0.0 if moments.denominator is None else moments.denominator.sum
+
+
+def _values(moments: Moments) -> int:
+    return 0 if moments.quantile is None else moments.quantile.n
 
 
 def _no_relative_reason(control: Moments) -> str:

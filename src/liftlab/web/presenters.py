@@ -139,6 +139,7 @@ class MetricCard:
     metric: int
     name: str
     sentence: str
+    notes: list[str]  # the cap applied, CUPED's narrowing
     role: str
     is_conversion: bool
     aggregation: str
@@ -358,7 +359,8 @@ def metric_card(doc: ResultDocument, metric: MetricResult, sentences: dict[int, 
     return MetricCard(
         metric=metric.metric,
         name=metric.name,
-        sentence=sentences.get(metric.metric, ""),
+        sentence=sentences.get(metric.metric) or metric.description or "",
+        notes=formatting.metric_notes(metric),
         role=metric.role,
         is_conversion=_is_rate(metric),
         aggregation=metric.aggregation,
