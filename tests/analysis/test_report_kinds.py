@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from rich.console import Console
 from scipy import stats as scipy_stats
 
+from liftlab import formatting, terminal
 from liftlab.analysis.contract import ResultDocument
 from liftlab.analysis.definition import parse_definition
 from liftlab.analysis.report import AttachedMetric, Header, build_report
@@ -272,3 +274,31 @@ def test_a_quantile_over_too_few_values_has_no_verdict() -> None:
     comparison = doc.metrics[0].comparisons[0]
     assert comparison.verdict is Verdict.INSUFFICIENT_DATA
     assert comparison.reason == "fewer than 100 values in an arm"
+
+
+def test_the_terminal_and_the_notes_say_what_was_done_to_the_numbers() -> None:
+    (y_c, x_c), (y_t, x_t) = correlated(2000, 0.7), correlated(2000, 0.7, shift=0.2)
+    (m_c, d_c), (m_t, d_t) = _orders(2000, 1.0), _orders(2000, 1.1)
+    doc = report(
+        [metric("1", "sum", SUM, lookback=14), metric("2", "ratio", RATIO)],
+        {
+            "1": {"control": adjusted_moments(y_c, x_c), "treatment": adjusted_moments(y_t, x_t)},
+            "2": {
+                "control": ratio_moments(m_c, d_c, 412.0),
+                "treatment": ratio_moments(m_t, d_t, 412.0),
+            },
+        },
+    )
+    adjusted, ratio = doc.metrics
+    narrower = adjusted.comparisons[0].cuped.narrower_by
+    expected = f"CUPED (14 days before exposure): interval {formatting.percent(narrower)} narrower"
+    assert formatting.metric_notes(adjusted) == [expected]
+    assert formatting.metric_notes(ratio) == ["percentile cap applied: 412 per identity"]
+    console = Console(record=True, width=240)
+    terminal.render(doc, console, control="control", title="kinds")
+    printed = console.export_text()
+    assert expected in printed
+    assert (
+        "sum of `amount` of `purchase` per count of `purchase`, capped at the 99th percentile"
+        in printed
+    )
