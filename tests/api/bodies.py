@@ -7,6 +7,25 @@ from typing import Any
 
 _unique = itertools.count(1)
 
+# Version-2 definitions of each new kind: a capped sum, a ratio and a quantile.
+CAPPED_REVENUE = {
+    "version": 2,
+    "event": "purchase",
+    "value": "amount",
+    "cap": {"type": "percentile", "value": 0.99},
+}
+REVENUE_PER_ORDER = {
+    "version": 2,
+    "numerator": {"event": "purchase", "value": "amount", "aggregation": "sum"},
+    "denominator": {"event": "purchase", "aggregation": "count"},
+}
+P90_LATENCY = {
+    "version": 2,
+    "event": "request",
+    "value": "latency_ms",
+    "quantile": {"q": 0.9, "level": "event"},
+}
+
 
 def metric_body(**fields: Any) -> dict[str, Any]:
     """A valid metric (a count of purchases) with a fresh name, with `fields` overriding."""

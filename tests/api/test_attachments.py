@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
-from liftlab.experiments.models import ExperimentMetric
+from liftlab.accounts.models import Environment
+from liftlab.experiments import results
+from liftlab.experiments.models import Experiment, ExperimentMetric
 
 from . import paths
+from .bodies import CAPPED_REVENUE, P90_LATENCY, REVENUE_PER_ORDER
 from .expect import created, ok, refused
 
 
@@ -47,6 +53,7 @@ def test_an_attachment_shows_the_metric_and_how_it_is_judged(admin, url, metric)
         "expected_direction",
         "role",
         "non_inferiority_margin",
+        "variance_reduction",
         "created_at",
     }
     assert attachment["metric"] == metric["id"]
@@ -199,3 +206,228 @@ def test_attaching_to_a_missing_experiment_is_404(admin, environment, metric):
     url = paths.attachments(environment.key, 999999)
 
     refused(admin.post(url, attachment_body(metric["id"]), format="json"), 404)
+
+
+# Regression adjustment (CUPED): `variance_reduction`.
+
+PER_KIND = [
+    ("count", {"version": 1, "event": "buy"}),
+    ("sum", {"version": 1, "event": "buy", "value": "amount"}),
+    ("sum", CAPPED_REVENUE),
+    ("mean", {"version": 2, "event": "buy", "cap": {"type": "absolute", "value": 100}}),
+    ("occurrence", {"version": 1, "event": "buy"}),
+    ("ratio", REVENUE_PER_ORDER),
+]
+
+
+@pytest.fixture
+def quantile_metric(create_metric):
+    return create_metric(name="p90 latency", aggregation="quantile", definition=P90_LATENCY)
+
+
+@pytest.mark.parametrize(("aggregation", "definition"), PER_KIND)
+def test_a_new_attachment_looks_back_14_days_by_default(
+    admin, url, create_metric, aggregation, definition
+):
+    metric = create_metric(aggregation=aggregation, definition=definition)
+
+    attachment = created(admin.post(url(), attachment_body(metric["id"]), format="json"))
+
+    assert attachment["variance_reduction"] == {"lookback_days": 14}
+    assert ExperimentMetric.objects.get(pk=attachment["id"]).lookback_days == 14
+
+
+def test_a_quantile_metric_is_attached_without_adjustment(admin, url, quantile_metric):
+    attachment = created(admin.post(url(), attachment_body(quantile_metric["id"]), format="json"))
+
+    assert attachment["variance_reduction"] is None
+    assert attachment["aggregation"] == "quantile"
+
+
+@pytest.mark.parametrize("days", [1, 30, 365])
+def test_a_lookback_may_be_chosen(admin, url, metric, days):
+    body = attachment_body(metric["id"], variance_reduction={"lookback_days": days})
+
+    attachment = created(admin.post(url(), body, format="json"))
+
+    assert attachment["variance_reduction"] == {"lookback_days": days}
+    assert ok(admin.get(url(attachment["id"])))["variance_reduction"] == {"lookback_days": days}
+
+
+@pytest.mark.parametrize("metric_fixture", ["metric", "quantile_metric"])
+def test_null_turns_adjustment_off(admin, url, request, metric_fixture):
+    metric = request.getfixturevalue(metric_fixture)
+    body = attachment_body(metric["id"], variance_reduction=None)
+
+    attachment = created(admin.post(url(), body, format="json"))
+
+    assert attachment["variance_reduction"] is None
+    assert ExperimentMetric.objects.get(pk=attachment["id"]).lookback_days is None
+
+
+def test_a_quantile_metric_refuses_an_explicit_lookback(admin, url, quantile_metric):
+    body = attachment_body(quantile_metric["id"], variance_reduction={"lookback_days": 14})
+
+    body = refused(admin.post(url(), body, format="json"), 400, "variance_reduction")
+
+    assert "quantile" in str(body["variance_reduction"])
+    assert not ExperimentMetric.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [  # out-of-range and mistyped numbers: test_hostile_numbers
+        {"lookback_days": None},
+        {"lookback_days": [14]},
+        {},
+        {"days": 14},
+        {"lookback_days": 14, "extra": 1},
+        14,
+        "14 days",
+        [{"lookback_days": 14}],
+        True,
+    ],
+    ids=repr,
+)
+def test_a_misshapen_variance_reduction_is_a_400_naming_it(admin, url, metric, value):
+    body = attachment_body(metric["id"], variance_reduction=value)
+
+    refused(admin.post(url(), body, format="json"), 400, "variance_reduction")
+
+    assert not ExperimentMetric.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "nested"),
+    [
+        ({"lookback_days": 366}, "lookback_days"),
+        ({"lookback_days": "14"}, "lookback_days"),
+        ({"lookback_days": 14, "extra": 1}, "extra"),
+    ],
+)
+def test_the_error_names_the_key_inside_variance_reduction(admin, url, metric, value, nested):
+    body = attachment_body(metric["id"], variance_reduction=value)
+
+    error = refused(admin.post(url(), body, format="json"), 400, "variance_reduction")
+
+    assert nested in error["variance_reduction"]
+
+
+@pytest.mark.parametrize("actions", [(), ("start",), ("start", "pause")])
+def test_the_lookback_may_change_until_completion(
+    admin, attach, experiment, metric, url, transition, actions
+):
+    attachment = attach(experiment["id"], metric["id"])
+    transition(experiment["id"], *actions)
+
+    changed = ok(
+        admin.patch(url(attachment["id"]), {"variance_reduction": {"lookback_days": 28}}, "json")
+    )
+    assert changed["variance_reduction"] == {"lookback_days": 28}
+    off = ok(admin.patch(url(attachment["id"]), {"variance_reduction": None}, format="json"))
+    assert off["variance_reduction"] is None
+    assert ok(admin.get(url(attachment["id"]))) == off
+
+
+def test_a_completed_experiments_lookback_cannot_change(admin, url, completed):
+    change = {"variance_reduction": {"lookback_days": 7}}
+
+    refused(admin.patch(url(completed["id"]), change, format="json"), 400, "experiment")
+
+    assert ok(admin.get(url(completed["id"]))) == completed
+
+
+def test_a_quantile_attachment_stays_unadjusted(admin, attach, experiment, quantile_metric, url):
+    attachment = attach(experiment["id"], quantile_metric["id"])
+    change = {"variance_reduction": {"lookback_days": 7}}
+
+    refused(admin.patch(url(attachment["id"]), change, format="json"), 400, "variance_reduction")
+    assert ok(admin.get(url(attachment["id"]))) == attachment
+    # other changes need no word about adjustment
+    assert (
+        ok(admin.patch(url(attachment["id"]), {"role": "secondary"}, format="json"))[
+            "variance_reduction"
+        ]
+        is None
+    )
+
+
+def test_lookback_changes_are_audited(admin, attach, environment, experiment, metric, url):
+    attachment = attach(experiment["id"], metric["id"])
+    change = {"variance_reduction": {"lookback_days": 30}}
+    ok(admin.patch(url(attachment["id"]), change, format="json"))
+    refused(admin.patch(url(attachment["id"]), {"variance_reduction": 5}, format="json"), 400)
+
+    log = ok(admin.get(paths.audit_log(environment.key), {"page_size": 500}))["results"]
+
+    update, creation = log[:2]
+    assert (update["action"], update["object_type"]) == ("update", "attachment")
+    assert update["before"]["variance_reduction"] == {"lookback_days": 14}
+    assert update["after"]["variance_reduction"] == {"lookback_days": 30}
+    assert creation["after"]["variance_reduction"] == {"lookback_days": 14}
+
+
+def test_the_lookback_reaches_the_analysis_and_the_results_fingerprint(
+    admin, attach, experiment, metric, url, quantile_metric
+):
+    adjusted = attach(experiment["id"], metric["id"])
+    attach(experiment["id"], quantile_metric["id"])
+    stored = Experiment.objects.get(pk=experiment["id"])
+    start = timezone.now()
+    stored.started_at = start
+    before = results.fingerprint(stored)
+
+    spec = results.experiment_spec(stored, start, results.attachments(stored))
+    assert [m.lookback_days for m in spec.metrics] == [14, None]
+
+    ok(admin.patch(url(adjusted["id"]), {"variance_reduction": {"lookback_days": 7}}, "json"))
+    assert results.fingerprint(stored) != before
+    spec = results.experiment_spec(stored, start, results.attachments(stored))
+    assert [m.lookback_days for m in spec.metrics] == [7, None]
+
+
+def test_the_database_refuses_a_lookback_out_of_range(metric, experiment):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ExperimentMetric.objects.create(
+            experiment_id=experiment["id"],
+            metric_id=metric["id"],
+            expected_direction="increase",
+            lookback_days=366,
+        )
+
+
+BEFORE_ADJUSTMENT = ("experiments", "0003_analysis_settings")
+WITH_ADJUSTMENT = ("experiments", "0004_definition_v2_variance_reduction")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_attachments_made_before_adjustment_existed_stay_unadjusted() -> None:
+    """The migration adds the lookback as null: the results of existing attachments stay."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([BEFORE_ADJUSTMENT])
+    old = executor.loader.project_state([BEFORE_ADJUSTMENT]).apps
+    environment = Environment.objects.create(name="Old")  # accounts stays migrated
+    metric = old.get_model("experiments", "Metric").objects.create(
+        environment_id=environment.pk,
+        name="Revenue",
+        metric_type="numeric",
+        aggregation="sum",
+        definition={"version": 1, "event": "buy", "value": "amount"},
+    )
+    experiment = old.get_model("experiments", "Experiment").objects.create(
+        environment_id=environment.pk,
+        name="Old one",
+        feature_name="old-flag",
+        variants=[{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}],
+        control_variant="a",
+    )
+    old.get_model("experiments", "ExperimentMetric").objects.create(
+        experiment_id=experiment.pk, metric_id=metric.pk, expected_direction="increase"
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    (attachment,) = ExperimentMetric.objects.filter(experiment_id=experiment.pk)
+    assert attachment.lookback_days is None
+    assert WITH_ADJUSTMENT in MigrationExecutor(connection).loader.applied_migrations

@@ -162,6 +162,19 @@ def test_a_margin_must_be_a_json_number_in_0_to_1(attach_body, margin):
     refused(post(role="guardrail", non_inferiority_margin=margin), 400, "non_inferiority_margin")
 
 
+@pytest.mark.parametrize(
+    "days",
+    [0, -1, 366, 10**30, 10**400, 1e308, 14.0, 14.5, -0.0, "14", True, False, [14]],
+    ids=lambda v: repr(v)[:12],
+)
+def test_a_lookback_must_be_a_json_integer_in_1_to_365(attach_body, days):
+    post, _ = attach_body
+
+    body = refused(post(variance_reduction={"lookback_days": days}), 400, "variance_reduction")
+
+    assert "lookback_days" in body["variance_reduction"]
+
+
 def test_a_valid_margin_is_kept(attach_body):
     post, _ = attach_body
 
@@ -225,3 +238,73 @@ def test_refresh_is_true_or_false(viewer, environment, create_experiment, refres
     url = paths.experiments(environment.key, create_experiment()["id"], "results")
 
     refused(viewer.get(url, {"refresh": refresh}), 400, "refresh")
+
+
+def _with_cap(cap_type: str, value: Any) -> dict[str, Any]:
+    return {
+        "version": 2,
+        "event": "buy",
+        "value": "amount",
+        "cap": {"type": cap_type, "value": value},
+    }
+
+
+def _with_quantile(q: Any) -> dict[str, Any]:
+    return {"version": 2, "event": "buy", "value": "ms", "quantile": {"q": q, "level": "event"}}
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "definition", "path"),
+    [
+        ("sum", _with_cap("absolute", 10**400), "definition.cap.value"),
+        ("sum", _with_cap("absolute", -(10**400)), "definition.cap.value"),
+        ("sum", _with_cap("absolute", -1e-300), "definition.cap.value"),
+        ("sum", _with_cap("absolute", -0.0), "definition.cap.value"),
+        ("sum", _with_cap("absolute", "100"), "definition.cap.value"),
+        ("sum", _with_cap("absolute", True), "definition.cap.value"),
+        ("sum", _with_cap("percentile", 1), "definition.cap.value"),
+        ("sum", _with_cap("percentile", 1 + 1e-15), "definition.cap.value"),
+        ("sum", _with_cap("percentile", 10**400), "definition.cap.value"),
+        ("sum", _with_cap("percentile", "0.99"), "definition.cap.value"),
+        ("quantile", _with_quantile(10**400), "definition.quantile.q"),
+        ("quantile", _with_quantile(1.0), "definition.quantile.q"),
+        ("quantile", _with_quantile(0), "definition.quantile.q"),
+        ("quantile", _with_quantile(-0.0), "definition.quantile.q"),
+        ("quantile", _with_quantile("0.9"), "definition.quantile.q"),
+        ("quantile", _with_quantile(False), "definition.quantile.q"),
+        ("quantile", _with_quantile([0.9]), "definition.quantile.q"),
+        (
+            "sum",
+            {"version": 2, "event": "buy", "value": "v", "window": {"hours": 10**30}},
+            "definition.window.hours",
+        ),
+    ],
+    ids=lambda v: repr(v)[:40] if not isinstance(v, dict) else None,
+)
+def test_numbers_in_a_version_2_definition_are_json_numbers_in_range(
+    admin, environment, aggregation, definition, path
+):
+    body = metric_body(aggregation=aggregation, definition=definition)
+
+    refused(admin.post(paths.metrics(environment.key), body, format="json"), 400, path)
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "definition", "kept"),
+    [
+        ("sum", _with_cap("absolute", 1e308), 1e308),
+        ("sum", _with_cap("absolute", 5e-324), 5e-324),
+        ("sum", _with_cap("percentile", 5e-324), 5e-324),
+        ("sum", _with_cap("percentile", 1 - 2**-53), 1 - 2**-53),
+        ("quantile", _with_quantile(1 - 2**-53), 1 - 2**-53),
+        ("quantile", _with_quantile(5e-324), 5e-324),
+    ],
+    ids=["huge-cap", "tiny-cap", "tiny-level", "level-below-1", "q-below-1", "tiny-q"],
+)
+def test_extreme_valid_numbers_are_kept_exactly(admin, environment, aggregation, definition, kept):
+    body = metric_body(aggregation=aggregation, definition=definition)
+
+    stored = created(admin.post(paths.metrics(environment.key), body, format="json"))["definition"]
+
+    assert (stored["cap"] or {}).get("value", kept) == kept
+    assert (stored["quantile"] or {}).get("q", kept) == kept

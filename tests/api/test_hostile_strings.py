@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from . import paths
-from .bodies import experiment_body, metric_body
+from .bodies import P90_LATENCY, REVENUE_PER_ORDER, experiment_body, metric_body
 from .expect import created, ok, refused
 
 HOSTILE = {
@@ -109,6 +109,16 @@ def _filter(**fields: Any) -> dict[str, Any]:
     return _definition(filters=[{"property": "plan", "op": "eq", "value": "pro", **fields}])
 
 
+def _ratio(numerator: dict[str, Any] | None = None, denominator: dict[str, Any] | None = None):
+    """A ratio metric whose parts take the changes given (one of them holds "VALUE")."""
+    definition = {
+        **REVENUE_PER_ORDER,
+        "numerator": {**REVENUE_PER_ORDER["numerator"], **(numerator or {})},
+        "denominator": {**REVENUE_PER_ORDER["denominator"], **(denominator or {})},
+    }
+    return _metric(aggregation="ratio", definition=definition)
+
+
 TWO_VARIANTS = [{"key": "VALUE", "weight": 0.5}, {"key": "other", "weight": 0.5}]
 
 FIELDS = {
@@ -162,6 +172,34 @@ FIELDS = {
         1000,
         _metric(definition=_filter(value="VALUE")),
         lambda b: b["definition"]["filters"][0]["value"],
+        _reread_metric,
+    ),
+    "definition.numerator.event": TextInput(
+        "definition.numerator.event",
+        200,
+        _ratio(numerator={"event": "VALUE"}),
+        lambda b: b["definition"]["numerator"]["event"],
+        _reread_metric,
+    ),
+    "definition.denominator.value": TextInput(
+        "definition.denominator.value",
+        200,
+        _ratio(denominator={"aggregation": "sum", "value": "VALUE"}),
+        lambda b: b["definition"]["denominator"]["value"],
+        _reread_metric,
+    ),
+    "definition.numerator.filters.value": TextInput(
+        "definition.numerator.filters.0.value",
+        1000,
+        _ratio(numerator={"filters": [{"property": "plan", "op": "contains", "value": "VALUE"}]}),
+        lambda b: b["definition"]["numerator"]["filters"][0]["value"],
+        _reread_metric,
+    ),
+    "quantile.definition.value": TextInput(
+        "definition.value",
+        200,
+        _metric(aggregation="quantile", definition={**P90_LATENCY, "value": "VALUE"}),
+        lambda b: b["definition"]["value"],
         _reread_metric,
     ),
     "experiment.name": TextInput(
@@ -303,11 +341,30 @@ def test_an_unpaired_surrogate_in_a_metric_choice_is_a_clean_400(api, field, bod
 
 
 @pytest.mark.parametrize(
+    ("path", "definition"),
+    [
+        ("definition.cap.type", {"version": 2, "event": "e", "cap": {"type": "VALUE", "value": 1}}),
+        ("definition.quantile.level", {**P90_LATENCY, "quantile": {"q": 0.5, "level": "VALUE"}}),
+        (
+            "definition.numerator.aggregation",
+            {**REVENUE_PER_ORDER, "numerator": {"event": "e", "aggregation": "VALUE"}},
+        ),
+    ],
+)
+@pytest.mark.parametrize("text", [NUL, SURROGATE], ids=["nul", "surrogate"])
+def test_unstorable_text_in_a_version_2_choice_is_a_clean_400(api, path, definition, text):
+    body = metric_body(definition=_with_value(definition, text))
+
+    refused(api.post(api.admin, paths.metrics(api.key), body), 400, path)
+
+
+@pytest.mark.parametrize(
     "field",
     [
         "metric",
         "expected_direction",
         "role",
+        "variance_reduction",
     ],
 )
 def test_an_unpaired_surrogate_in_an_attachment_is_a_clean_400(api, attachable, field):
@@ -321,3 +378,16 @@ def test_an_unpaired_surrogate_in_a_member_role_is_a_clean_400(api, outsider_use
     body = {"username": "olga", "role": SURROGATE}
 
     refused(api.post(api.admin, paths.members(api.key), body), 400, "role")
+
+
+def test_an_unpaired_surrogate_as_the_lookback_is_a_clean_400(api, attachable):
+    experiment, metric = attachable
+    body = {
+        "metric": metric,
+        "expected_direction": "increase",
+        "variance_reduction": {"lookback_days": SURROGATE, SURROGATE: 14},
+    }
+
+    refused(
+        api.post(api.admin, paths.attachments(api.key, experiment), body), 400, "variance_reduction"
+    )

@@ -7,7 +7,7 @@ import pytest
 from liftlab.experiments.models import Metric
 
 from . import paths
-from .bodies import metric_body
+from .bodies import CAPPED_REVENUE, P90_LATENCY, REVENUE_PER_ORDER, metric_body
 from .expect import created, ok, refused
 
 PURCHASE = {"version": 1, "event": "purchase"}
@@ -60,6 +60,9 @@ def test_the_definition_is_stored_in_its_complete_canonical_form(post):
         ("sum", AMOUNT, "numeric"),
         ("mean", AMOUNT, "numeric"),
         ("occurrence", PURCHASE, "conversion"),
+        ("sum", CAPPED_REVENUE, "numeric"),
+        ("ratio", REVENUE_PER_ORDER, "ratio"),
+        ("quantile", P90_LATENCY, "quantile"),
     ],
 )
 def test_an_omitted_metric_type_follows_the_aggregation(post, aggregation, definition, metric_type):
@@ -75,6 +78,8 @@ def test_an_omitted_metric_type_follows_the_aggregation(post, aggregation, defin
         ("count", PURCHASE, "numeric"),
         ("sum", AMOUNT, "numeric"),
         ("occurrence", PURCHASE, "conversion"),
+        ("ratio", REVENUE_PER_ORDER, "ratio"),
+        ("quantile", P90_LATENCY, "quantile"),
     ],
 )
 def test_a_matching_metric_type_is_accepted(post, aggregation, definition, metric_type):
@@ -90,22 +95,32 @@ def test_a_matching_metric_type_is_accepted(post, aggregation, definition, metri
         ("count", PURCHASE, "conversion"),
         ("sum", AMOUNT, "conversion"),
         ("mean", AMOUNT, "conversion"),
+        ("count", PURCHASE, "ratio"),
+        ("sum", AMOUNT, "quantile"),
+        ("ratio", REVENUE_PER_ORDER, "numeric"),
+        ("ratio", REVENUE_PER_ORDER, "quantile"),
+        ("quantile", P90_LATENCY, "numeric"),
+        ("quantile", P90_LATENCY, "ratio"),
     ],
 )
 def test_a_metric_type_that_contradicts_the_aggregation_is_400(
     post, aggregation, definition, metric_type
 ):
-    refused(
+    body = refused(
         post(aggregation=aggregation, definition=definition, metric_type=metric_type),
         400,
         "metric_type",
     )
+
+    assert set(body) == {"metric_type"}
+    assert not Metric.objects.exists()
 
 
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
         ({"aggregation": "median"}, "aggregation"),
+        ({"aggregation": "RATIO"}, "aggregation"),
         ({"aggregation": None}, "aggregation"),
         ({"metric_type": "ratio"}, "metric_type"),
         ({"higher_is_better": "sometimes"}, "higher_is_better"),
@@ -237,6 +252,28 @@ def test_definition_aggregation_and_metric_type_cannot_change(patch, metric, fie
 
     assert "cannot be changed" in str(body[field])
     assert Metric.objects.get(pk=metric["id"]).definition == metric["definition"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"definition": {**REVENUE_PER_ORDER, "cap": {"type": "absolute", "value": 10}}},
+        {"definition": PURCHASE},
+        {"aggregation": "sum"},
+        {"metric_type": "numeric"},
+    ],
+    ids=["definition-cap", "definition-v1", "aggregation", "metric_type"],
+)
+def test_a_ratio_metric_keeps_its_definition_and_aggregation(
+    admin, environment, create_metric, fields
+):
+    metric = create_metric(aggregation="ratio", definition=REVENUE_PER_ORDER)
+    url = paths.metrics(environment.key, metric["id"])
+    (field,) = fields
+
+    refused(admin.patch(url, fields, format="json"), 400, field)
+
+    assert ok(admin.get(url)) == metric
 
 
 def test_resending_the_unchanged_aggregation_is_accepted(patch):

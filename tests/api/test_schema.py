@@ -90,3 +90,63 @@ def test_every_endpoint_documents_its_error_responses(schema, method, path, succ
 
     assert {str(code) for code in errors} <= set(responses), sorted(responses)
     assert all(responses[str(code)].get("description") for code in errors)
+
+
+def component(schema: dict[str, Any], ref: dict[str, str]) -> dict[str, Any]:
+    return schema["components"]["schemas"][ref["$ref"].removeprefix("#/components/schemas/")]
+
+
+@pytest.mark.parametrize("name", ["Metric", "MetricRequest", "PatchedMetricRequest"])
+def test_a_metrics_definition_is_the_union_of_every_version(schema, name):
+    definition = schema["components"]["schemas"][name]["properties"]["definition"]
+
+    union = component(schema, definition)
+
+    versions = [component(schema, ref) for ref in union["anyOf"]]
+    assert [v["title"] for v in versions] == ["DefinitionV1", "EventDefinition", "RatioDefinition"]
+    assert [v["properties"]["version"]["const"] for v in versions] == [1, 2, 2]
+    assert all(v["additionalProperties"] is False for v in versions)
+
+
+def test_every_part_of_a_definition_is_published_under_its_own_name(schema):
+    components = schema["components"]["schemas"]
+    ratio = components["RatioDefinition"]["properties"]
+    event = components["EventDefinition"]["properties"]
+
+    assert component(schema, ratio["numerator"])["properties"]["aggregation"] == {
+        "$ref": "#/components/schemas/DefinitionPartAggregation"
+    }
+    assert components["DefinitionPartAggregation"]["enum"] == ["count", "sum", "occurrence"]
+    assert components["DefinitionCapType"]["enum"] == ["absolute", "percentile"]
+    assert components["DefinitionQuantileLevel"]["enum"] == ["event", "identity"]
+    assert {"$ref": "#/components/schemas/DefinitionQuantile"} in event["quantile"]["anyOf"]
+    # the result document's Window is another one
+    assert set(components["DefinitionWindow"]["properties"]) == {"hours"}
+    assert set(components["Window"]["properties"]) == {"start", "end"}
+    refs = [v for v in _walk(schema) if isinstance(v, str) and v.startswith("#/")]
+    assert all(ref.removeprefix("#/components/schemas/") in components for ref in refs), refs
+
+
+def _walk(value: Any):
+    """Every value nested in a JSON document."""
+    yield value
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
+    for child in children:
+        yield from _walk(child)
+
+
+@pytest.mark.parametrize(
+    ("name", "reduction"),
+    [
+        ("ExperimentMetric", "VarianceReduction"),
+        ("ExperimentMetricRequest", "VarianceReductionRequest"),
+    ],
+)
+def test_an_attachments_variance_reduction_is_a_lookback_or_null(schema, name, reduction):
+    field = schema["components"]["schemas"][name]["properties"]["variance_reduction"]
+
+    assert field["oneOf"] == [{"$ref": f"#/components/schemas/{reduction}"}, {"type": "null"}]
+    lookback = schema["components"]["schemas"][reduction]["properties"]["lookback_days"]
+    assert (lookback["type"], lookback["minimum"], lookback["maximum"]) == ("integer", 1, 365)
