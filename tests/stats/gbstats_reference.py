@@ -19,7 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from liftlab.stats import Bayesian, Effect, FixedHorizon, Prior, Sequential, Summary, effect
+from liftlab.stats import (
+    AdjustedSummary,
+    Bayesian,
+    Effect,
+    FixedHorizon,
+    Prior,
+    ProportionSummary,
+    Sequential,
+    Summary,
+    effect,
+)
 
 from .gbstats_worker import Spec
 
@@ -31,6 +41,14 @@ NO_SPREAD = "an arm without spread (or n < 2): gbstats answers by default or tes
 ZERO_CONTROL = "control mean 0: gbstats answers by default"
 NEGATIVE_CONTROL = "negative control mean, relative: gbstats divides by m_c, liftlab by |m_c|"
 FAR_TAIL = "|estimate/se| above 1e8, Bayesian: gbstats' truncated-normal risk overflows or is nan"
+CUPED_RELATIVE = (
+    "regression-adjusted, relative: gbstats 0.8.0's variance is the generic delta formula, "
+    "liftlab's that of gbstats' later frequentist_variance_relative_cuped"
+)
+BINOMIAL_COVARIANCE = (
+    "regression-adjusted proportions: gbstats 0.8.0 divides Σxy − ΣxΣy/n by n − 1, liftlab by n "
+    "(as gbstats' later compute_covariance)"
+)
 
 
 def fixed(difference: str, alpha: float) -> Spec:
@@ -122,6 +140,8 @@ def excluded(spec: Spec, control: Summary, treatment: Summary) -> np.ndarray:
     gbstats' variance is the textbook Σx² − (Σx)²/n, so an arm of one repeated value has a
     rounding residue as variance (0.1 five times: 1.7e-18): gbstats then either answers by
     default (residue ≤ 0) or tests that residue as if it were spread. liftlab reads it as 0.
+    gbstats defaults where the control's adjusted or unadjusted mean is 0, and its 0.8.0 differs
+    from its later source, which liftlab follows, for regression adjustment (`adjusted_reason`).
     """
     with np.errstate(invalid="ignore"):
         no_spread = ~(control.variance > 0) | ~(treatment.variance > 0)
@@ -130,16 +150,27 @@ def excluded(spec: Spec, control: Summary, treatment: Summary) -> np.ndarray:
     measured = effect(control, treatment, spec["difference"])
     with np.errstate(all="ignore"):
         far = (spec["method"] == "bayesian") & (np.abs(measured.estimate / measured.se) > 1e8)
+    adjusted = adjusted_reason(spec, control)
     return np.select(
         [
             no_spread,
-            guarded & (control.mean == 0),
-            relative & (control.mean < 0),
+            guarded & ((control.mean == 0) | (control.unadjusted_mean == 0)),
+            relative & (control.unadjusted_mean < 0),
             far,
+            np.full(measured.shape, bool(adjusted)),
         ],
-        [NO_SPREAD, ZERO_CONTROL, NEGATIVE_CONTROL, FAR_TAIL],
+        [NO_SPREAD, ZERO_CONTROL, NEGATIVE_CONTROL, FAR_TAIL, adjusted],
         default="",
     )
+
+
+def adjusted_reason(spec: Spec, control: Summary) -> str:
+    """Why gbstats 0.8.0 differs on a regression-adjusted mean or proportion ("" if it does not)."""
+    if not isinstance(control, AdjustedSummary):
+        return ""
+    if isinstance(control.post, ProportionSummary):
+        return BINOMIAL_COVARIANCE
+    return CUPED_RELATIVE if spec["difference"] == "relative" else ""
 
 
 def errors(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -9,13 +9,18 @@ has two halves that share only the protocol:
 - ``serve`` runs there, imports gbstats and answers one request per line.
 
 A request is ``{"tests": [spec, ...], "comparisons": [comparison, ...]}``, where a comparison is
-``{"statistic": "mean" | "proportion", "control": [n, sum, sum_sq], "treatment": [...]}`` and a
-spec ``{"method": "fixed" | "sequential" | "bayesian", "difference": "relative" | "absolute",
-"alpha": a}`` plus ``"tuning"`` (sequential) or ``"prior": {"mean", "variance", "proper"}`` and
-``"inverse"`` (bayesian). The answer holds, per spec, one result per comparison and the seconds
-gbstats spent on them: one test object and one ``compute_result`` each, the fastest way gbstats
-offers (its statistics are built beforehand, outside the timing). JSON carries floats exactly
-(``repr`` round-trips), nan and inf included.
+``{"statistic": "mean" | "proportion", "control": [n, sum, sum_sq], "treatment": [...]}``, or for
+the other kinds (``KINDS``) ``{"statistic": kind, "control": {field: value}, "treatment": ...}``
+with the keyword arguments of that gbstats statistic, a nested statistic as ``{"n", "sum",
+"sum_squares"}`` (a proportion without ``"sum_squares"``). A spec is ``{"method": "fixed" |
+"sequential" | "bayesian", "difference": "relative" | "absolute", "alpha": a}`` plus ``"tuning"``
+(sequential) or ``"prior": {"mean", "variance", "proper"}`` and ``"inverse"`` (bayesian). The
+answer holds, per spec, one result per comparison and the seconds gbstats spent on them: one
+test object and one ``compute_result`` each, the fastest way gbstats offers (its statistics are
+built beforehand, outside the timing). A statistic this gbstats lacks (``cuped_ratio`` before
+``RegressionAdjustedRatioStatistic``) is reported per comparison as ``{"raised": ...}``, as is an
+exception in gbstats. Each result also gives the θ gbstats used (``None`` but for regression
+adjustment). JSON carries floats exactly (``repr`` round-trips), nan and inf included.
 """
 
 from __future__ import annotations
@@ -35,6 +40,17 @@ DEFAULT_PYTHON = ROOT / ".venv-gbstats" / "bin" / "python"
 
 Spec = dict[str, Any]
 Comparison = dict[str, Any]
+
+# The statistic kinds given by keyword, and the gbstats class of each.
+KINDS = {
+    "ratio": "RatioStatistic",
+    "cuped": "RegressionAdjustedStatistic",
+    "cuped_ratio": "RegressionAdjustedRatioStatistic",
+    "quantile": "QuantileStatistic",
+    "quantile_clustered": "QuantileClusteredStatistic",
+}
+# gbstats types these fields as int (pydantic refuses a float with a fractional part).
+_COUNTS = ("n", "n_star", "n_clusters")
 
 
 def gbstats_python() -> Path | None:
@@ -90,24 +106,50 @@ def serve() -> None:
 
 def answer(tests: list[Spec], comparisons: list[Comparison]) -> dict[str, Any]:
     """Every spec over every comparison, timed per spec."""
-    pairs = [(_statistic(c, "control"), _statistic(c, "treatment")) for c in comparisons]
+    pairs = [_pair(c) for c in comparisons]
     results, seconds = [], []
     for spec in tests:
         make_test, read = _method(spec)
         start = time.perf_counter()
-        outcomes = [_attempt(make_test(control, treatment)) for control, treatment in pairs]
+        outcomes = [_attempt(make_test, pair) for pair in pairs]
         seconds.append(time.perf_counter() - start)
         results.append([read(test, outcome) for test, outcome in outcomes])
     return {"results": results, "seconds": seconds}
 
 
+def _pair(comparison: Comparison) -> tuple[Any, Any] | Exception:
+    """gbstats' (control, treatment) statistics, or why this gbstats cannot build them."""
+    try:
+        return _statistic(comparison, "control"), _statistic(comparison, "treatment")
+    except Exception as error:
+        return error
+
+
 def _statistic(comparison: Comparison, arm: str) -> Any:
+    from gbstats.models import statistics
+
+    kind, values = comparison["statistic"], comparison[arm]
+    if kind in KINDS:
+        return getattr(statistics, KINDS[kind])(**_keywords(values))
+    n, total, total_sq = values
+    if kind == "proportion":
+        return statistics.ProportionStatistic(n=int(n), sum=total)
+    return statistics.SampleMeanStatistic(n=int(n), sum=total, sum_squares=total_sq)
+
+
+def _keywords(values: dict[str, Any]) -> dict[str, Any]:
+    """A statistic's keyword arguments: nested statistics built, counts made int."""
     from gbstats.models.statistics import ProportionStatistic, SampleMeanStatistic
 
-    n, total, total_sq = comparison[arm]
-    if comparison["statistic"] == "proportion":
-        return ProportionStatistic(n=int(n), sum=total)
-    return SampleMeanStatistic(n=int(n), sum=total, sum_squares=total_sq)
+    keywords: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, dict):
+            nested = _keywords(value)
+            kind = SampleMeanStatistic if "sum_squares" in nested else ProportionStatistic
+            keywords[name] = kind(**nested)
+        else:
+            keywords[name] = int(value) if name in _COUNTS else value
+    return keywords
 
 
 def _method(spec: Spec) -> tuple[Any, Any]:
@@ -136,12 +178,15 @@ def _method(spec: Spec) -> tuple[Any, Any]:
     return (lambda a, b: EffectBayesianABTest(a, b, config)), _read_bayesian
 
 
-def _attempt(test: Any) -> tuple[Any, Any]:
+def _attempt(make_test: Any, pair: tuple[Any, Any] | Exception) -> tuple[Any, Any]:
     """(test, result), or (test, the exception) so that one comparison cannot sink a request."""
+    if isinstance(pair, Exception):
+        return None, pair
     try:
+        test = make_test(*pair)
         return test, test.compute_result()
     except Exception as error:
-        return test, error
+        return None, error
 
 
 def _read_frequentist(test: Any, result: Any) -> dict[str, Any]:
@@ -155,6 +200,7 @@ def _read_frequentist(test: Any, result: Any) -> dict[str, Any]:
         # gbstats' own output does not carry the df; read it where the test computed one.
         "df": test.dof if result.error_message is None else None,
         "error": result.error_message,
+        "theta": _theta(test),
     }
 
 
@@ -168,7 +214,13 @@ def _read_bayesian(test: Any, result: Any) -> dict[str, Any]:
         "chance_to_win": result.chance_to_win,
         "risk": list(result.risk),
         "error": result.error_message,
+        "theta": _theta(test),
     }
+
+
+def _theta(test: Any) -> float | None:
+    """The θ the test set on its control (gbstats sets it while building the test), if any."""
+    return getattr(test.stat_a, "theta", None)
 
 
 def _send(message: dict[str, Any]) -> None:

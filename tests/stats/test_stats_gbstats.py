@@ -13,31 +13,17 @@ import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
-from liftlab.stats import Prior, ProportionSummary, SampleSummary, Summary, effect
+from liftlab.stats import Prior, ProportionSummary, SampleSummary
 
-from .gbstats_reference import (
-    bayesian,
-    excluded,
-    fixed,
-    gbstats_answers,
-    liftlab_answers,
-    mismatches,
-    sequential,
-)
-from .gbstats_worker import GbstatsWorker, Spec
+from .gbstats_checks import assert_agrees_with_gbstats, gbstats_and_liftlab, method_specs
+from .gbstats_reference import bayesian, fixed, sequential
 from .stats_raw_data import (
-    ALPHAS,
     conversion_arm,
     numeric_arm,
     summarise,
     summarise_conversions,
     well_conditioned,
 )
-
-TUNINGS = st.sampled_from([100.0, 5000.0, 1e6])
-# The prior's mean and sd in units of the effect's standard error: from dominant to negligible.
-PRIOR_MEANS = st.sampled_from([0.0, -2.0, 0.5, 3.0])
-PRIOR_SDS = st.sampled_from([0.1, 1.0, 30.0])
 
 
 @st.composite
@@ -51,63 +37,6 @@ def conversions(draw: st.DrawFn) -> ProportionSummary:
         return summarise_conversions(draw(conversion_arm()))
     n = draw(st.one_of(st.integers(2, 50), st.integers(50, 10**6)))
     return ProportionSummary.of(n, draw(st.integers(1, n - 1)))
-
-
-@st.composite
-def method_specs(draw: st.DrawFn, control: Summary, treatment: Summary) -> list[Spec]:
-    """Every method on both scales, a proper prior scaled to the effect so that it matters."""
-    alpha, tuning, inverse = draw(ALPHAS), draw(TUNINGS), draw(st.booleans())
-    prior_mean, prior_sd = draw(PRIOR_MEANS), draw(PRIOR_SDS)
-    specs = []
-    for difference in ("relative", "absolute"):
-        se = float(effect(control, treatment, difference).se)
-        unit = se if np.isfinite(se) and se > 0 else 1.0
-        proper = Prior(prior_mean * unit, prior_sd * unit)
-        specs += [
-            fixed(difference, alpha),
-            sequential(difference, alpha, tuning),
-            bayesian(difference, alpha, Prior(), inverse),
-            bayesian(difference, alpha, proper, inverse),
-        ]
-    return specs
-
-
-def comparison(control: Summary, treatment: Summary) -> dict[str, object]:
-    """One comparison as the worker reads it; a proportion's Σx² is its Σx (0/1 values)."""
-    proportion = isinstance(control, ProportionSummary)
-
-    def arm(summary: Summary) -> list[float]:
-        total = float(summary.sum)
-        return [float(summary.n), total, total if proportion else float(summary.sum_sq)]
-
-    return {
-        "statistic": "proportion" if proportion else "mean",
-        "control": arm(control),
-        "treatment": arm(treatment),
-    }
-
-
-def assert_agrees_with_gbstats(
-    gbstats: GbstatsWorker, control: Summary, treatment: Summary, specs: list[Spec]
-) -> list[str]:
-    """Each spec agrees unless its inputs are a documented difference; returns what happened."""
-    answer = gbstats.run(specs, [comparison(control, treatment)])
-    outcomes = []
-    for spec, results in zip(specs, answer["results"], strict=True):
-        reason = str(excluded(spec, control, treatment))
-        outcomes.append(reason or f"compared: {spec['method']}")
-        if reason:
-            continue
-        theirs = gbstats_answers(spec, results)
-        assert theirs["answered"].all(), (spec, results)
-        ours = liftlab_answers(spec, effect(control, treatment, spec["difference"]))
-        bad = {
-            field: (float(ours[field]), float(theirs[field][0]))
-            for field, wrong in mismatches(ours, theirs).items()
-            if wrong.any()
-        }
-        assert not bad, (spec, bad)
-    return outcomes
 
 
 @settings(max_examples=150, deadline=None)
@@ -145,15 +74,6 @@ def test_the_issue_vector_agrees_with_gbstats(gbstats):
     ]
     outcomes = assert_agrees_with_gbstats(gbstats, ISSUE_CONTROL, ISSUE_TREATMENT, specs)
     assert all(outcome.startswith("compared") for outcome in outcomes)
-
-
-def gbstats_and_liftlab(
-    gbstats: GbstatsWorker, spec: Spec, control: Summary, treatment: Summary
-) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """gbstats' result (as the worker reports it) and liftlab's, for one comparison."""
-    (results,) = gbstats.run([spec], [comparison(control, treatment)])["results"]
-    ours = liftlab_answers(spec, effect(control, treatment, spec["difference"]))
-    return results[0], {field: float(value) for field, value in ours.items()}
 
 
 @pytest.mark.parametrize(
