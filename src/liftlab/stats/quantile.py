@@ -47,7 +47,7 @@ def order_statistic_rank(n: ArrayLike, level: ArrayLike) -> np.ndarray:
 
     The k-th smallest of the n values is the smallest with at least level·n values at or
     below it (the inverse of the empirical cdf; numpy's ``method="inverted_cdf"``). n·level is
-    one float64 product, rounded, then ⌈⌉: 10·0.3 is 3.0000000000000004, so rank 4. 0 where n
+    one float64 product, rounded, then ⌈⌉: 25·0.28 is 7.000000000000001, so rank 8. 0 where n
     is 0 (there is no value). The quantile itself is the value at level ν.
     """
     n = np.asarray(n, dtype=np.float64)
