@@ -2,7 +2,9 @@
 
 This is the executable form of docs/metrics.md: first-touch assignment, quarantine, unknown
 variants, events counted from the first exposure (inclusive) to the window's end and the
-experiment's end (inclusive), filters, and what counts as a number.
+experiment's end (inclusive), filters, and what counts as a number; the pre-period covariate
+(the lookback's days before the first exposure), ratios, caps (absolute, and percentile over
+every assigned identity) and quantiles (of identities' totals or of events).
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from liftlab.analysis.definition import Aggregation
+from liftlab.analysis.definition import Aggregation, CapType, Quantile, QuantileLevel
 from liftlab.analysis.filters import Filter, FilterOp
-from liftlab.analysis.results import Moments
-from liftlab.analysis.spec import ExperimentSpec, MetricSpec
+from liftlab.analysis.results import CrossMoments, Moments, QuantileMoments, RatioCovariate
+from liftlab.analysis.spec import ExperimentSpec, MetricSpec, Part
 from liftlab.eventstore import StoredEvent
 
 DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+HOUR = 3_600_000
+DAY = 24 * HOUR
+Z = 1.959963984540054
+"""Φ⁻¹(0.975)."""
 
 
 def ms(event: StoredEvent) -> int:
@@ -87,54 +93,185 @@ def passes(event: StoredEvent, flt: Filter) -> bool:
     }[op]
 
 
-def metric_value(metric: MetricSpec, events: list[StoredEvent], first_ms: int) -> float:
-    """One identity's value of the metric, from all of that identity's events."""
-    definition = metric.definition
-    last_ms = first_ms + definition.window.hours * 3_600_000 if definition.window else None
-    counted = [
-        e
-        for e in events
-        if e.event == definition.event
-        and ms(e) >= first_ms
-        and (last_ms is None or ms(e) <= last_ms)
-        and all(passes(e, f) for f in definition.filters)
-    ]
-    if metric.aggregation is Aggregation.COUNT:
-        return len(counted)
-    if metric.aggregation is Aggregation.OCCURRENCE:
-        return 1 if counted else 0
-    if definition.value is None:
-        numbers = [number_of_text(e.value) for e in counted]
+def _numbers(part: Part, events: list[StoredEvent]) -> list[float]:
+    """The numbers of the counted events that have one."""
+    if part.value is None:
+        numbers = [number_of_text(e.value) for e in events]
     else:
-        numbers = [number_of(prop(e, definition.value)) for e in counted]
-    present = [x for x in numbers if x is not None]
-    if metric.aggregation is Aggregation.SUM:
+        numbers = [number_of(prop(e, part.value)) for e in events]
+    return [x for x in numbers if x is not None]
+
+
+def part_value(part: Part, events: list[StoredEvent]) -> float:
+    """One identity's number of a part over its counted events."""
+    if part.aggregation is Aggregation.COUNT:
+        return len(events)
+    if part.aggregation is Aggregation.OCCURRENCE:
+        return 1 if events else 0
+    present = _numbers(part, events)
+    if part.aggregation is Aggregation.SUM:
         return sum(present)
     return sum(present) / len(present) if present else 0.0
+
+
+def counted(
+    part: Part, events: list[StoredEvent], inside: Callable[[int], bool]
+) -> list[StoredEvent]:
+    """The part's events (name and filters) whose time is ``inside`` the period."""
+    return [
+        e
+        for e in events
+        if e.event == part.event and inside(ms(e)) and all(passes(e, f) for f in part.filters)
+    ]
+
+
+def post_events(part: Part, metric: MetricSpec, events, first_ms: int) -> list[StoredEvent]:
+    """From the first exposure (inclusive) to the window's end (inclusive)."""
+    hours = metric.window_hours
+    last_ms = math.inf if hours is None else first_ms + hours * HOUR
+    return counted(part, events, lambda t: first_ms <= t <= last_ms)
+
+
+def pre_events(part: Part, metric: MetricSpec, events, first_ms: int) -> list[StoredEvent]:
+    """The lookback's days before the first exposure: [first − days, first)."""
+    since_ms = first_ms - metric.lookback_days * DAY
+    return counted(part, events, lambda t: since_ms <= t < first_ms)
+
+
+def identity_numbers(
+    metric: MetricSpec, events: list[StoredEvent], first_ms: int
+) -> dict[str, object]:
+    """Everything one identity contributes to a metric, before any cap: x, and as the metric
+    needs them x' (pre-period), d and d' (a ratio's denominator), its numbers (quantiles)."""
+    numbers: dict[str, object] = {}
+    names = [("x", metric.numerator), ("d", metric.denominator)]
+    for name, part in names:
+        if part is None:
+            continue
+        numbers[name] = part_value(part, post_events(part, metric, events, first_ms))
+        if metric.lookback_days is not None:
+            numbers[name + "_pre"] = part_value(part, pre_events(part, metric, events, first_ms))
+    if metric.quantile is not None:
+        part = metric.numerator
+        numbers["values"] = _numbers(part, post_events(part, metric, events, first_ms))
+    return numbers
+
+
+def order_statistic(values: list[float], level: float) -> float:
+    """x_(k) of the values, k = max(1, ceil(n·level)), at most n."""
+    ranked = sorted(values)
+    return ranked[min(len(ranked), max(1, math.ceil(len(ranked) * level))) - 1]
+
+
+def cap_value(metric: MetricSpec, identities: list[dict[str, object]]) -> float | None:
+    """The cap: an absolute one's value, or the level's order statistic of every assigned
+    identity's number (zeros included); None without a cap or without identities."""
+    cap = metric.cap
+    if cap is None:
+        return None
+    if cap.type is CapType.ABSOLUTE:
+        return cap.value
+    if not identities:
+        return None
+    return order_statistic([float(i["x"]) for i in identities], cap.value)  # type: ignore[arg-type]
+
+
+def quantile_moments(quantile: Quantile, identities: list[dict[str, object]]) -> QuantileMoments:
+    """The quantile statistic of one arm from its identities' lists of numbers."""
+    lists: list[list[float]] = [i["values"] for i in identities if i["values"]]  # type: ignore[misc]
+    if quantile.level is QuantileLevel.IDENTITY:
+        values = [sum(v) for v in lists]
+    else:
+        values = [x for v in lists for x in v]
+    n, q = len(values), quantile.q
+    if not n:
+        return QuantileMoments(0, math.nan, math.nan, math.nan)
+    estimate = order_statistic(values, q)
+    spread = Z * math.sqrt(q * (1 - q) / n)
+    lower, upper = (min(max(level, 1e-8), 1 - 1e-8) for level in (q - spread, q + spread))
+    bounds = (n, estimate, order_statistic(values, lower), order_statistic(values, upper))
+    if quantile.level is QuantileLevel.IDENTITY:
+        return QuantileMoments(*bounds)
+    below = [sum(1 for x in v if x <= estimate) for v in lists]
+    sizes = [len(v) for v in lists]
+    return QuantileMoments(
+        *bounds,
+        clusters=len(lists),
+        below_sum=sum(below),
+        below_sum_sq=sum(b * b for b in below),
+        events_sum_sq=sum(e * e for e in sizes),
+        below_events_sum=sum(b * e for b, e in zip(below, sizes, strict=True)),
+    )
+
+
+def _capped(identity: dict[str, object], cap: float | None) -> dict[str, float]:
+    numbers = {k: float(v) for k, v in identity.items() if k != "values"}  # type: ignore[arg-type]
+    if cap is not None:
+        for name in ("x", "x_pre"):
+            if name in numbers:
+                numbers[name] = min(numbers[name], cap)
+    return numbers
+
+
+def _total(rows: list[dict[str, float]], *names: str) -> float:
+    return float(sum(math.prod(row[name] for name in names) for row in rows))
+
+
+def arm_moments(
+    metric: MetricSpec, identities: list[dict[str, object]], cap: float | None
+) -> Moments:
+    """One arm's moments of the metric, written out sum by sum."""
+    rows = [_capped(i, cap) for i in identities]
+    adjusted, ratio = metric.lookback_days is not None, metric.denominator is not None
+    return Moments(
+        len(rows),
+        _total(rows, "x"),
+        _total(rows, "x", "x"),
+        covariate=CrossMoments(
+            _total(rows, "x_pre"), _total(rows, "x_pre", "x_pre"), _total(rows, "x", "x_pre")
+        )
+        if adjusted
+        else None,
+        denominator=CrossMoments(_total(rows, "d"), _total(rows, "d", "d"), _total(rows, "x", "d"))
+        if ratio
+        else None,
+        ratio_covariate=RatioCovariate(
+            _total(rows, "d_pre"),
+            _total(rows, "d_pre", "d_pre"),
+            _total(rows, "x_pre", "d_pre"),
+            _total(rows, "x", "d_pre"),
+            _total(rows, "x_pre", "d"),
+            _total(rows, "d", "d_pre"),
+        )
+        if adjusted and ratio
+        else None,
+        quantile=None if metric.quantile is None else quantile_moments(metric.quantile, identities),
+        cap=cap,
+    )
 
 
 def expected(
     spec: ExperimentSpec, stored: Iterable[StoredEvent]
 ) -> tuple[dict[str, object], dict[str, dict[str, Moments]]]:
     """(exposure counts, metric moments) as ``read_results`` should return them."""
-    in_range = [
-        e
-        for e in stored
-        if e.environment_key == spec.environment_key and spec.start_ms <= ms(e) <= spec.end_ms
+    until_end = [
+        e for e in stored if e.environment_key == spec.environment_key and ms(e) <= spec.end_ms
     ]
     by_identity: dict[str, list[StoredEvent]] = defaultdict(list)
-    for e in in_range:
+    for e in until_end:
         by_identity[e.identifier].append(e)
 
     counts = {"variants": dict.fromkeys(spec.variant_keys, 0), "quarantined": 0, "unknown": 0}
-    values: dict[str, dict[str, list[float]]] = {
+    numbers: dict[str, dict[str, list[dict[str, object]]]] = {
         m.key: {v: [] for v in spec.variant_keys} for m in spec.metrics
     }
     for events in by_identity.values():
         exposures = [
             e
             for e in events
-            if e.event == spec.exposure_event and e.feature_name == spec.feature_name
+            if e.event == spec.exposure_event
+            and e.feature_name == spec.feature_name
+            and ms(e) >= spec.start_ms
         ]
         if not exposures:
             continue
@@ -147,13 +284,11 @@ def expected(
             continue
         counts["variants"][first.value] += 1
         for metric in spec.metrics:
-            values[metric.key][first.value].append(metric_value(metric, events, ms(first)))
+            numbers[metric.key][first.value].append(identity_numbers(metric, events, ms(first)))
 
-    moments = {
-        key: {
-            v: Moments(len(xs), float(sum(xs)), float(sum(x * x for x in xs)))
-            for v, xs in per_variant.items()
-        }
-        for key, per_variant in values.items()
-    }
+    moments = {}
+    for metric in spec.metrics:
+        per_variant = numbers[metric.key]
+        cap = cap_value(metric, [i for arm in per_variant.values() for i in arm])
+        moments[metric.key] = {v: arm_moments(metric, arm, cap) for v, arm in per_variant.items()}
     return counts, moments

@@ -1,8 +1,10 @@
 """Hypothesis strategies: small event sets and experiments that provoke every rule at once.
 
-Times sit on a half-hour grid (plus an optional millisecond), so first exposures, window ends
-and the experiment's start and end coincide with event times and their inclusive bounds are
-exercised; the pools are small, so identities get several exposures and events each.
+Times sit on a half-hour grid (plus an optional millisecond), so first exposures, window ends,
+lookback starts and the experiment's start and end coincide with event times and their
+inclusive bounds are exercised; the pools are small, so identities get several exposures and
+events each. Metric events also fall up to 50 hours before the first exposures, inside and
+outside one- and two-day lookbacks.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ times = st.builds(
     st.integers(0, 24),
     st.sampled_from([0, 0, 1]),
 )
+earlier = st.builds(
+    lambda slot, extra_ms: BASE + timedelta(minutes=30 * slot, milliseconds=extra_ms),
+    st.integers(-100, -1),
+    st.sampled_from([0, 0, 1]),
+)
+"""Before every exposure: in a lookback of one or two days of some identity, or of none."""
 metadata = st.dictionaries(st.sampled_from(PROPERTIES), st.sampled_from(PROPERTY_VALUES))
 
 
@@ -70,7 +78,7 @@ metric_events = st.tuples(
     st.sampled_from(METRIC_EVENTS),
     st.sampled_from(IDENTITIES),
     st.sampled_from(VALUE_TEXTS),
-    times,
+    st.one_of(times, times, earlier),
     metadata,
 )
 
@@ -142,7 +150,92 @@ metrics = st.lists(
 )
 
 
+measures = st.fixed_dictionaries(
+    {"event": st.sampled_from(METRIC_EVENTS), "filters": st.lists(filters, max_size=2)}
+)
+values = st.sampled_from([None, "amount", HOSTILE_KEY])
+windows = st.sampled_from([None, {"hours": 1}, {"hours": 2}, {"hours": 3}])
+lookbacks = st.sampled_from([None, 1, 2])
+caps = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {"type": st.just("absolute"), "value": st.sampled_from([0.5, 1, 2.5, 100])}
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("percentile"),
+            "value": st.sampled_from([0.1, 0.25, 0.5, 0.6, 0.75, 0.9, 0.99]),
+        }
+    ),
+)
+"""Percentile levels where N·level is a whole number for small N, and where it is not."""
+
+
+def per_identity_metric(aggregation: str, measure, value, window, cap, lookback):
+    reads = aggregation in ("sum", "mean")
+    definition = {
+        "version": 2,
+        **measure,
+        "value": value if reads else None,
+        "window": window,
+        "cap": None if aggregation == "occurrence" else cap,
+    }
+    return aggregation, parse_definition(definition), lookback
+
+
+def ratio_metric(numerator, denominator, window, cap, lookback):
+    definition = {
+        "version": 2,
+        "numerator": numerator,
+        "denominator": denominator,
+        "window": window,
+        "cap": cap,
+    }
+    return "ratio", parse_definition(definition), lookback
+
+
+def part(measure, aggregation: str, value):
+    return {**measure, "aggregation": aggregation, "value": value if aggregation == "sum" else None}
+
+
+def quantile_metric(measure, value, window, q: float, level: str):
+    definition = {
+        "version": 2,
+        **measure,
+        "value": value,
+        "window": window,
+        "quantile": {"q": q, "level": level},
+    }
+    return "quantile", parse_definition(definition)
+
+
+parts = st.builds(part, measures, st.sampled_from(["count", "sum", "occurrence"]), values)
+any_metric = st.one_of(
+    st.builds(
+        per_identity_metric,
+        st.sampled_from(["count", "sum", "mean", "occurrence"]),
+        measures,
+        values,
+        windows,
+        caps,
+        lookbacks,
+    ),
+    st.builds(ratio_metric, parts, parts, windows, caps, lookbacks),
+    st.builds(
+        quantile_metric,
+        measures,
+        values,
+        windows,
+        st.sampled_from([0.1, 0.25, 0.5, 0.9]),
+        st.sampled_from(["identity", "event"]),
+    ),
+)
+"""Version 2 metrics: per-identity numbers with caps and lookbacks, ratios, quantiles."""
+metrics_v2 = st.lists(any_metric, min_size=1, max_size=5)
+
+
 def experiment(env: str, chosen) -> ExperimentSpec:
+    """``chosen``: (aggregation, definition[, lookback days]) of each metric."""
     return ExperimentSpec(
         environment_key=env,
         feature_name=FLAG,
@@ -150,5 +243,5 @@ def experiment(env: str, chosen) -> ExperimentSpec:
         variant_keys=VARIANTS,
         start=START,
         end=END,
-        metrics=tuple(MetricSpec(f"m{i}", agg, d) for i, (agg, d) in enumerate(chosen)),
+        metrics=tuple(MetricSpec(f"m{i}", *metric) for i, metric in enumerate(chosen)),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from collections import Counter
@@ -63,10 +64,27 @@ def assert_stats_match(spec: ExperimentSpec, rows: list[StoredEvent], stats: Res
     assert set(stats.metrics) == set(moments)
     for key, per_variant in moments.items():
         for variant, want in per_variant.items():
-            got = stats.metrics[key][variant]
-            assert got.n == want.n, (key, variant)
-            assert math.isclose(got.sum, want.sum, rel_tol=1e-9, abs_tol=1e-9), (key, variant)
-            assert math.isclose(got.sum_sq, want.sum_sq, rel_tol=1e-9, abs_tol=1e-9), (key, variant)
+            assert_close(stats.metrics[key][variant], want, (key, variant))
+
+
+EXACT_FIELDS = frozenset({"n", "clusters", "quantile", "lower", "upper", "cap"})
+"""Counts and order statistics (values picked from the data) must be equal, not close."""
+
+
+def assert_close(got: object, want: object, where: tuple[object, ...]) -> None:
+    """Moments equal field by field: sums to 1e-9 (relative), the ``EXACT_FIELDS`` exactly
+    (NaN equal to NaN), optional parts present in both or in neither."""
+    assert type(got) is type(want), (where, got, want)
+    if not dataclasses.is_dataclass(got):
+        return
+    for field in dataclasses.fields(got):
+        mine, theirs, at = getattr(got, field.name), getattr(want, field.name), (*where, field.name)
+        if dataclasses.is_dataclass(mine) or mine is None or theirs is None:
+            assert_close(mine, theirs, at)
+        elif field.name in EXACT_FIELDS:
+            assert mine == theirs or (math.isnan(mine) and math.isnan(theirs)), (at, mine, theirs)
+        else:
+            assert math.isclose(mine, theirs, rel_tol=1e-9, abs_tol=1e-9), (at, mine, theirs)
 
 
 @settings(

@@ -4,14 +4,18 @@ The query is built from named parts that read like the method (docs/metrics.md):
 
 1. ``assignment``: the flag's exposures grouped by identity: first-touch time and variant,
    whether it saw more than one value, and its status (assigned, quarantined, unknown variant).
-2. ``metric_rows``: the environment's metric events in the analysed range. Each row carries
-   the flag of every *matcher* (a distinct event name + filters) and the number of every
-   *value source* (the ``value`` column or a property) its metrics use, each read once.
+2. ``metric_rows``: the environment's metric events in the analysed range (from the longest
+   lookback before its start). Each row carries the flag of every *matcher* (a distinct event
+   name + filters) and the number of every *value source* (the ``value`` column or a property)
+   its metrics use, each read once.
 3. ``per_identity``: the metric rows joined to the assigned identities and grouped by
-   identity: per metric, a conditional aggregate over the events at or after the identity's
-   first exposure (and within the metric's window).
-4. ``per_variant``: n, Σx and Σx² per metric and variant; the outer query puts them beside
-   the exposure counts. Nothing per identity leaves ClickHouse.
+   identity: per metric, conditional aggregates over the events at or after the identity's
+   first exposure (and within the metric's window): its number x, a ratio's denominator d,
+   and with a lookback the same numbers over the days before the first exposure (x', d').
+4. ``per_variant``: n and the sums of products of those numbers (Σx, Σx², Σxx', …) per metric
+   and variant, the order statistics of quantile metrics (``ranked``); the outer query puts
+   them beside the exposure counts and computes percentile caps across the variants. Nothing
+   per identity leaves ClickHouse.
 
 Identities are joined and grouped by a 64-bit hash of the identifier, which is what makes the
 join cheap (docs/metrics.md, "Why a hashed join"). A second, independent hash travels with
@@ -24,15 +28,56 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from liftlab.analysis.definition import Aggregation
+from liftlab.analysis import ranked
+from liftlab.analysis.definition import Aggregation, CapType, QuantileLevel
 from liftlab.analysis.filters import Filter
-from liftlab.analysis.spec import ExperimentSpec, MetricSpec
-from liftlab.analysis.sql import VALUE_NUMBER, FilterCompiler, Params, PropertyReads
+from liftlab.analysis.spec import ExperimentSpec, MetricSpec, Part
+from liftlab.analysis.sql import VALUE_NUMBER, FilterCompiler, Params, PropertyReads, column
 
 ASSIGNED = "assigned"
 QUARANTINED = "quarantined"
 UNKNOWN_VARIANT = "unknown_variant"
 HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+NUMBERS = {"x": (0, False), "x_pre": (0, True), "d": (1, False), "d_pre": (1, True)}
+"""An identity's numbers of a metric: (part, pre-period?). Part 0 is the metric's number (a
+ratio's numerator), part 1 a ratio's denominator; the pre-period is the lookback before the
+first exposure."""
+CAPPED = frozenset({"x", "x_pre"})
+"""A cap applies to the metric's number and to its covariate, never to a denominator."""
+
+MOMENTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "": {"sum": ("x",), "sum_sq": ("x", "x")},
+    "covariate": {"sum": ("x_pre",), "sum_sq": ("x_pre", "x_pre"), "cross": ("x", "x_pre")},
+    "denominator": {"sum": ("d",), "sum_sq": ("d", "d"), "cross": ("x", "d")},
+    "ratio_covariate": {
+        "denominator_pre_sum": ("d_pre",),
+        "denominator_pre_sum_sq": ("d_pre", "d_pre"),
+        "numerator_pre_denominator_pre": ("x_pre", "d_pre"),
+        "numerator_denominator_pre": ("x", "d_pre"),
+        "numerator_pre_denominator": ("x_pre", "d"),
+        "denominator_denominator_pre": ("d", "d_pre"),
+    },
+}
+"""The sums per variant, by group (a part of ``results.Moments``) and field: each is Σ over the
+variant's identities of the product of the listed numbers. Column ``m{i}_{group}_{field}``
+(``m{i}_sum`` for the plain group ``""``)."""
+
+
+def moment_groups(metric: MetricSpec) -> tuple[str, ...]:
+    """The groups of ``MOMENTS`` a metric needs: always its own sums, a covariate with a
+    lookback, a denominator for a ratio, and both cross-period parts for an adjusted ratio."""
+    adjusted = metric.lookback_days is not None
+    ratio = metric.denominator is not None
+    wanted = {"": True, "covariate": adjusted, "denominator": ratio}
+    wanted["ratio_covariate"] = adjusted and ratio
+    return tuple(group for group, needed in wanted.items() if needed)
+
+
+def is_percentile_capped(metric: MetricSpec) -> bool:
+    """A percentile cap is read from the experiment's data, in the query."""
+    return metric.cap is not None and metric.cap.type is CapType.PERCENTILE
 
 
 @dataclass(frozen=True)
@@ -54,27 +99,36 @@ EXACT = IdentityKey("identifier", "toUInt64(0)")
 """The identifier itself: no collision possible, about 1.5× slower on large experiments."""
 
 
-def sum_column(index: int) -> str:
-    """The result column holding the sum of metric ``index``'s per-identity values."""
-    return f"m{index}_sum"
-
-
-def sum_sq_column(index: int) -> str:
-    """The result column holding the sum of squares of metric ``index``'s values."""
-    return f"m{index}_sum_sq"
-
-
 def _select(columns: list[str]) -> str:
     return ",\n    ".join(columns)
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """Where one metric finds its events: its matcher column and, for sum/mean, its number's."""
+class _Source:
+    """Where one part of a metric finds its events: its matcher column and, for a part that
+    reads numbers, its value source's column."""
 
-    metric: MetricSpec
+    part: Part
     matcher: str
     number: str | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One metric of the query: its position, its parts' sources and the numbers it needs."""
+
+    index: int
+    metric: MetricSpec
+    sources: tuple[_Source, ...]
+
+    @property
+    def numbers(self) -> list[str]:
+        """The per-identity numbers its sums multiply, in ``NUMBERS`` order."""
+        used = {n for g in moment_groups(self.metric) for f in MOMENTS[g].values() for n in f}
+        return [name for name in NUMBERS if name in used]
+
+    def number(self, name: str) -> str:
+        return f"{name}_{self.index}"
 
 
 class _Common:
@@ -85,8 +139,11 @@ class _Common:
         self.identity = identity
         self.params = Params()
 
-    def where(self, events: str) -> str:
-        start = self.params.bind(self.spec.start_ms, "Int64")
+    def where(self, events: str, start_ms: int | None = None) -> str:
+        """The environment's rows of ``events`` from ``start_ms`` (the experiment's start) to
+        its end."""
+        first = self.spec.start_ms if start_ms is None else start_ms
+        start = self.params.bind(first, "Int64")
         end = self.params.bind(self.spec.end_ms, "Int64")
         return (
             f"environment_key = {self.params.bind(self.spec.environment_key, 'String')}\n"
@@ -136,18 +193,21 @@ class _ResultsQuery(_Common):
         self.props = PropertyReads(self.params)
         self.filters = FilterCompiler(self.params, self.props)
         self.matchers: dict[str, str] = {}
-        self.numbers: dict[tuple[str, str | None], str] = {}
+        self.value_sources: dict[tuple[str, str | None], str] = {}
         self._columns: list[str] = []
-        self.plans = [self._plan(m) for m in spec.metrics]
+        self.plans = [self._plan(i, m) for i, m in enumerate(spec.metrics)]
+        self.percentile = any(is_percentile_capped(p.metric) for p in self.plans)
 
-    def _plan(self, metric: MetricSpec) -> _Plan:
-        definition = metric.definition
+    def _plan(self, index: int, metric: MetricSpec) -> _Plan:
+        return _Plan(index, metric, tuple(self._source(part) for part in metric.parts))
+
+    def _source(self, part: Part) -> _Source:
         number = None
-        if metric.aggregation in (Aggregation.SUM, Aggregation.MEAN):
-            number = self._number(definition.event, definition.value)
-        return _Plan(metric, self._matcher(definition.event, definition.filters), number)
+        if part.aggregation in (Aggregation.SUM, Aggregation.MEAN):
+            number = self._value_source(part.event, part.value)
+        return _Source(part, self._matcher(part.event, part.filters), number)
 
-    def _matcher(self, event: str, filters: list[Filter]) -> str:
+    def _matcher(self, event: str, filters: tuple[Filter, ...]) -> str:
         key = json.dumps([event, [f.to_json() for f in filters]])
         if key not in self.matchers:
             name = self.matchers[key] = f"match_{len(self.matchers)}"
@@ -156,17 +216,21 @@ class _ResultsQuery(_Common):
             self._columns.append(f"{' AND '.join(parts)} AS {name}")
         return self.matchers[key]
 
-    def _number(self, event: str, prop: str | None) -> str:
-        """A value source of one event: computed only on that event's rows (``if`` is lazy)."""
-        if (event, prop) not in self.numbers:
-            name = self.numbers[event, prop] = f"number_{len(self.numbers)}"
+    def _value_source(self, event: str, prop: str | None) -> str:
+        """A value source of one event: computed only on that event's rows (``if`` is lazy).
+
+        NaN, never NULL, where there is no number, so that every per-identity number is a
+        plain (not Nullable) number: ranked and capped, an identity's 0 must stay a 0.
+        """
+        if (event, prop) not in self.value_sources:
+            name = self.value_sources[event, prop] = f"number_{len(self.value_sources)}"
             number = VALUE_NUMBER if prop is None else self.props.number(prop)
             event_is = f"event = {self.params.bind(event, 'String')}"
-            self._columns.append(f"if({event_is}, {number}, nan) AS {name}")
-        return self.numbers[event, prop]
+            self._columns.append(f"if({event_is}, ifNull({number}, nan), nan) AS {name}")
+        return self.value_sources[event, prop]
 
     def metric_rows(self) -> str:
-        events = sorted({m.definition.event for m in self.spec.metrics})
+        events = sorted({part.event for m in self.spec.metrics for part in m.parts})
         in_events = f"event IN {self.params.bind(events, 'Array(String)')}"
         columns = [
             *self.identity_columns(),
@@ -174,63 +238,117 @@ class _ResultsQuery(_Common):
             *self.props.columns(),
             *self._columns,
         ]
+        start = self.spec.start_ms - self.spec.lookback_ms
         return f"""metric_rows AS (
     SELECT
     {_select(columns)}
     FROM events
-    WHERE {self.where(in_events)}
+    WHERE {self.where(in_events, start)}
 )"""
 
-    def _value(self, index: int, plan: _Plan) -> str:
-        """One identity's number for the metric, as ``v_{index}``."""
-        counted = plan.matcher
-        window = plan.metric.definition.window
-        if window is not None:
-            hours = self.params.bind(window.hours * HOUR_MS, "Int64")
-            counted += f" AND time <= first_time + {hours}"
-        aggregation = plan.metric.aggregation
+    def _period(self, metric: MetricSpec, pre: bool) -> str:
+        """The rows of the identity's period: from the first exposure to the window's end, or
+        the lookback's days before the first exposure."""
+        if pre:
+            lookback = self.params.bind(metric.lookback_days * DAY_MS, "Int64")  # type: ignore[operator]
+            return f" AND time < first_time AND time >= first_time - {lookback}"
+        period = " AND time >= first_time" if self.spec.lookback_ms else ""
+        if metric.window_hours is not None:
+            hours = self.params.bind(metric.window_hours * HOUR_MS, "Int64")
+            period += f" AND time <= first_time + {hours}"
+        return period
+
+    def _aggregate(self, source: _Source, counted: str) -> str:
+        """The identity's number of one part over its ``counted`` rows."""
+        aggregation = source.part.aggregation
         if aggregation is Aggregation.COUNT:
-            return f"countIf({counted}) AS v_{index}"
+            return f"countIf({counted})"
         if aggregation is Aggregation.OCCURRENCE:
-            return f"toUInt8(max({counted})) AS v_{index}"
-        counted += f" AND NOT isNaN({plan.number})"
-        total = f"sumIf({plan.number}, {counted})"
+            return f"toUInt8(max({counted}))"
+        counted += f" AND NOT isNaN({source.number})"
+        total = f"sumIf({source.number}, {counted})"
         if aggregation is Aggregation.SUM:
-            return f"{total} AS v_{index}"
-        return (
-            f"{total} AS total_{index}, countIf({counted}) AS n_{index}, "
-            f"if(n_{index} = 0, 0., total_{index} / n_{index}) AS v_{index}"
-        )
+            return total
+        return f"if(countIf({counted}) = 0, 0., {total} / countIf({counted}))"
+
+    def _numbers(self, plan: _Plan) -> list[str]:
+        """The identity's numbers of the metric (``x_{i}``, …); an absolute cap is applied here."""
+        cap = plan.metric.cap
+        columns = []
+        for name in plan.numbers:
+            part, pre = NUMBERS[name]
+            source = plan.sources[part]
+            value = self._aggregate(source, source.matcher + self._period(plan.metric, pre))
+            if name in CAPPED and cap is not None and cap.type is CapType.ABSOLUTE:
+                value = f"least(toFloat64({value}), {self.params.bind(cap.value, 'Float64')})"
+            columns.append(f"{value} AS {plan.number(name)}")
+        return columns + self._quantile_values(plan)
+
+    def _quantile_values(self, plan: _Plan) -> list[str]:
+        """What a quantile metric ranks, per identity: how many numbers it has (identity level,
+        beside its total ``x``) or the numbers themselves (event level)."""
+        quantile = plan.metric.quantile
+        if quantile is None:
+            return []
+        source = plan.sources[0]
+        period = self._period(plan.metric, False)
+        counted = f"{source.matcher}{period} AND NOT isNaN({source.number})"
+        if quantile.level is QuantileLevel.IDENTITY:
+            return [f"countIf({counted}) AS counted_{plan.index}"]
+        return [f"groupArrayIf({source.number}, {counted}) AS events_{plan.index}"]
 
     def per_identity(self) -> str:
-        """Metric rows of assigned identities from their first exposure on, per identity.
+        """Metric rows of assigned identities from their first exposure (less the longest
+        lookback) on, per identity.
 
-        The join drops everyone else's rows, the ``WHERE`` the rows before the first
-        exposure, so the grouping sees only rows some metric may count.
+        The join drops everyone else's rows, the ``WHERE`` the rows before that, so the
+        grouping sees only rows some metric may count.
         """
-        values = [self._value(i, plan) for i, plan in enumerate(self.plans)]
+        numbers = [column for plan in self.plans for column in self._numbers(plan)]
+        since = "first_time"
+        if self.spec.lookback_ms:
+            since += f" - {self.params.bind(self.spec.lookback_ms, 'Int64')}"
         return f"""per_identity AS (
     SELECT
     any(arm) AS arm,
     max(check != identity_check) AS collided,
-    {_select(values)}
+    {_select(numbers)}
     FROM metric_rows
     INNER JOIN (
         SELECT key, identity_check, first_time, arm
         FROM assignment
         WHERE status = '{ASSIGNED}'
     ) AS assigned ON metric_rows.key = assigned.key
-    WHERE time >= first_time
+    WHERE time >= {since}
     GROUP BY metric_rows.key
 )"""
 
+    def _sums(self, plan: _Plan) -> list[str]:
+        """Per variant: the metric's sums, or, under a percentile cap (known only once every
+        variant is grouped), the identities' numbers to sum once it is."""
+        if is_percentile_capped(plan.metric):
+            numbers = ", ".join(plan.number(name) for name in plan.numbers)
+            return [f"groupArray(tuple({numbers})) AS values_{plan.index}"]
+        return [
+            f"sum({' * '.join(plan.number(name) for name in factors)}) AS {name}"
+            for name, factors in _products(plan.index, plan.metric)
+        ]
+
+    def _ranked(self, plan: _Plan) -> list[str]:
+        quantile = plan.metric.quantile
+        if quantile is None:
+            return []
+        q, i = self.params.bind(quantile.q, "Float64"), plan.index
+        if quantile.level is QuantileLevel.IDENTITY:
+            return ranked.order_columns(i, q, f"groupArrayIf(x_{i}, counted_{i} > 0)")
+        return ranked.event_quantile(i, q, f"groupArrayIf(events_{i}, notEmpty(events_{i}))")
+
     def per_variant(self) -> str:
         columns = ["arm", "sum(collided) AS collisions"]
-        for i in range(len(self.plans)):
-            columns += [
-                f"sum(v_{i}) AS {sum_column(i)}",
-                f"sum(v_{i} * v_{i}) AS {sum_sq_column(i)}",
-            ]
+        if self.percentile:
+            columns.append("count() AS rows")
+        for plan in self.plans:
+            columns += self._sums(plan) + self._ranked(plan)
         return f"""per_variant AS (
     SELECT
     {_select(columns)}
@@ -251,34 +369,102 @@ class _ResultsQuery(_Common):
     GROUP BY status, variant, arm
 )"""
 
+    def _capped(self, plan: _Plan) -> list[str]:
+        """The outer query's columns of a percentile-capped metric: the cap, then its sums."""
+        i = plan.index
+        level = self.params.bind(plan.metric.cap.value, "Float64")  # type: ignore[union-attr]
+        values, cap = f"per_variant.values_{i}", column(i, "cap")
+        columns = ranked.percentile_cap(i, level, values, "assigned_identities")
+        position = {name: k for k, name in enumerate(plan.numbers, start=1)}
+        for name, factors in _products(i, plan.metric):
+            product = [(position[number], number in CAPPED) for number in factors]
+            columns.append(f"{ranked.capped_sum(values, product, cap, 'missing')} AS {name}")
+        return columns
+
+    def _combined(self, plan: _Plan) -> list[str]:
+        """The outer query's columns of one metric, computed beside the exposure counts."""
+        passed = [column(plan.index, "quantile", f) for f in quantile_fields(plan.metric)]
+        computed = []
+        if is_percentile_capped(plan.metric):
+            computed = self._capped(plan)
+        else:
+            passed += [name for name, _ in _products(plan.index, plan.metric)]
+        return computed + [f"ifNull(per_variant.{name}, 0) AS {name}" for name in passed]
+
     def sql(self) -> str:
         parts = [self.assignment(), self.exposures()]
         if not self.plans:
-            return _with(parts) + _OUTER.format(columns="", join="", collisions="collided")
+            return _with(parts) + _outer("collided", [], [], "")
         parts += [self.metric_rows(), self.per_identity(), self.per_variant()]
-        columns = "".join(
-            f",\n    ifNull(per_variant.{name}, 0) AS {name}"
-            for i in range(len(self.plans))
-            for name in (sum_column(i), sum_sq_column(i))
+        combined = [column for plan in self.plans for column in self._combined(plan)]
+        if self.percentile:
+            combined[:0] = [
+                f"sum(if(status = '{ASSIGNED}', n, 0)) OVER () AS assigned_identities",
+                f"if(status = '{ASSIGNED}', n - ifNull(per_variant.rows, 0), 0) AS missing",
+            ]
+        results = [name for i, m in enumerate(self.spec.metrics) for name in result_columns(i, m)]
+        return _with(parts) + _outer(
+            "collided + ifNull(per_variant.collisions, 0)",
+            combined,
+            results,
+            "LEFT JOIN per_variant ON exposures.arm = per_variant.arm",
         )
-        return _with(parts) + _OUTER.format(
-            columns=columns,
-            join="LEFT JOIN per_variant ON exposures.arm = per_variant.arm\n",
-            collisions="collided + ifNull(per_variant.collisions, 0)",
-        )
+
+
+def _products(index: int, metric: MetricSpec) -> list[tuple[str, tuple[str, ...]]]:
+    """Each of the metric's sums: its result column and the numbers it multiplies."""
+    return [
+        (column(index, group, field), factors)
+        for group in moment_groups(metric)
+        for field, factors in MOMENTS[group].items()
+    ]
+
+
+def quantile_fields(metric: MetricSpec) -> tuple[str, ...]:
+    """The ``QuantileMoments`` fields a quantile metric's columns hold (none for the others)."""
+    quantile = metric.quantile
+    if quantile is None:
+        return ()
+    if quantile.level is QuantileLevel.IDENTITY:
+        return ranked.ORDER_FIELDS
+    return ranked.ORDER_FIELDS + ranked.CLUSTER_FIELDS
+
+
+def result_columns(index: int, metric: MetricSpec) -> list[str]:
+    """The result columns of metric ``index``: its sums, then its cap and quantile columns."""
+    names = [name for name, _ in _products(index, metric)]
+    if is_percentile_capped(metric):
+        names.append(column(index, "cap"))
+    return names + [column(index, "quantile", f) for f in quantile_fields(metric)]
 
 
 def _with(parts: list[str]) -> str:
     return "WITH\n" + ",\n".join(parts) + "\n"
 
 
-_OUTER = """SELECT
+def _outer(collisions: str, combined: list[str], results: list[str], join: str) -> str:
+    """The result rows: exposures per status and variant, each beside its arm's metrics.
+
+    The inner select may hold window columns over all its rows (a percentile cap ranks every
+    variant's values); the outer one keeps only the result columns.
+    """
+    inner = "".join(f",\n        {c}" for c in combined)
+    outer = "".join(f",\n    {name}" for name in results)
+    return f"""SELECT
     status,
     variant,
     n,
-    {collisions} AS collisions{columns}
-FROM exposures
-{join}ORDER BY status, variant"""
+    collisions{outer}
+FROM (
+    SELECT
+        status,
+        variant,
+        n,
+        {collisions} AS collisions{inner}
+    FROM exposures
+    {join}
+)
+ORDER BY status, variant"""
 
 
 def build_results_query(
@@ -288,7 +474,9 @@ def build_results_query(
 
     One row per (status, variant): ``status``, ``variant`` (empty unless assigned), ``n``,
     ``collisions`` (identities whose key another identifier shares; see ``IdentityKey``)
-    and, for metric i of ``spec.metrics``, ``m{i}_sum`` and ``m{i}_sum_sq``.
+    and, for metric i of ``spec.metrics``, ``result_columns(i, metric)``: ``m{i}_sum`` and
+    ``m{i}_sum_sq``, the other ``MOMENTS`` groups it needs, ``m{i}_cap`` under a percentile
+    cap and ``m{i}_quantile_{field}`` for a quantile.
     """
     query = _ResultsQuery(spec, identity)
     return query.sql(), query.params.values

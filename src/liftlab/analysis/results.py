@@ -1,26 +1,31 @@
 """What the results query returns, read back into small frozen values.
 
 ``ResultStats`` holds sufficient statistics only (per variant and metric: n, sum, sum of
-squares of the per-identity values), which is all ``liftlab.stats`` needs.
+squares of the per-identity values, and the sums and order statistics a covariate, a ratio,
+a cap or a quantile adds), which is all ``liftlab.stats`` needs.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
 from liftlab.analysis import query
+from liftlab.analysis.definition import CapType
 from liftlab.analysis.query import (
     ASSIGNED,
+    MOMENTS,
     QUARANTINED,
     UNKNOWN_VARIANT,
     build_results_query,
-    sum_column,
-    sum_sq_column,
+    moment_groups,
+    quantile_fields,
 )
-from liftlab.analysis.spec import ExperimentSpec
+from liftlab.analysis.spec import ExperimentSpec, MetricSpec
+from liftlab.analysis.sql import column
 
 
 class Table(Protocol):
@@ -130,10 +135,21 @@ def _records(table: Table) -> list[dict[str, Any]]:
     return [dict(zip(table.columns, row, strict=True)) for row in table.rows]
 
 
+_PARTS: dict[str, type[CrossMoments | RatioCovariate]] = {
+    "covariate": CrossMoments,
+    "denominator": CrossMoments,
+    "ratio_covariate": RatioCovariate,
+}
+"""The ``Moments`` field each group of ``query.MOMENTS`` fills, and its type."""
+_COUNTS = frozenset({"n", "clusters"})
+"""The ``QuantileMoments`` fields that count."""
+
+
 def read_results(spec: ExperimentSpec, table: Table) -> ResultStats:
     """Turn the rows of ``build_results_query(spec)`` into ``ResultStats``.
 
-    Variants nobody was assigned to are present with n = 0 and zero sums.
+    Variants nobody was assigned to are present with n = 0 and zero sums; the optional parts
+    of ``Moments`` are filled for the metrics that have them, in every variant.
     """
     records = _records(table)
     by_status: dict[str, int] = {QUARANTINED: 0, UNKNOWN_VARIANT: 0}
@@ -144,24 +160,54 @@ def read_results(spec: ExperimentSpec, table: Table) -> ResultStats:
         else:
             by_status[record["status"]] += int(record["n"])
 
-    def moments(variant: str, index: int) -> Moments:
-        record = assigned.get(variant)
-        if record is None:
-            return Moments(0, 0.0, 0.0)
-        return Moments(
-            int(record["n"]), float(record[sum_column(index)]), float(record[sum_sq_column(index)])
-        )
-
     exposures = ExposureCounts(
         variants={v: int(assigned[v]["n"]) if v in assigned else 0 for v in spec.variant_keys},
         quarantined=by_status[QUARANTINED],
         unknown_variant=by_status[UNKNOWN_VARIANT],
     )
-    metrics = {
-        metric.key: {v: moments(v, i) for v in spec.variant_keys}
-        for i, metric in enumerate(spec.metrics)
-    }
+    metrics = {}
+    for i, metric in enumerate(spec.metrics):
+        cap = _cap(i, metric, list(assigned.values()))
+        metrics[metric.key] = {
+            v: _moments(i, metric, assigned.get(v), cap) for v in spec.variant_keys
+        }
     return ResultStats(exposures=exposures, metrics=metrics)
+
+
+def _moments(
+    index: int, metric: MetricSpec, record: dict[str, Any] | None, cap: float | None
+) -> Moments:
+    """Metric ``index``'s moments in the variant of ``record`` (None: nobody assigned)."""
+
+    def read(*names: str) -> float:
+        return 0.0 if record is None else float(record[column(index, *names)])
+
+    def group(name: str) -> dict[str, float]:
+        return {field: read(name, field) for field in MOMENTS[name]}
+
+    parts = {name: _PARTS[name](**group(name)) for name in moment_groups(metric) if name}
+    fields = quantile_fields(metric)
+    if fields:
+        parts["quantile"] = _quantile({f: read("quantile", f) for f in fields})
+    return Moments(0 if record is None else int(record["n"]), **group(""), **parts, cap=cap)
+
+
+def _quantile(values: dict[str, float]) -> QuantileMoments:
+    """An arm without values has no estimate: its order statistics are NaN."""
+    if not values["n"]:
+        return QuantileMoments(0, math.nan, math.nan, math.nan)
+    return QuantileMoments(**{f: int(v) if f in _COUNTS else v for f, v in values.items()})
+
+
+def _cap(index: int, metric: MetricSpec, assigned: list[dict[str, Any]]) -> float | None:
+    """The cap applied: an absolute cap's value, or the percentile cap the query found (every
+    row carries it); None without a cap, or without any assigned identity to rank."""
+    cap = metric.cap
+    if cap is None or cap.type is CapType.ABSOLUTE:
+        return None if cap is None else cap.value
+    if not any(int(record["n"]) for record in assigned):
+        return None
+    return float(assigned[0][column(index, "cap")])
 
 
 def collisions(table: Table) -> int:

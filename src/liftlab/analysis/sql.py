@@ -21,6 +21,14 @@ VALUE_NUMBER = "ifNotFinite(toFloat64OrNull(value), nan)"
 """The event's own ``value`` column as a number (NaN when it is none)."""
 
 
+def column(index: int, *names: str) -> str:
+    """The result column of metric ``index`` called ``names``: ``m0_sum``, ``m0_covariate_sum``.
+
+    Empty names are left out, so a group of columns named ``""`` keeps the plain names.
+    """
+    return "_".join([f"m{index}", *(name for name in names if name)])
+
+
 class Params:
     """The bound parameters of one query; equal values share one placeholder."""
 
