@@ -67,7 +67,10 @@ class MetricSerializer(StrictModelSerializer):
     description = TextField(max_length=10_000, required=False, allow_blank=True)
     metric_type = serializers.ChoiceField(choices=[t.value for t in MetricType], required=False)
     aggregation = serializers.ChoiceField(choices=[a.value for a in Aggregation])
-    definition = DefinitionField()
+    definition = DefinitionField(
+        help_text="Which events count and how: version 1, or version 2 with a cap, a quantile "
+        "or a ratio's numerator and denominator. Never changes once the metric exists."
+    )
 
     class Meta:
         model = Metric
