@@ -1,10 +1,20 @@
-"""Plans the tests simulate: every aggregation, shared events, filters, windows, effects."""
+"""Plans the tests simulate: every aggregation, shared events, filters, windows, effects, caps,
+ratios, quantiles, whales and child streams."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from liftlab.simulate import FilterSpec, MetricSpec, SimulationPlan, StreamSpec, Variant
+from liftlab.simulate import (
+    CapSpec,
+    FilterSpec,
+    MetricSpec,
+    PartSpec,
+    QuantileSpec,
+    SimulationPlan,
+    StreamSpec,
+    Variant,
+)
 
 START = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
@@ -93,6 +103,103 @@ def three_variant_plan(users: int = 10_000, seed: int = 12, **changes: object) -
         "double_exposure_share": 0.05,
         "duplicate_share": 0.01,
         "horizon_hours": 96.0,
+    }
+    return SimulationPlan(**(fields | changes))
+
+
+def behaviour_plan(users: int = 8_000, seed: int = 13, **changes: object) -> SimulationPlan:
+    """Whales, sessions with clicks and request latencies: capped, ratio and quantile metrics."""
+    fields: dict = {
+        "flag": "new_search",
+        "variants": (Variant("control", 0.5), Variant("treatment", 0.5)),
+        "control": "control",
+        "metrics": (
+            MetricSpec("buyers", "buyers", "occurrence", "purchase", effects={"treatment": 0.08}),
+            MetricSpec(
+                "revenue",
+                "capped revenue",
+                "sum",
+                "purchase",
+                value_property="amount",
+                cap=CapSpec("percentile", 0.99),
+            ),
+            MetricSpec(
+                "per_order",
+                "revenue per order",
+                "ratio",
+                "purchase",
+                value_property="amount",
+                numerator_aggregation="sum",
+                denominator=PartSpec("purchase", "count"),
+            ),
+            MetricSpec(
+                "spend_p50",
+                "median buyer spend",
+                "quantile",
+                "purchase",
+                value_property="amount",
+                quantile=QuantileSpec(0.5, "identity"),
+            ),
+            MetricSpec(
+                "clicks",
+                "clicks per session in 3 days",
+                "ratio",
+                "click",
+                numerator_aggregation="count",
+                denominator=PartSpec("session", "count"),
+                window_hours=72,
+                effects={"treatment": -0.1},
+            ),
+            MetricSpec(
+                "sessions",
+                "sessions, at most 3",
+                "count",
+                "session",
+                cap=CapSpec("absolute", 3),
+            ),
+            MetricSpec(
+                "latency",
+                "latency p90",
+                "quantile",
+                "request",
+                value_property="latency_ms",
+                quantile=QuantileSpec(0.9, "event"),
+                effects={"treatment": 0.05},
+            ),
+            MetricSpec(
+                "requests",
+                "paid-plan requests",
+                "count",
+                "request",
+                filters=(FilterSpec("plan", "neq", "free"),),
+            ),
+        ),
+        "streams": (
+            StreamSpec(
+                "purchase",
+                active_rate=0.3,
+                extra_events=0.6,
+                value_mean=40.0,
+                value_sigma=0.8,
+                whale_share=0.02,
+                whale_multiplier=40.0,
+            ),
+            StreamSpec("session", active_rate=0.7, extra_events=1.0),
+            StreamSpec("click", parent="session", per_parent=2.5),
+            StreamSpec(
+                "request",
+                active_rate=1.0,
+                extra_events=2.0,
+                value_mean=250.0,
+                value_sigma=0.5,
+                whale_share=0.05,
+                whale_multiplier=3.0,
+            ),
+        ),
+        "users": users,
+        "days": 7,
+        "start": START,
+        "seed": seed,
     }
     return SimulationPlan(**(fields | changes))
 

@@ -103,16 +103,89 @@ def test_a_plan_follows_the_metric_definitions() -> None:
     assert expected_truth(plan)["1"] == {"b": pytest.approx(0.04)}
 
 
-def test_a_stored_definition_the_schema_refuses_is_reported() -> None:
-    spec = ExperimentSpec(
+VERSION_2 = {
+    "Revenue, capped": (
+        "sum",
+        {
+            "version": 2,
+            "event": "purchase",
+            "value": "amount",
+            "window": {"hours": 168},
+            "cap": {"type": "percentile", "value": 0.99},
+        },
+    ),
+    "Clicks per session": (
+        "ratio",
+        {
+            "version": 2,
+            "numerator": {"event": "click", "aggregation": "count"},
+            "denominator": {
+                "event": "session",
+                "aggregation": "count",
+                "filters": [{"property": "plan", "op": "eq", "value": "pro"}],
+            },
+        },
+    ),
+    "Latency p90": (
+        "quantile",
+        {
+            "version": 2,
+            "event": "request",
+            "value": "latency_ms",
+            "quantile": {"q": 0.9, "level": "event"},
+        },
+    ),
+}
+
+
+def spec_of(definitions: dict[str, tuple[str, dict]]) -> ExperimentSpec:
+    return ExperimentSpec(
         "f",
         (Variant("a", 1), Variant("b", 1)),
         "a",
         "$flag_exposure",
-        (AttachedMetric("1", "broken", "count", {"version": 2, "event": "x"}),),
+        tuple(
+            AttachedMetric(str(i), name, aggregation, definition)
+            for i, (name, (aggregation, definition)) in enumerate(definitions.items())
+        ),
     )
-    with pytest.raises(PlanError, match=r"broken.*version"):
-        build_plan(spec, users=10, days=1)
+
+
+def test_version_2_definitions_become_caps_ratios_and_quantiles() -> None:
+    plan = build_plan(
+        spec_of(VERSION_2),
+        users=10,
+        days=1,
+        effects=[parse_effect("Latency p90=+5%"), parse_effect("Clicks per session=-10%")],
+        start=START,
+    )
+    revenue, clicks, latency = plan.metrics
+    assert (revenue.cap.type, revenue.cap.value, revenue.window_hours) == ("percentile", 0.99, 168)
+    assert clicks.numerator.event == "click" and clicks.numerator.aggregation == "count"
+    assert clicks.denominator.event == "session"
+    assert clicks.denominator.filters[0].value == "pro"
+    assert (latency.quantile.q, latency.quantile.level, latency.value_property) == (
+        0.9,
+        "event",
+        "latency_ms",
+    )
+    truth = expected_truth(plan)
+    assert truth["1"]["b"] == pytest.approx(-0.10) and truth["2"]["b"] == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "definition", "message"),
+    [
+        ("count", {"version": 3, "event": "x"}, "version"),
+        ("sum", VERSION_2["Latency p90"][1], "quantile"),
+        ("count", VERSION_2["Clicks per session"][1], "ratio"),
+    ],
+)
+def test_a_stored_definition_the_schema_refuses_is_reported(
+    aggregation: str, definition: dict, message: str
+) -> None:
+    with pytest.raises(PlanError, match=f"broken.*{message}"):
+        build_plan(spec_of({"broken": (aggregation, definition)}), users=10, days=1)
 
 
 @pytest.mark.django_db

@@ -58,6 +58,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def _share(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
@@ -102,6 +109,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=SimulationPlan.horizon_hours,
         metavar="H",
         help="how long after their first exposure users keep sending events",
+    )
+    parser.add_argument(
+        "--pre-days",
+        type=_non_negative_float,
+        default=SimulationPlan.pre_days,
+        metavar="D",
+        help="days before their first exposure in which users already act (0: none)",
+    )
+    parser.add_argument(
+        "--pre-post-correlation",
+        type=_share,
+        default=SimulationPlan.pre_post_correlation,
+        metavar="R",
+        help="chance that a user's traits before exposure carry over to after it",
     )
     parser.add_argument(
         "--double-exposure",
@@ -164,6 +185,8 @@ def _plan(args: argparse.Namespace) -> SimulationPlan:
             seed=args.seed,
             start=args.start,
             horizon_hours=args.horizon_hours,
+            pre_days=args.pre_days,
+            pre_post_correlation=args.pre_post_correlation,
             double_exposure_share=args.double_exposure,
             duplicate_share=args.duplicates,
         )
@@ -243,7 +266,7 @@ def _print_summary(plan: SimulationPlan, counts: Counts, outcome: str) -> None:
 
 
 def _truth_table(plan: SimulationPlan) -> Table:
-    table = Table(title="true per-user means and lifts")
+    table = Table(title="true values (per-user means, ratios, quantiles) and lifts")
     table.add_column("metric")
     table.add_column("aggregation")
     for variant in plan.variants:

@@ -1,8 +1,9 @@
 """Simulated traffic with known true effects: for load tests, teaching and checking the statistics.
 
 A ``SimulationPlan`` (plain data) goes into a seeded, vectorised generator (``generate``);
-``expected_truth`` / ``true_means`` say what the results engine should find; the events go
-to the ingestion API (``simulate_to_api``) or to an NDJSON file (``simulate_to_file``).
+``expected_truth`` / ``true_means`` / ``metric_truths`` say what the results engine should
+find; the events go to the ingestion API (``simulate_to_api``) or to an NDJSON file
+(``simulate_to_file``).
 Nothing here imports Django except ``liftlab.simulate.database``, imported on demand.
 """
 
@@ -16,19 +17,23 @@ from liftlab.simulate.experiment import (
 from liftlab.simulate.model import Counts, EventChunk, generate
 from liftlab.simulate.ndjson import WriteSummary, simulate_to_file
 from liftlab.simulate.plan import (
+    CapSpec,
     FilterSpec,
     MetricSpec,
+    PartSpec,
     PlanError,
+    QuantileSpec,
     SimulationPlan,
     StreamSpec,
     Variant,
     default_start,
 )
 from liftlab.simulate.send import RetryPolicy, SendError, SendSummary, simulate_to_api
-from liftlab.simulate.truth import expected_truth, true_means
+from liftlab.simulate.truth import MetricTruth, expected_truth, metric_truths, true_means
 
 __all__ = [
     "AttachedMetric",
+    "CapSpec",
     "Counts",
     "Effect",
     "EventChunk",
@@ -36,7 +41,10 @@ __all__ = [
     "ExperimentUnavailable",
     "FilterSpec",
     "MetricSpec",
+    "MetricTruth",
+    "PartSpec",
     "PlanError",
+    "QuantileSpec",
     "RetryPolicy",
     "SendError",
     "SendSummary",
@@ -49,6 +57,7 @@ __all__ = [
     "default_start",
     "expected_truth",
     "generate",
+    "metric_truths",
     "parse_effect",
     "simulate_to_api",
     "simulate_to_file",

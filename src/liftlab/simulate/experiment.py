@@ -1,8 +1,9 @@
 """An experiment as read from the database or the API, and the plan derived from it.
 
 The readers (``database``, ``remote``) only fetch; this module turns what they fetched into
-a ``SimulationPlan`` from the metric definitions: the event a metric counts, the property
-its value comes from, its filters and window.
+a ``SimulationPlan`` from the metric definitions: the event a metric counts (a ratio: its
+numerator's and its denominator's), the property its value comes from, its filters, window,
+cap and quantile.
 """
 
 from __future__ import annotations
@@ -12,13 +13,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from liftlab.analysis.definition import DefinitionError, parse_definition
+from liftlab.analysis.definition import (
+    Aggregation,
+    DefinitionError,
+    Measure,
+    Part,
+    RatioDefinition,
+    check_metric,
+    parse_definition,
+)
 from liftlab.simulate.calibration import calibrate
 from liftlab.simulate.effects import Effect, apply_effects
 from liftlab.simulate.plan import (
+    CapSpec,
     FilterSpec,
     MetricSpec,
+    PartSpec,
     PlanError,
+    QuantileSpec,
     SimulationPlan,
     Variant,
     default_start,
@@ -48,20 +60,48 @@ class ExperimentSpec:
     metrics: tuple[AttachedMetric, ...]
 
 
+def _filters(measure: Measure) -> tuple[FilterSpec, ...]:
+    return tuple(FilterSpec(f.property, f.op, f.value) for f in measure.filters)
+
+
+def _part(part: Part) -> PartSpec:
+    return PartSpec(part.event, Aggregation(part.aggregation), part.value, _filters(part))
+
+
 def metric_spec(metric: AttachedMetric) -> MetricSpec:
-    """What the simulator needs from a stored metric definition."""
+    """What the simulator needs from a stored metric definition (either version)."""
     try:
         definition = parse_definition(dict(metric.definition))
     except DefinitionError as exc:
         raise PlanError(f"metric {metric.name!r}: {exc}") from None
+    problems = check_metric(metric.aggregation, definition)
+    if problems:
+        raise PlanError(f"metric {metric.name!r}: {DefinitionError(problems)}")
+    cap = definition.cap
+    common = {
+        "key": metric.key,
+        "name": metric.name,
+        "aggregation": metric.aggregation,
+        "window_hours": None if definition.window is None else definition.window.hours,
+        "cap": None if cap is None else CapSpec(cap.type, cap.value),
+    }
+    if isinstance(definition, RatioDefinition):
+        numerator = _part(definition.numerator)
+        return MetricSpec(
+            event=numerator.event,
+            value_property=numerator.value_property,
+            filters=numerator.filters,
+            numerator_aggregation=numerator.aggregation,
+            denominator=_part(definition.denominator),
+            **common,
+        )
+    quantile = definition.quantile
     return MetricSpec(
-        key=metric.key,
-        name=metric.name,
-        aggregation=metric.aggregation,
         event=definition.event,
         value_property=definition.value,
-        filters=tuple(FilterSpec(f.property, f.op, f.value) for f in definition.filters),
-        window_hours=None if definition.window is None else definition.window.hours,
+        filters=_filters(definition),
+        quantile=None if quantile is None else QuantileSpec(quantile.q, quantile.level),
+        **common,
     )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from liftlab.analysis.filters import FilterOp
-from liftlab.simulate.plan import FilterSpec, MetricSpec, PlanError
+from liftlab.simulate.plan import FilterSpec, PlanError
 
 
 class _Absent:
@@ -181,20 +181,21 @@ def _support(name: str, filters: Sequence[FilterSpec]) -> PropertySupport:
 
 
 def property_supports(
-    metrics: Iterable[MetricSpec], value_properties: Iterable[str]
+    filtered: Iterable[tuple[str, Sequence[FilterSpec]]], value_properties: Iterable[str]
 ) -> tuple[PropertySupport, ...]:
     """The properties of one stream's events: the background ones and every filtered one.
 
+    ``filtered`` holds each metric's name with its filters on this stream's events.
     ``value_properties`` hold the log-normal value instead; a filter on one of them would
     make the counted share depend on the treatment's effect on values, so it is refused.
     """
     value_properties = set(value_properties)
     by_name: dict[str, list[FilterSpec]] = {name: [] for name in BACKGROUND}
-    for metric in metrics:
-        for spec in metric.filters:
+    for name, filters in filtered:
+        for spec in filters:
             if spec.property in value_properties:
                 raise PlanError(
-                    f"metric {metric.name!r}: cannot simulate a filter on {spec.property!r}, "
+                    f"metric {name!r}: cannot simulate a filter on {spec.property!r}, "
                     "which is also a value property on this event"
                 )
             by_name.setdefault(spec.property, []).append(spec)
@@ -203,11 +204,14 @@ def property_supports(
     )
 
 
-def match_share(metric: MetricSpec, supports: Sequence[PropertySupport]) -> float:
-    """The probability that one event of the stream passes all of the metric's filters."""
+def match_share(
+    name: str, filters: Sequence[FilterSpec], supports: Sequence[PropertySupport]
+) -> float:
+    """The probability that one event of the stream passes all of metric ``name``'s
+    ``filters`` on it."""
     share = 1.0
     for support in supports:
-        own = [f for f in metric.filters if f.property == support.name]
+        own = [f for f in filters if f.property == support.name]
         if own:
             share *= math.fsum(
                 w
@@ -215,5 +219,5 @@ def match_share(metric: MetricSpec, supports: Sequence[PropertySupport]) -> floa
                 if all(holds(f, v) for f in own)
             )
     if share <= 0:
-        raise PlanError(f"metric {metric.name!r}: the simulator finds no event its filters match")
+        raise PlanError(f"metric {name!r}: the simulator finds no event its filters match")
     return share

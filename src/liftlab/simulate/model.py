@@ -1,14 +1,17 @@
 """The seeded, vectorised event generator: a plan in, chunks of event dicts out.
 
 Users are generated a chunk at a time (``plan.users_per_chunk``), each chunk from its own
-random stream derived from the seed, so memory stays bounded at any size and a chunk is
-the same whatever came before it. Within a chunk everything is drawn with numpy; Python
-only assembles the final dicts, in time order, with duplicate re-sends at the end.
+random stream derived from the plan's seed and the chunk's index, so memory stays bounded at
+any size and a chunk is the same whatever came before it. Within a chunk everything is drawn
+with numpy: the users' traits (``traits``), then each stream's events after the first
+exposure (with each user's variant's knobs) and before it (with the control's), parents
+before the child streams that follow them. Python only assembles the final dicts, in time
+order, with duplicate re-sends at the end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass, field
 from datetime import UTC
 
@@ -18,7 +21,13 @@ from liftlab.simulate.assignment import assign_variants
 from liftlab.simulate.calibration import Calibration, StreamModel, calibrate
 from liftlab.simulate.filters import ABSENT
 from liftlab.simulate.plan import SimulationPlan
-from liftlab.simulate.timing import sample_arrivals, sample_delays, sample_lead_times
+from liftlab.simulate.timing import (
+    sample_arrivals,
+    sample_child_gaps,
+    sample_delays,
+    sample_lead_times,
+)
+from liftlab.simulate.traits import Traits, draw_traits
 
 Event = dict[str, object]
 
@@ -72,6 +81,16 @@ class _Users:
         return len(self.identifiers)
 
 
+@dataclass(frozen=True)
+class _Period:
+    """One side of the first exposure: the users' traits then, the variant (index) whose
+    knobs apply to each user, and when the events of users ``who`` happen (seconds)."""
+
+    traits: Traits
+    variant: np.ndarray
+    place: Callable[[np.ndarray], np.ndarray]
+
+
 def generate(plan: SimulationPlan) -> Iterator[EventChunk]:
     """All of the plan's events, a chunk of users at a time (raises ``PlanError`` up front)."""
     return _chunks(plan, calibrate(plan))
@@ -95,10 +114,7 @@ def _chunk(
         sample_arrivals(rng, len(identifiers), plan.days),
     )
     exposures, double_exposed = _exposures(plan, rng, users)
-    product, before = _Part(), _Part()
-    for stream in calibration.streams.values():
-        _stream_events(plan, stream, rng, users, product)
-        _pre_exposure_events(plan, stream, rng, users, before)
+    product, before = _behaviour(plan, calibration, rng, users)
     events = _in_time_order(plan, rng, [exposures, product, before])
     resent = np.flatnonzero(rng.random(len(events)) < plan.duplicate_share)
     duplicates = [dict(events[i]) for i in resent.tolist()]  # a retry: same event, same id
@@ -111,6 +127,33 @@ def _chunk(
         double_exposed_users=double_exposed,
     )
     return EventChunk(events + duplicates, counts)
+
+
+def _behaviour(
+    plan: SimulationPlan, calibration: Calibration, rng: np.random.Generator, users: _Users
+) -> tuple[_Part, _Part]:
+    """The users' product events after their first exposure and, unless ``pre_days`` is 0,
+    before it: one horizon's worth of control behaviour spread over the pre-period."""
+    events = list(calibration.streams)
+    after, before = draw_traits(
+        rng, len(users), events, plan.propensity_shape, plan.pre_post_correlation
+    )
+
+    def following(who: np.ndarray) -> np.ndarray:
+        return users.arrival[who] + sample_delays(rng, len(who), plan.horizon_hours)
+
+    def preceding(who: np.ndarray) -> np.ndarray:
+        return users.arrival[who] - sample_lead_times(rng, len(who), plan.pre_days)
+
+    product = _period_events(
+        plan, calibration, rng, users, _Period(after, users.variant, following)
+    )
+    if not plan.pre_days:
+        return product, _Part()
+    control = np.full(len(users), [v.key for v in plan.variants].index(plan.control))
+    return product, _period_events(
+        plan, calibration, rng, users, _Period(before, control, preceding)
+    )
 
 
 def _exposures(plan: SimulationPlan, rng: np.random.Generator, users: _Users) -> tuple[_Part, int]:
@@ -147,24 +190,39 @@ def _per_user(
     return np.array([getattr(stream.knobs[v.key], knob) for v in plan.variants])[variant]
 
 
-def _stream_events(
-    plan: SimulationPlan, stream: StreamModel, rng: np.random.Generator, users: _Users, part: _Part
-) -> None:
-    """Active users send 1 + Poisson(λ) events each, spread after their first exposure."""
-    active = rng.random(len(users)) < _per_user(plan, stream, "active", users.variant)
-    sends = np.where(active, 1 + rng.poisson(_per_user(plan, stream, "extra", users.variant)), 0)
-    who = np.repeat(np.arange(len(users)), sends)
-    times = users.arrival[who] + sample_delays(rng, len(who), plan.horizon_hours)
-    part.add(_product_dicts(plan, stream, rng, users, who), times)
+def _period_events(
+    plan: SimulationPlan,
+    calibration: Calibration,
+    rng: np.random.Generator,
+    users: _Users,
+    period: _Period,
+) -> _Part:
+    """Every stream's events in one period; a child stream's follow its parent's."""
+    part = _Part()
+    sent: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for event, stream in calibration.streams.items():
+        if stream.spec.parent is None:
+            who = _senders(plan, stream, rng, period)
+            times = period.place(who)
+        else:
+            parents, parent_times = sent[stream.spec.parent]
+            children = rng.poisson(_per_user(plan, stream, "events", period.variant[parents]))
+            who = np.repeat(parents, children)
+            times = np.repeat(parent_times, children) + sample_child_gaps(rng, len(who))
+        sent[event] = (who, times)
+        part.add(_product_dicts(plan, stream, rng, users, period, who), times)
+    return part
 
 
-def _pre_exposure_events(
-    plan: SimulationPlan, stream: StreamModel, rng: np.random.Generator, users: _Users, part: _Part
-) -> None:
-    """A few users did the event before they ever saw the flag: no metric may count these."""
-    who = np.flatnonzero(rng.random(len(users)) < plan.pre_exposure_share)
-    times = users.arrival[who] - sample_lead_times(rng, len(who))
-    part.add(_product_dicts(plan, stream, rng, users, who), times)
+def _senders(
+    plan: SimulationPlan, stream: StreamModel, rng: np.random.Generator, period: _Period
+) -> np.ndarray:
+    """The sender of each event: active users send 1 + Poisson(λ·Z) events each."""
+    event, traits = stream.spec.event, period.traits
+    active = traits.activity[event] < _per_user(plan, stream, "active", period.variant)
+    extra = _per_user(plan, stream, "extra", period.variant) * traits.propensity
+    sends = np.where(active, 1 + rng.poisson(extra), 0)
+    return np.repeat(np.arange(len(active)), sends)
 
 
 def _properties(stream: StreamModel, rng: np.random.Generator, n: int) -> list[dict[str, object]]:
@@ -183,13 +241,13 @@ def _product_dicts(
     stream: StreamModel,
     rng: np.random.Generator,
     users: _Users,
+    period: _Period,
     who: np.ndarray,
 ) -> list[Event]:
-    """Event dicts with drawn properties and, where a metric reads one, a log-normal value."""
+    """Event dicts with drawn properties and, where a metric reads one, a value."""
     properties = _properties(stream, rng, len(who))
     if stream.value_properties or stream.writes_event_value:
-        scale = _per_user(plan, stream, "scale", users.variant[who])
-        values = np.round(_lognormal(rng, stream, len(who)) * scale, 2).tolist()
+        values = _values(plan, stream, rng, period, who).tolist()
         for props, value in zip(properties, values, strict=True):
             props.update(dict.fromkeys(stream.value_properties, value))
     else:
@@ -208,10 +266,21 @@ def _product_dicts(
     return events
 
 
-def _lognormal(rng: np.random.Generator, stream: StreamModel, n: int) -> np.ndarray:
-    """Values with mean ``value_mean``: exp(N(μ, σ²)) has mean exp(μ + σ²/2)."""
-    sigma = stream.spec.value_sigma
-    return rng.lognormal(np.log(stream.spec.value_mean) - sigma**2 / 2, sigma, n)
+def _values(
+    plan: SimulationPlan,
+    stream: StreamModel,
+    rng: np.random.Generator,
+    period: _Period,
+    who: np.ndarray,
+) -> np.ndarray:
+    """Log-normal values of mean 1 (exp(N(μ, σ²)) has mean exp(μ + σ²/2)) times the value
+    scale, the mean of a user who is not a whale and, for whales, the whale multiplier;
+    rounded to cents."""
+    spec, sigma = stream.spec, stream.spec.value_sigma
+    whale = period.traits.whale[spec.event][who] < spec.whale_share
+    level = _per_user(plan, stream, "scale", period.variant[who]) * spec.base_value
+    level = np.where(whale, level * spec.whale_multiplier, level)
+    return np.round(rng.lognormal(-(sigma**2) / 2, sigma, len(who)) * level, 2)
 
 
 def _in_time_order(

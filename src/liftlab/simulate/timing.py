@@ -1,14 +1,18 @@
-"""When things happen: user arrivals over the days, events after the first exposure.
+"""When things happen: user arrivals over the days, events before and after the first exposure.
 
 Delays follow a truncated exponential on [1 s, horizon]: most activity comes soon after a
 user first sees the flag, and none ever coincides with or precedes it (what first-touch
 assignment and the metric windows rely on). Its distribution function is exact, so the
-share of events inside a metric's window is known (``delay_cdf``).
+share of events inside a metric's window is known (``delay_cdf``), and so is the share of a
+child event's (its parent's delay plus a uniform gap, ``child_window_expectation``).
+Events before the first exposure are spread uniformly over the pre-period, ending 10 minutes
+before it, so that no child of theirs reaches the exposure.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,7 +21,12 @@ MIN_DELAY_SECONDS = 1.0
 _DELAY_DECAYS_PER_HORIZON = 4.0
 # Arrivals decay over the days (front-loaded, as when an experiment reaches regulars first).
 _ARRIVAL_DECAY = 1.5
-PRE_EXPOSURE_SECONDS = (60.0, 86_400.0)
+# A child event follows its parent by a uniform gap in this range (seconds).
+CHILD_GAP_SECONDS = (1.0, 300.0)
+# Events before the first exposure end this long before it (longer than any child gap).
+PRE_EXPOSURE_GAP_SECONDS = 600.0
+# Gauss–Legendre nodes for the window boundary a child gap straddles (its integrand is smooth).
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(24)
 
 
 def _delay_scale(horizon_seconds: float) -> float:
@@ -26,13 +35,48 @@ def _delay_scale(horizon_seconds: float) -> float:
 
 def delay_cdf(hours: float, horizon_hours: float) -> float:
     """P(delay < ``hours``): the share of a user's events inside a window of that length."""
-    horizon = horizon_hours * 3600.0
-    x = min(hours * 3600.0, horizon)
+    return _cdf_seconds(hours * 3600.0, horizon_hours * 3600.0)
+
+
+def _cdf_seconds(x: float, horizon: float) -> float:
+    x = min(x, horizon)
     if x <= MIN_DELAY_SECONDS:
         return 0.0
     scale = _delay_scale(horizon)
     span = horizon - MIN_DELAY_SECONDS
     return -math.expm1(-(x - MIN_DELAY_SECONDS) / scale) / -math.expm1(-span / scale)
+
+
+def _density_seconds(x: np.ndarray, horizon: float) -> np.ndarray:
+    scale = _delay_scale(horizon)
+    span = horizon - MIN_DELAY_SECONDS
+    return np.exp(-(x - MIN_DELAY_SECONDS) / scale) / (scale * -math.expm1(-span / scale))
+
+
+def child_window_expectation(
+    g: Callable[[np.ndarray], np.ndarray], window_hours: float | None, horizon_hours: float
+) -> float:
+    """E[g(h(D))] over a parent's delay D, where h(D) is the chance that a child of it falls
+    inside the window: P(D + gap ≤ window) with the gap uniform on ``CHILD_GAP_SECONDS``.
+
+    h is 1 for parents early enough, 0 for parents too late, linear in between: the first two
+    are exact masses of the delay distribution, the short stretch between is integrated.
+    """
+    if window_hours is None:
+        return float(g(np.ones(1))[0])
+    horizon, window = horizon_hours * 3600.0, window_hours * 3600.0
+    low_gap, high_gap = CHILD_GAP_SECONDS
+    inside = _cdf_seconds(window - high_gap, horizon)
+    outside = 1.0 - _cdf_seconds(window - low_gap, horizon)
+    total = inside * float(g(np.ones(1))[0]) + outside * float(g(np.zeros(1))[0])
+    low = max(MIN_DELAY_SECONDS, window - high_gap)
+    high = min(horizon, window - low_gap)
+    if low < high:
+        x = (high - low) / 2 * _NODES + (high + low) / 2
+        h = np.clip((window - x - low_gap) / (high_gap - low_gap), 0.0, 1.0)
+        density = _density_seconds(x, horizon)
+        total += (high - low) / 2 * float(np.sum(_WEIGHTS * g(h) * density))
+    return total
 
 
 def sample_delays(rng: np.random.Generator, n: int, horizon_hours: float) -> np.ndarray:
@@ -50,6 +94,12 @@ def sample_arrivals(rng: np.random.Generator, n: int, days: float) -> np.ndarray
     return share * days * 86_400.0
 
 
-def sample_lead_times(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Seconds *before* the first exposure for the events that must not count."""
-    return rng.uniform(*PRE_EXPOSURE_SECONDS, size=n)
+def sample_lead_times(rng: np.random.Generator, n: int, pre_days: float) -> np.ndarray:
+    """Seconds *before* the first exposure of the pre-period's events (none may count, but a
+    regression adjustment reads them)."""
+    return rng.uniform(PRE_EXPOSURE_GAP_SECONDS, pre_days * 86_400.0, size=n)
+
+
+def sample_child_gaps(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Seconds from a parent event to each of its children."""
+    return rng.uniform(*CHILD_GAP_SECONDS, size=n)
