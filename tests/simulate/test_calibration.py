@@ -9,9 +9,12 @@ from datetime import datetime
 import pytest
 
 from liftlab.simulate import (
+    CapSpec,
     FilterSpec,
     MetricSpec,
+    PartSpec,
     PlanError,
+    QuantileSpec,
     SimulationPlan,
     StreamSpec,
     Variant,
@@ -125,6 +128,60 @@ def test_plans_that_cannot_hold_are_refused(metrics: list[MetricSpec], message: 
         expected_truth(with_metrics(*metrics))
 
 
+TAPS = (StreamSpec("purchase"), StreamSpec("tap", parent="purchase", per_parent=2.0))
+
+
+@pytest.mark.parametrize(
+    ("metrics", "streams", "message"),
+    [
+        ([MetricSpec("c", "c", "sum", "tap", cap=CapSpec("absolute", 5))], TAPS, "follows"),
+        (
+            [MetricSpec("q", "q", "quantile", "tap", quantile=QuantileSpec(0.5, "identity"))],
+            TAPS,
+            "follows",
+        ),
+        ([MetricSpec("c", "c", "count", "purchase", cap=CapSpec("percentile", 0.5))], (), "is 0"),
+        (
+            [
+                MetricSpec(
+                    "r",
+                    "r",
+                    "ratio",
+                    "purchase",
+                    filters=(FilterSpec("plan", "eq", "pro"),),
+                    numerator_aggregation="count",
+                    denominator=PartSpec("purchase", "count"),
+                    effects={"treatment": 0.1},
+                )
+            ],
+            (),
+            "out of reach",
+        ),
+        (
+            [MetricSpec("t", "t", "count", "b")],
+            (StreamSpec("a"), StreamSpec("b", parent="c"), StreamSpec("c", parent="a")),
+            "not a plain product event",
+        ),
+    ],
+)
+def test_new_kinds_of_plans_that_cannot_hold_are_refused(
+    metrics: list[MetricSpec], streams: tuple[StreamSpec, ...], message: str
+) -> None:
+    with pytest.raises(PlanError, match=message):
+        expected_truth(with_metrics(*metrics, streams=streams))
+
+
+def test_an_effect_on_a_child_streams_conversion_is_found_by_bisection() -> None:
+    plan = with_metrics(
+        MetricSpec("o", "o", "occurrence", "tap", window_hours=12, effects={"treatment": 0.1}),
+        MetricSpec("n", "n", "count", "tap"),
+        streams=TAPS,
+    )
+    truth = expected_truth(plan)
+    assert truth["o"]["treatment"] == pytest.approx(0.1, rel=1e-9)
+    assert truth["n"]["treatment"] > 0.1  # more taps per purchase, and a conversion is concave
+
+
 @pytest.mark.parametrize(
     "spec",
     [
@@ -189,6 +246,17 @@ def plan_with(**changes: object) -> Callable[[], object]:
         (lambda: FilterSpec("p", "like", "x"), "operator"),
         (lambda: MetricSpec("a", "a", "count", "x", window_hours=0), "window"),
         (lambda: StreamSpec("x", active_rate=0), "active_rate"),
+        (lambda: StreamSpec("x", whale_share=1.0), "whale_share"),
+        (lambda: StreamSpec("x", parent="x"), "itself"),
+        (lambda: MetricSpec("a", "a", "ratio", "x"), "denominator"),
+        (lambda: MetricSpec("a", "a", "quantile", "x"), "quantile"),
+        (lambda: MetricSpec("a", "a", "occurrence", "x", cap=CapSpec("absolute", 1)), "capped"),
+        (lambda: CapSpec("percentile", 1.5), "level"),
+        (lambda: CapSpec("absolute", 0), "positive"),
+        (lambda: QuantileSpec(1.2, "event"), "level q"),
+        (plan_with(pre_days=0.001), "pre_days"),
+        (plan_with(propensity_shape=0), "propensity_shape"),
+        (plan_with(pre_post_correlation=1.5), "pre_post_correlation"),
     ],
 )
 def test_malformed_plans_are_refused(build: Callable[[], object], message: str) -> None:
