@@ -83,6 +83,26 @@ metric_events = st.tuples(
 )
 
 
+@st.composite
+def assignments(draw) -> list[tuple[str, str, str, datetime]]:
+    """Every identity exposed, mostly to one variant (a ghost for some), so that most are
+    assigned; more exposures, stray ones to another value quarantining their identity."""
+    variant_of = {who: draw(st.sampled_from([*VARIANTS, *VARIANTS, "ghost"])) for who in IDENTITIES}
+    chosen = [(FLAG, who, None, draw(times)) for who in IDENTITIES]
+    chosen += draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([FLAG, FLAG, FLAG, "other-flag"]),
+                st.sampled_from(IDENTITIES),
+                st.sampled_from([None] * 5 + [*VARIANTS, "ghost"]),
+                times,
+            ),
+            max_size=8,
+        )
+    )
+    return [(flag, who, stray or variant_of[who], at) for flag, who, stray, at in chosen]
+
+
 def event_rows(env: str, exposed, others) -> list[StoredEvent]:
     rows = [stored(env, EXPOSURE, f, i, v, t, {}) for f, i, v, t in exposed]
     rows += [stored(env, e, "", i, v, t, m) for e, i, v, t, m in others]
@@ -151,8 +171,12 @@ metrics = st.lists(
 
 
 measures = st.fixed_dictionaries(
-    {"event": st.sampled_from(METRIC_EVENTS), "filters": st.lists(filters, max_size=2)}
+    {
+        "event": st.sampled_from(METRIC_EVENTS),
+        "filters": st.one_of(st.just([]), st.lists(filters, max_size=2)),
+    }
 )
+"""Half without filters: most filters match few of the few events an example has."""
 values = st.sampled_from([None, "amount", HOSTILE_KEY])
 windows = st.sampled_from([None, {"hours": 1}, {"hours": 2}, {"hours": 3}])
 lookbacks = st.sampled_from([None, 1, 2])

@@ -93,7 +93,7 @@ def assert_close(got: object, want: object, where: tuple[object, ...]) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    exposed=st.lists(s.exposures, min_size=1, max_size=14),
+    exposed=st.one_of(st.lists(s.exposures, min_size=1, max_size=14), s.assignments()),
     others=st.lists(s.metric_events, max_size=24),
     chosen=s.metrics,
 )

@@ -21,13 +21,13 @@ CONTROL, TREATMENT = s.VARIANTS
 
 
 @settings(
-    max_examples=60,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    exposed=st.lists(s.exposures, min_size=1, max_size=14),
-    others=st.lists(s.metric_events, max_size=30),
+    exposed=st.one_of(s.assignments(), st.lists(s.exposures, min_size=1, max_size=14)),
+    others=st.lists(s.metric_events, min_size=10, max_size=40),
     chosen=s.metrics_v2,
 )
 def test_covariates_ratios_caps_and_quantiles_match_brute_force(
