@@ -132,3 +132,13 @@ def test_gbstats_0_8_0_has_no_adjusted_ratio(gbstats):
     arms = pool_theta(adjusted_ratio_summary(m, d, m, d), adjusted_ratio_summary(d, m, d, m))
     (results,) = gbstats.run([fixed("absolute", 0.05)], comparisons(*arms))["results"]
     assert "RegressionAdjustedRatioStatistic" in results[0]["raised"]
+
+
+def test_gbstats_0_8_0_tests_collapsed_quantile_bounds_from_1000_values(gbstats):
+    """Ties left no interval (lower = upper): gbstats 0.8.0 tests with its 1e-5 floor, liftlab
+    declines (nan), as gbstats' later source and as 0.8.0 itself below 1,000 values."""
+    control = QuantileSummary.of(2000, 0.5, 3.0, 3.0, 3.0)
+    treatment = QuantileSummary.of(2000, 0.5, 4.0, 3.5, 4.5)
+    theirs, ours = gbstats_and_liftlab(gbstats, fixed("absolute", 0.05), control, treatment)
+    assert theirs["error"] is None and theirs["p_value"] < 1
+    assert np.isnan(ours["p_value"]) and np.isnan(control.variance)

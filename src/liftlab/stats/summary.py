@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from functools import cached_property
 from itertools import product
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -175,10 +175,10 @@ class _Arm(Unadjusted):
         """Σx² / n, the scale that bounds the rounding of every moment involving x."""
         raise NotImplementedError
 
-    def merged(self, other: _Arm) -> Any:
+    def merged(self, other: Self) -> Self:
         """Both arms as one (sums added): the joint statistic gbstats pools θ over."""
-        added = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}  # type: ignore[arg-type]
-        return type(self)(**added)
+        names = [f.name for f in fields(self)]  # type: ignore[arg-type]
+        return type(self)(**{name: getattr(self, name) + getattr(other, name) for name in names})
 
     def covariance_with(self, other: _Arm, cross_sum: np.ndarray) -> np.ndarray:
         """Per-identity covariance with ``other``, measured on the same identities, from Σxy.
@@ -322,12 +322,16 @@ class Joint:
 
     @cached_property
     def matrix(self) -> list[list[np.ndarray]]:
-        """Λ: variances on the diagonal, covariances (``covariance_with``) elsewhere."""
-        k = len(self.parts)
-        matrix = [[part.variance for _ in range(k)] for part in self.parts]
+        """Λ: variances on the diagonal, covariances (``covariance_with``) elsewhere.
+
+        Every pair needs its cross sum: a missing one is a KeyError, never a silent 0.
+        """
+        entries = {(i, i): part.variance for i, part in enumerate(self.parts)}
         for (i, j), cross_sum in self.cross_sums.items():
-            matrix[i][j] = matrix[j][i] = self.parts[i].covariance_with(self.parts[j], cross_sum)
-        return matrix
+            covariance = self.parts[i].covariance_with(self.parts[j], cross_sum)
+            entries[i, j] = entries[j, i] = covariance
+        k = range(len(self.parts))
+        return [[entries[i, j] for j in k] for i in k]
 
     def covariance_of(self, u: Weights, w: Weights) -> np.ndarray:
         """Cov(Σ u_i x_i, Σ w_j x_j) per identity: uᵀΛw."""
