@@ -14,7 +14,8 @@ import sys
 import pytest
 from tests.web import documents
 
-from liftlab.demo.truth import check_decisions, check_verdicts, expected_verdict
+from liftlab.demo.truth import check_caps, check_decisions, check_verdicts, expected_verdict
+from liftlab.simulate import MetricTruth
 
 USERS = 30_000
 
@@ -65,11 +66,15 @@ def test_the_demo_runs_every_step_and_prints_the_results(demo_output):
     assert code == 0, output
     for step in ("1. environment", "2. experiment", "3. simulated", "4. completed"):
         assert step in output, output
+    assert "in the 14 days before each user's first exposure" in output
     assert f"Exposed identities: {USERS:,}" in output
     assert "Decision" in output and "one_click: DO NOT SHIP" in output
     assert "Analysis — method: frequentist, fixed horizon" in output
     assert "Benjamini–Hochberg" in output and "95 % CI" in output
     assert "non-inferiority bound (margin)" in output and "(margin +10.0%)" in output
+    assert "(margin +5.00%)" in output  # the latency guardrail's
+    assert "CUPED (14 days before exposure)" in output
+    assert re.search(r"Revenue per user: capped at [\d,.]+ from these users, at [\d,.]+ in", output)
     assert re.search(r"Results page: http://127\.0\.0\.1:\d+/environments/", output)
     assert "API token:" in output
     # the simulator sent with an ingestion key the demo made through the API
@@ -79,10 +84,13 @@ def test_the_demo_runs_every_step_and_prints_the_results(demo_output):
 def test_the_strong_effects_get_the_right_verdicts_and_decision(demo_output):
     _, output = demo_output
     verdicts, decisions = truth_rows(output)
-    assert len(verdicts) == 10 and len(decisions) == 2, output
-    # +15 % conversion and +40 % errors are far beyond the noise at this size.
+    assert len(verdicts) == 14 and len(decisions) == 2, output
+    # Far beyond the noise at this size: +15 % conversion, −10 % clicks per session, +40 %
+    # errors, +10 % on the p90 latency. (Capped revenue's +15 % is not: it needs more users.)
     assert verdicts[("Checkout conversion", "one_click")] == ("win", "win")
+    assert verdicts[("Clicks per session", "one_click")] == ("win", "win")
     assert verdicts[("Checkout errors", "one_click")] == ("loss", "loss")
+    assert verdicts[("Page latency p90", "one_click")] == ("loss", "loss")
     assert decisions["one_click"] == ("do_not_ship", "do_not_ship")
     for (metric, variant), (expected, _) in verdicts.items():
         if variant == "express":
@@ -129,4 +137,17 @@ def test_the_expected_decision_follows_the_engine_rules_on_the_expected_verdicts
             "decision": "do_not_ship",
             "matches": True,
         },
+    ]
+
+
+def test_a_capped_metric_shows_its_applied_cap_beside_the_true_one():
+    n = {"control": 5000, "treatment": 5012}
+    document = documents.build(1, [documents.checkout(1, n), documents.latency(2, n)], n=n)
+    document["metrics"][1]["cap"] = {"type": "percentile", "value": 0.99, "applied": 96.5}
+    truths = {
+        "1": MetricTruth({"control": 0.2, "treatment": 0.25}),
+        "2": MetricTruth({"control": 1200.0, "treatment": 1195.0}, cap=95.78),
+    }
+    assert check_caps(document, truths, "control") == [
+        {"metric": "Latency", "applied": 96.5, "true": 95.78}
     ]

@@ -17,8 +17,8 @@ from rich.table import Table
 
 from liftlab.demo import scenario
 from liftlab.demo.client import ApiClient
-from liftlab.demo.truth import check_decisions, check_verdicts
-from liftlab.simulate import build_plan, expected_truth, simulate_to_api
+from liftlab.demo.truth import check_caps, check_decisions, check_verdicts
+from liftlab.simulate import build_plan, expected_truth, metric_truths, simulate_to_api
 from liftlab.simulate.remote import fetch_experiment
 from liftlab.terminal import render
 
@@ -77,8 +77,9 @@ def run_demo(api: ApiClient, token: str, *, users: int, seed: int, console: Cons
     sent = simulate_to_api(plan, api.base_url, ingestion_key["key"], progress=console.is_terminal)
     console.print(
         f"[bold]3.[/] simulated {users:,} users over {DAYS} days: {sent.counts.events:,} events "
-        f"sent, {sent.accepted:,} stored, {sent.duplicates:,} duplicates dropped, "
-        f"{sent.counts.double_exposed_users:,} users exposed to two variants, "
+        f"sent ({sent.counts.pre_exposure_events:,} in the {plan.pre_days:g} days before each "
+        f"user's first exposure), {sent.accepted:,} stored, {sent.duplicates:,} duplicates "
+        f"dropped, {sent.counts.double_exposed_users:,} users exposed to two variants, "
         f"{sent.seconds:.1f} s"
     )
 
@@ -90,6 +91,11 @@ def run_demo(api: ApiClient, token: str, *, users: int, seed: int, console: Cons
     checks = check_verdicts(document, expected_truth(plan), control)
     decisions = check_decisions(document, checks, control)
     console.print(_truth_table(checks, decisions))
+    for cap in check_caps(document, metric_truths(plan), control):
+        console.print(
+            f"{cap['metric']}: capped at {_number(cap['applied'])} from these users, at "
+            f"{_number(cap['true'])} in the distribution they were drawn from."
+        )
     matched = sum(row["matches"] for row in decisions)
     console.print(f"{matched} of {len(decisions)} decisions match the simulated truth.")
     return DemoOutcome(
@@ -100,6 +106,10 @@ def run_demo(api: ApiClient, token: str, *, users: int, seed: int, console: Cons
         time.monotonic() - began,
         decisions,
     )
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
 
 
 def _mark(matches: bool) -> str:

@@ -6,6 +6,12 @@ truth is no change or an improvement and are a ``loss`` when truly harmed; other
 ``win`` or a ``loss`` when truly moved, ``inconclusive`` when not. The expected decision is the
 engine's own decision rule (``liftlab.analysis.verdicts.decide``) applied to the expected
 verdicts, with no sample-ratio mismatch (the simulation assigns by the weights).
+
+The true lift of each metric is the simulator's (``liftlab.simulate.truth``): of the capped
+metric for a capped one, of the ratio of expectations for a ratio, of the generating
+distribution's quantile for a quantile. A capped metric's cap is also put beside the one the
+engine applied: the engine's comes from the experiment's own users, the truth's from the
+distribution they were drawn from.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 from liftlab.analysis.contract import ResultDocument
 from liftlab.analysis.documents import as_current
 from liftlab.analysis.verdicts import Judged, decide
+from liftlab.simulate import MetricTruth
 from liftlab.vocabulary import Decision, MetricRole, Verdict, improves_upward, judged_as_guardrail
 
 NULL_LIFT = 1e-9
@@ -87,3 +94,20 @@ def check_decisions(
             }
         )
     return rows
+
+
+def check_caps(
+    document: dict[str, Any] | ResultDocument, truths: dict[str, MetricTruth], control: str
+) -> list[dict]:
+    """One row per capped metric: the cap the engine applied and the true cap, in the
+    metric's unit (for an absolute cap both are the cap as defined)."""
+    doc = document if isinstance(document, ResultDocument) else as_current(document, control)
+    return [
+        {
+            "metric": metric.name,
+            "applied": metric.cap.applied,
+            "true": truths[str(metric.metric)].cap,
+        }
+        for metric in doc.metrics
+        if metric.cap is not None
+    ]

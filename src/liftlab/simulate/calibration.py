@@ -153,13 +153,16 @@ def _close(got: float, target: float) -> bool:
     return abs(got - target) <= _TOLERANCE * max(abs(target), 1e-300)
 
 
-def _solve_knob(f: Callable[[float], float], target: float, low: float, high: float) -> float | str:
+def _solve_knob(
+    f: Callable[[float], float], target: float, current: float, low: float, high: float
+) -> float | str:
     """The knob value where the increasing ``f`` meets ``target``, or why there is none.
 
-    Most metrics are proportional to the knob they drive (one division finds it); the rest
-    (a child stream's occurrence) are found by bisection.
+    Most metrics are proportional to the knob they drive: one step from its ``current``
+    value finds it (exactly that value when the target is already met); the rest (a child
+    stream's occurrence) are found by bisection.
     """
-    guess = _proportional(f, target)
+    guess = _proportional(f, target, current)
     if guess is None:
         return _bisect(f, target, low, high)
     if not low - _TOLERANCE <= guess <= high + _TOLERANCE:
@@ -167,12 +170,12 @@ def _solve_knob(f: Callable[[float], float], target: float, low: float, high: fl
     return min(max(guess, low), high)
 
 
-def _proportional(f: Callable[[float], float], target: float) -> float | None:
-    """``target / f(1)`` if ``f`` is proportional to its knob there, else None."""
-    at_one = f(1.0)
-    if not at_one > 0:
+def _proportional(f: Callable[[float], float], target: float, current: float) -> float | None:
+    """``current · target / f(current)`` if ``f`` is proportional to its knob, else None."""
+    now = f(current)
+    if not now > 0:
         return None
-    guess = target / at_one
+    guess = current * (target / now)
     try:
         return guess if _close(f(guess), target) else None
     except (ArithmeticError, ValueError):  # the formulas do not extend that far
@@ -223,7 +226,7 @@ def _solve(
                 tried = {**knobs, event: replace(knobs[event], **{knob: x})}
                 return behaviour.value(metric, tried)
 
-            found = _solve_knob(f, target, low, high)
+            found = _solve_knob(f, target, getattr(knobs[event], knob), low, high)
             if isinstance(found, str):
                 raise _out_of_reach(metric, variant, event, f"{knob}: {found}")
             knobs[event] = replace(knobs[event], **{knob: found})
