@@ -196,3 +196,30 @@ def test_the_minimum_sample_for_a_verdict_is_configurable(
     document = results(admin, environment, experiment["id"])
     verdicts = {c["verdict"] for m in document["metrics"] for c in m["comparisons"]}
     assert verdicts == {"insufficient_data"}
+
+
+def test_version_2_metrics_attached_through_the_api_get_results(
+    admin, environment, experiment_with_metrics, create_metric, attach
+):
+    """A capped sum, a ratio and quantiles, adjusted by default where they can be."""
+    experiment, _ = experiment_with_metrics
+    purchase = f"purchase {HOSTILE}"
+    kinds = {
+        "sum": {"event": purchase, "value": HOSTILE, "cap": {"type": "percentile", "value": 0.9}},
+        "ratio": {
+            "numerator": {"event": purchase, "value": HOSTILE, "aggregation": "sum"},
+            "denominator": {"event": purchase, "aggregation": "count"},
+        },
+        "quantile": {"event": purchase, "value": HOSTILE, "quantile": {"q": 0.9, "level": "event"}},
+    }
+    for aggregation, definition in kinds.items():
+        metric = create_metric(aggregation=aggregation, definition={"version": 2, **definition})
+        attach(experiment["id"], metric["id"])
+    variants = [v["key"] for v in experiment["variants"]]
+    simulate(environment.key, experiment["feature_name"], variants, seed=6)
+
+    document = results(admin, environment, experiment["id"])
+
+    by_type = [m["metric_type"] for m in document["metrics"]][-3:]
+    assert by_type == ["numeric", "ratio", "quantile"]
+    assert all(len(m["comparisons"]) == 1 for m in document["metrics"])
