@@ -8,6 +8,7 @@ from per-identity counts taken one identity at a time.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
@@ -39,6 +40,7 @@ from .kinds_raw_data import (
     ratio_summary,
     ratio_well_conditioned,
 )
+from .test_stats_arrays import every_output
 
 Z = stats.norm.ppf(0.975)
 
@@ -203,12 +205,56 @@ def element(value: Any, i: int) -> Any:
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("scale", ["absolute", "relative"])
 def test_vectorised_call_equals_one_call_per_comparison(kind, scale):
+    """Every output of every method, bit for bit."""
     control, treatment = KINDS[kind]
-    together = effect(control, treatment, scale)
+    alpha, direction = np.array([0.05, 0.1, 0.01]), np.array([1.0, -1.0, 1.0])
+    together = every_output(control, treatment, scale, alpha, direction)
     for i in range(3):
-        alone = effect(element(control, i), element(treatment, i), scale)
-        for field in ("estimate", "variance", "df", "n", "control_mean"):
-            assert_array_equal(getattr(together, field)[i], getattr(alone, field))
+        alone = every_output(
+            element(control, i), element(treatment, i), scale, alpha[i], direction[i]
+        )
+        for name, value in alone.items():
+            assert_array_equal(value, together[name][..., i], err_msg=f"{name} #{i}")
+
+
+def degenerate_arms() -> dict[str, tuple[Summary, Summary]]:
+    """Empty arms, single identities, zero denominators, constant covariates, no events."""
+    ones, zeros = np.ones(3), np.zeros(3)
+    single = adjusted_summary(np.array([1.0]), np.array([2.0]))
+    return {
+        "ratio, empty and single": (
+            RatioSummary.of([0, 1], [0.0, 1.0], [0.0, 1.0], [0.0, 2.0], [0.0, 4.0], [0.0, 2.0]),
+            RatioSummary.of(3, 1.0, 1.0, 2.0, 2.0, 1.0),
+        ),
+        "ratio, zero denominator": (ratio_summary(ones, zeros), ratio_summary(ones, ones)),
+        "adjusted, single identity": pool_theta(single, adjusted_summary(np.arange(3.0), 2 * ones)),
+        "adjusted, empty": pool_theta(*(adjusted_summary(np.zeros(0), np.zeros(0)),) * 2),
+        "adjusted, constant": pool_theta(*(adjusted_summary(ones, ones),) * 2),
+        "adjusted ratio, zero denominators": pool_theta(
+            *(adjusted_ratio_summary(*[zeros] * 4),) * 2
+        ),
+        "quantile, empty": (
+            QuantileSummary.from_values(np.zeros(0), 0.5),
+            QuantileSummary.of(10, 0.5, 1.0, 0.0, 2.0),
+        ),
+        "quantile, too few for the level": (QuantileSummary.from_values(ones, 0.99),) * 2,
+        "clustered, no events": (
+            ClusteredQuantileSummary.from_values(np.full((4, 2), np.nan), 0.5),
+            ClusteredQuantileSummary.from_values(np.ones((1, 3)), 0.5),
+        ),
+    }
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("case", list(degenerate_arms()))
+@pytest.mark.parametrize("scale", ["absolute", "relative"])
+def test_degenerate_inputs_never_warn(case, scale):
+    """As for means and proportions: numpy's warnings (and any other) are errors here."""
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        control, treatment = degenerate_arms()[case]
+        every_output(control, treatment, scale, 0.05, 1.0)
+        _ = control.variance, control.mean, control.unadjusted_mean, control.mean_rounding
 
 
 @pytest.mark.parametrize("kind", KINDS)

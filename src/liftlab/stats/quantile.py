@@ -3,7 +3,8 @@
 A quantile has no sufficient statistics, but its sampling distribution does not need them:
 the number of values at or below the true ν-quantile is Binomial(n, ν), so the order
 statistics at levels ν ∓ z·√(ν(1 − ν)/n) bracket it with probability ≈ 95 %, and half their
-distance over z is its standard error (Price and Bonett 2001; GrowthBook's quantile metrics).
+distance over z is its standard error (the distribution-free interval of a quantile, as
+GrowthBook's quantile metrics use it).
 The query returns three order statistics per arm; ``quantile_levels`` and
 ``order_statistic_rank`` say exactly which, and the SQL builder computes the same float64
 formula.
@@ -58,8 +59,12 @@ def order_statistic_rank(n: ArrayLike, level: ArrayLike) -> np.ndarray:
 def _order_statistics(
     ordered: np.ndarray, n: np.ndarray, nu: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(quantile, lower, upper) of values sorted along the last axis, the first n of each row."""
+    """(quantile, lower, upper) of values sorted along the last axis, the first n of each row.
+
+    A trailing nan column gives rows without values (n = 0, rank 0) something to index.
+    """
     lower_level, upper_level = quantile_levels(n, nu)
+    ordered = np.concatenate([ordered, np.full((*ordered.shape[:-1], 1), np.nan)], axis=-1)
 
     def at(level: np.ndarray) -> np.ndarray:
         rank = np.broadcast_to(order_statistic_rank(n, level), ordered.shape[:-1])
