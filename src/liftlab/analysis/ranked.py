@@ -9,10 +9,10 @@ and a few sums leave it, never the values.
   statistics bounding its interval; for event-level quantiles it keeps each identity's events
   apart, to count per identity the events at or below the estimate (the clustered variance).
 - A **percentile cap** ranks all variants together, so it is computed where the variants meet:
-  the outer query, whose few rows (one per status and variant) get every arm's values by a
-  window function. The per-variant sums of capped numbers follow from each arm's array of
-  per-identity numbers. Identities without a row in ``per_identity`` are counted, not listed:
-  each of them has the number 0.
+  beside the exposure counts, whose few rows (one per status and variant) get every arm's
+  numbers by a window function. The per-variant sums of capped numbers follow, a select
+  above, from each arm's array of per-identity numbers. Identities without a row in
+  ``per_identity`` are counted, not listed: each of them has the number 0.
 """
 
 from __future__ import annotations
@@ -82,8 +82,8 @@ def _cluster_columns(index: int, clusters: str, estimate: str) -> list[str]:
 
 
 def percentile_cap(index: int, level: str, values: str, identities: str) -> list[str]:
-    """Outer-query columns computing ``m{index}_cap``: x_(k) of every assigned identity's
-    number, all variants together, k = max(1, ceil(N·level)).
+    """Columns beside the exposure counts computing ``m{index}_cap``: x_(k) of every assigned
+    identity's number, all variants together, k = max(1, ceil(N·level)).
 
     ``values`` is the row's arm's array of per-identity tuples (the number first);
     ``identities`` the number N of assigned identities. The N − (listed) identities missing
@@ -104,7 +104,8 @@ def capped_sum(values: str, factors: list[tuple[int, bool]], cap: str, missing: 
     """Σ over the arm's identities of a product of their numbers, the capped ones capped.
 
     ``factors``: (position in the tuple, capped?) for each factor; the ``missing`` identities
-    (no row, every number 0) add min(0, cap) to a capped factor.
+    (no row, every number 0) add min(0, cap) to a capped factor. ``cap`` must be a column of
+    the select below, not an alias of the same one (see ``query._ResultsQuery._results``).
     """
     product = " * ".join(
         f"least(toFloat64(t.{position}), {cap})" if capped else f"t.{position}"
