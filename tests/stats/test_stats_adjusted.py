@@ -237,15 +237,19 @@ def cancellation(gradient: np.ndarray, parts: tuple[np.ndarray, ...]) -> float:
 
 
 def ratio_theta(arms: list[tuple[np.ndarray, ...]]) -> float:
-    """ΣCov(post ratio, pre ratio)/ΣVar(pre ratio) over the arms, each ratio linearised."""
-    covariance = variance = 0.0
+    """ΣCov(post ratio, pre ratio)/ΣVar(pre ratio) over the arms, each ratio linearised.
+
+    0 where the pre-period ratios have no spread (m' a constant multiple of d'), as gbstats.
+    """
+    covariance = variance = noise = 0.0
     for parts in arms:
         beta = np.array([x.mean() for x in parts])
         post = complex_step_gradient(lambda b: b[0] / b[1], beta)
         pre = complex_step_gradient(lambda b: b[2] / b[3], beta)
         cov = np.cov(np.stack(parts))
         covariance, variance = covariance + post @ cov @ pre, variance + pre @ cov @ pre
-    return covariance / variance
+        noise += cancellation(pre, parts)
+    return covariance / variance if variance > noise else 0.0
 
 
 @settings(max_examples=60, deadline=None)
