@@ -57,7 +57,14 @@ def _not_blank(text: str) -> str:
     return text
 
 
-Name = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH), AfterValidator(_not_blank)]
+Name = Annotated[
+    str,
+    StringConstraints(max_length=MAX_NAME_LENGTH),
+    AfterValidator(_not_blank),
+    # What _not_blank checks, said in the schema so that generated clients (and schemathesis)
+    # send names the validator takes.
+    Field(json_schema_extra={"minLength": 1, "pattern": r"\S"}),
+]
 
 _SCALAR_SCHEMA: dict[str, Any] = {
     "anyOf": [
