@@ -150,6 +150,7 @@ def behaviour_plan(users: int = 8_000, seed: int = 13, **changes: object) -> Sim
                 window_hours=72,
                 effects={"treatment": -0.1},
             ),
+            MetricSpec("clickers", "clicked in a day", "occurrence", "click", window_hours=24),
             MetricSpec(
                 "sessions",
                 "sessions, at most 3",

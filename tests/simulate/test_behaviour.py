@@ -129,7 +129,7 @@ def test_whales_are_the_planned_share_and_whole_users(event: str, prop: str) -> 
     assert within(r, spread / (spread + sigma**2), se), (r, se)
 
 
-def test_clicks_follow_a_session_of_their_user_and_average_per_parent() -> None:
+def test_clicks_follow_a_session_of_their_user_the_more_the_more_engaged() -> None:
     run = run_of(behaviour_plan)
     plan, analysis = run.plan, run.analysis
     sessions: dict[str, list[float]] = defaultdict(list)
@@ -145,7 +145,9 @@ def test_clicks_follow_a_session_of_their_user_and_average_per_parent() -> None:
             assert np.any((starts <= t - 1.0 + 1e-3) & (starts >= t - 300.0 - 1e-3)), e
     clicks = analysis.numbers(PartSpec("click", "count"), None)
     visits = analysis.numbers(PartSpec("session", "count"), None)
-    kappa = plan.stream("click").per_parent
+    # Poisson(κZ) clicks per session, 1 + Poisson(λZ) sessions: E[(1 + λZ)Z] / (1 + λ) · κ
+    lam, k = plan.stream("session").extra_events, plan.propensity_shape
+    kappa = plan.stream("click").per_parent * (1 + lam * (1 + 1 / k)) / (1 + lam)
     effect = next(m for m in plan.metrics if m.key == "clicks").effects["treatment"]
     for variant, expected in (("control", kappa), ("treatment", kappa * (1 + effect))):
         ratio, se = ratio_and_se(clicks[variant], visits[variant])

@@ -136,11 +136,14 @@ def test_duplicate_sends_repeat_an_event_id_at_the_planned_share(run: Run) -> No
 
 
 def control_horizon(plan: SimulationPlan, event: str) -> float:
-    """A control user's mean events of one stream over a horizon (all of them counted)."""
+    """A control user's mean events of one stream over a horizon (all of them counted): a
+    child's are κZ per parent event, E[(1 + λZ)·Z] = 1 + λ(1 + 1/k) per active user."""
     spec = plan.stream(event)
     if spec.parent is None:
         return spec.active_rate * (1 + spec.extra_events)
-    return control_horizon(plan, spec.parent) * spec.per_parent
+    parent = plan.stream(spec.parent)
+    engaged = 1 + parent.extra_events * (1 + 1 / plan.propensity_shape)
+    return parent.active_rate * engaged * spec.per_parent
 
 
 def test_before_the_first_exposure_users_do_what_control_does_in_a_horizon(run: Run) -> None:

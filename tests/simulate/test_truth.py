@@ -24,7 +24,8 @@ from liftlab.simulate import (
     metric_truths,
     true_means,
 )
-from liftlab.simulate.timing import CHILD_GAP_SECONDS, delay_cdf
+from liftlab.simulate.timing import CHILD_GAP_SECONDS as GAP
+from liftlab.simulate.timing import delay_cdf
 
 from .plans import behaviour_plan, two_variant_plan
 
@@ -103,9 +104,11 @@ def test_a_child_ratio_in_a_window_counts_children_by_their_own_time(hours: floa
         ),
         streams=(PURCHASE, StreamSpec("tap", parent="buy", per_parent=3.0)),
     )
-    parents = delay_cdf(hours, plan.horizon_hours)
-    children = 3.0 * window_share(hours, plan.horizon_hours, CHILD_GAP_SECONDS)
-    assert true_means(plan)["r"]["control"] == pytest.approx(children / parents, rel=1e-9)
+    lam, k = PURCHASE.extra_events, plan.propensity_shape
+    parents = (1 + lam) * delay_cdf(hours, plan.horizon_hours)
+    # Poisson(κZ) children per purchase, purchases 1 + Poisson(λZ): E[(1 + λZ)·Z] children/κ
+    per_parent = 3.0 * (1 + lam * (1 + 1 / k)) * window_share(hours, plan.horizon_hours, GAP)
+    assert true_means(plan)["r"]["control"] == pytest.approx(per_parent / parents, rel=1e-9)
 
 
 def test_unchanged_metrics_have_a_lift_of_exactly_zero() -> None:

@@ -1,7 +1,8 @@
 """Which variant an identifier gets: a deterministic hash of (flag, identifier) by weights.
 
-The same identifier always lands in the same variant of a flag, whatever the seed, as with
-a real flag service: several runs into one experiment describe the same users coming back.
+The same identifier always lands in the same variant of a flag, whatever the random seed, as
+with a real flag service: several runs into one experiment describe the same users coming
+back.
 """
 
 from __future__ import annotations

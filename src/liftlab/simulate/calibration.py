@@ -2,7 +2,8 @@
 
 Each product event is one *stream* with three knobs per variant: the active rate ``a`` (a
 Bernoulli per user), the events per active user ``1 + λ`` (each sends 1 + Poisson(λ·Z), Z
-the user's propensity) — for a child stream, its events per parent event ``κ`` instead —
+the user's propensity) — for a child stream, its events per parent event ``κ`` (Poisson(κ·Z)
+each) instead —
 and a value scale ``s`` on the values. ``means`` has the closed forms of each part's
 per-user mean; a metric's true value (uncapped) is that mean for count, sum, mean and
 occurrence, the ratio of its parts' means for a ratio, and the quantile of the values (or of
@@ -29,9 +30,9 @@ import numpy as np
 from liftlab.analysis.definition import Aggregation, CapType, QuantileLevel
 from liftlab.simulate.distribution import per_user
 from liftlab.simulate.filters import PropertySupport, match_share, property_supports
-from liftlab.simulate.means import Units, part_mean, value_quantile
+from liftlab.simulate.means import ChildUnits, Units, part_mean, value_quantile
 from liftlab.simulate.plan import MetricSpec, PartSpec, PlanError, SimulationPlan, StreamSpec
-from liftlab.simulate.timing import child_window_expectation, delay_cdf
+from liftlab.simulate.timing import child_window_points, delay_cdf
 
 _TOLERANCE = 1e-9
 _BISECTIONS = 200
@@ -61,19 +62,32 @@ class Behaviour:
     horizon_hours: float
     shape: float
 
-    def units(self, part: PartSpec, window: float | None, knobs: Mapping[str, Knobs]) -> Units:
+    def units(
+        self, part: PartSpec, window: float | None, knobs: Mapping[str, Knobs]
+    ) -> Units | ChildUnits:
         """How the part's counted events arise per user under ``knobs`` (event → Knobs)."""
         spec, share = self.specs[part.event], self.shares[part]
         if spec.parent is None:
             own = knobs[part.event]
             q = share * (1.0 if window is None else delay_cdf(window, self.horizon_hours))
             return Units(own.active, own.extra, q, 1 - q)
-        parent, kappa = knobs[spec.parent], knobs[part.event].events
-        mean_in = child_window_expectation(lambda h: h, window, self.horizon_hours)
-        survival = child_window_expectation(
-            lambda h: np.exp(-kappa * share * h), window, self.horizon_hours
-        )
-        return Units(parent.active, parent.extra, kappa * share * mean_in, survival)
+        parent, rate = knobs[spec.parent], knobs[part.event].events * share
+        h, weights = child_window_points(window, self.horizon_hours)
+
+        def survival(z: np.ndarray) -> np.ndarray:
+            return weights @ np.exp(-rate * np.outer(h, z))
+
+        return ChildUnits(parent.active, parent.extra, rate * float(weights @ h), survival)
+
+    def plain_units(
+        self, part: PartSpec, window: float | None, knobs: Mapping[str, Knobs]
+    ) -> Units:
+        """``units`` of a part whose whole per-user distribution is known: a plain stream's
+        (``calibrate`` refuses the metrics that would need a child stream's)."""
+        units = self.units(part, window, knobs)
+        if not isinstance(units, Units):
+            raise PlanError(f"event {part.event!r} follows another: no per-user distribution")
+        return units
 
     def part_value(self, part: PartSpec, window: float | None, knobs: Mapping[str, Knobs]) -> float:
         """The part's true per-user mean."""
@@ -94,7 +108,7 @@ class Behaviour:
         scale = knobs[part.event].scale
         if metric.quantile.level is QuantileLevel.EVENT:
             return value_quantile(self.specs[part.event], scale, q)
-        units = self.units(part, metric.window_hours, knobs)
+        units = self.plain_units(part, metric.window_hours, knobs)
         (totals,) = per_user(Aggregation.SUM, [units], [scale], self.specs[part.event], self.shape)
         return totals.positive().quantile(q)
 
@@ -183,6 +197,7 @@ def _proportional(f: Callable[[float], float], target: float, current: float) ->
 
 
 def _bisect(f: Callable[[float], float], target: float, low: float, high: float) -> float | str:
+    """Bracket ``target`` by doubling from 1 (up to ``high``), then halve the bracket."""
     top = min(high, max(low, 1.0))
     for _ in range(_DOUBLINGS):
         if f(top) >= target or top >= high:

@@ -4,30 +4,40 @@ A part counts some of a stream's events. Per user they come in *units*: an activ
 (probability ``a``) has 1 + Poisson(λ·Z) units, Z the user's propensity, Gamma with mean 1
 and shape k. For a plain stream a unit is one event, counted with probability ``q`` (filter
 share × window share); for a child stream a unit is one parent event, followed by
-Poisson(κ) children, each counted with its filter share ``f`` and with the chance ``h`` that
-it falls inside the window given its parent's delay. With ``c`` the mean counted events per
-unit and ``φ`` the chance that a unit adds none:
+Poisson(κ·Z) children (an engaged user also clicks more per session), each counted with its
+filter share ``f`` and with the chance ``h`` that it falls inside the window given its
+parent's delay. With ``c`` the mean counted events per unit (at Z = 1 for a child) and
+``φ`` the chance that a unit adds none:
 
-    count      = a·(1 + λ)·c
-    occurrence = 1 − P0,   P0 = 1 − a + a·φ·L(λ·(1 − φ))     with L(t) = E[e^(−tZ)] = (1 + t/k)^(−k)
-    sum        = count·s·m
-    mean       = occurrence·s·m                              (values do not depend on counts)
+    plain:  count = a·(1 + λ)·c                 P0 = 1 − a + a·φ·L(λ·(1 − φ))
+    child:  count = a·(1 + λ·(1 + 1/k))·c       P0 = 1 − a + a·E[φ(Z)·exp(−λ·Z·(1 − φ(Z)))]
 
-where ``s`` is the value scale and ``m`` the stream's mean value. Plain: c = q, φ = 1 − q.
-Child: c = κ·f·E[h(D)], φ = E[exp(−κ·f·h(D))] over the parent's delay D.
+    occurrence = 1 − P0,   sum = count·s·m,   mean = occurrence·s·m   (values do not depend
+    on counts)
+
+with L(t) = E[e^(−tZ)] = (1 + t/k)^(−k), E[Z²] = 1 + 1/k, ``s`` the value scale and ``m``
+the stream's mean value. Plain: c = q, φ = 1 − q. Child: c = κ·f·E[h(D)] and
+φ(Z) = E[exp(−κ·f·h(D)·Z)] over the parent's delay D; the expectation over Z is a
+Gauss–Laguerre quadrature (exact for polynomials of degree 127 in Z).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from statistics import NormalDist
+
+import numpy as np
+from scipy.special import roots_genlaguerre
 
 from liftlab.analysis.definition import Aggregation
 from liftlab.simulate.plan import StreamSpec
 
 _STANDARD = NormalDist()
 _BISECTIONS = 200
+_PROPENSITY_NODES = 64
 
 
 def laplace(t: float, shape: float) -> float:
@@ -37,30 +47,66 @@ def laplace(t: float, shape: float) -> float:
     return math.exp(-shape * math.log1p(t / shape))
 
 
+def second_moment(shape: float) -> float:
+    """E[Z²] = 1 + Var(Z) = 1 + 1/shape."""
+    return 1.0 + 1.0 / shape
+
+
+@cache
+def propensity_points(shape: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points z and weights w with Σ w·g(z) = E[g(Z)], Z ~ Gamma(shape, mean 1)."""
+    if math.isinf(shape):
+        return np.ones(1), np.ones(1)
+    x, w = roots_genlaguerre(_PROPENSITY_NODES, shape - 1)
+    return x / shape, w / w.sum()
+
+
 @dataclass(frozen=True)
 class Units:
-    """How a part's counted events arise per user (see the module docstring)."""
+    """How a plain stream's part counts events per user (see the module docstring)."""
 
     active: float  # a
     extra: float  # λ: units per active user are 1 + Poisson(λ·Z)
-    counted: float  # c: mean counted events per unit
-    survival: float  # φ: P(a unit adds no counted event)
+    counted: float  # c = q: P(an event is counted)
+    survival: float  # φ = 1 − q
 
     def none_counted(self, shape: float) -> float:
         """P0: the chance that a user has no counted event at all."""
         survive = self.survival * laplace(self.extra * (1 - self.survival), shape)
         return 1 - self.active + self.active * survive
 
-    def count(self) -> float:
+    def count(self, shape: float) -> float:
+        """The mean counted events per user (the propensity's spread plays no part)."""
         return self.active * (1 + self.extra) * self.counted
 
 
-def part_mean(aggregation: Aggregation, units: Units, value: float, shape: float) -> float:
+@dataclass(frozen=True)
+class ChildUnits:
+    """How a child stream's part counts events per user: per parent event, Poisson(κ·Z)."""
+
+    active: float  # the parent's a
+    extra: float  # the parent's λ
+    counted: float  # c = κ·f·E[h(D)]: counted children per parent event at Z = 1
+    survival: Callable[[np.ndarray], np.ndarray]  # φ(Z) for an array of propensities
+
+    def none_counted(self, shape: float) -> float:
+        z, w = propensity_points(shape)
+        phi = self.survival(z)
+        survive = float(np.dot(w, phi * np.exp(-self.extra * z * (1 - phi))))
+        return 1 - self.active + self.active * survive
+
+    def count(self, shape: float) -> float:
+        return self.active * (1 + self.extra * second_moment(shape)) * self.counted
+
+
+def part_mean(
+    aggregation: Aggregation, units: Units | ChildUnits, value: float, shape: float
+) -> float:
     """A part's true per-user mean; ``value`` is the mean value of a counted event (s·m)."""
     if aggregation is Aggregation.COUNT:
-        return units.count()
+        return units.count(shape)
     if aggregation is Aggregation.SUM:
-        return units.count() * value
+        return units.count(shape) * value
     reached = 1 - units.none_counted(shape)
     return reached * value if aggregation is Aggregation.MEAN else reached
 

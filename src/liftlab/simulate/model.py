@@ -206,7 +206,8 @@ def _period_events(
             times = period.place(who)
         else:
             parents, parent_times = sent[stream.spec.parent]
-            children = rng.poisson(_per_user(plan, stream, "events", period.variant[parents]))
+            rate = _per_user(plan, stream, "events", period.variant[parents])
+            children = rng.poisson(rate * period.traits.propensity[parents])
             who = np.repeat(parents, children)
             times = np.repeat(parent_times, children) + sample_child_gaps(rng, len(who))
         sent[event] = (who, times)

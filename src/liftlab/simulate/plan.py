@@ -19,7 +19,6 @@ from liftlab.analysis.filters import FilterOp
 from liftlab.simulate.timing import CHILD_GAP_SECONDS, PRE_EXPOSURE_GAP_SECONDS
 from liftlab.vocabulary import EXPOSURE_EVENT
 
-PER_IDENTITY = (Aggregation.COUNT, Aggregation.SUM, Aggregation.MEAN, Aggregation.OCCURRENCE)
 RATIO_PARTS = (Aggregation.COUNT, Aggregation.SUM, Aggregation.OCCURRENCE)
 
 

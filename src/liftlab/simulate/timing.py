@@ -3,8 +3,8 @@
 Delays follow a truncated exponential on [1 s, horizon]: most activity comes soon after a
 user first sees the flag, and none ever coincides with or precedes it (what first-touch
 assignment and the metric windows rely on). Its distribution function is exact, so the
-share of events inside a metric's window is known (``delay_cdf``), and so is the share of a
-child event's (its parent's delay plus a uniform gap, ``child_window_expectation``).
+share of events inside a metric's window is known (``delay_cdf``), and so is the chance of a
+child event's (its parent's delay plus a uniform gap, ``child_window_points``).
 Events before the first exposure are spread uniformly over the pre-period, ending 10 minutes
 before it, so that no child of theirs reaches the exposure.
 """
@@ -12,7 +12,6 @@ before it, so that no child of theirs reaches the exposure.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
@@ -53,30 +52,30 @@ def _density_seconds(x: np.ndarray, horizon: float) -> np.ndarray:
     return np.exp(-(x - MIN_DELAY_SECONDS) / scale) / (scale * -math.expm1(-span / scale))
 
 
-def child_window_expectation(
-    g: Callable[[np.ndarray], np.ndarray], window_hours: float | None, horizon_hours: float
-) -> float:
-    """E[g(h(D))] over a parent's delay D, where h(D) is the chance that a child of it falls
-    inside the window: P(D + gap ≤ window) with the gap uniform on ``CHILD_GAP_SECONDS``.
+def child_window_points(
+    window_hours: float | None, horizon_hours: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values h and weights w with Σ w·g(h) = E[g(h(D))] over a parent's delay D, where h(D)
+    is the chance that a child of it falls inside the window: P(D + gap ≤ window), the gap
+    uniform on ``CHILD_GAP_SECONDS``.
 
     h is 1 for parents early enough, 0 for parents too late, linear in between: the first two
     are exact masses of the delay distribution, the short stretch between is integrated.
     """
     if window_hours is None:
-        return float(g(np.ones(1))[0])
+        return np.ones(1), np.ones(1)
     horizon, window = horizon_hours * 3600.0, window_hours * 3600.0
     low_gap, high_gap = CHILD_GAP_SECONDS
     inside = _cdf_seconds(window - high_gap, horizon)
     outside = 1.0 - _cdf_seconds(window - low_gap, horizon)
-    total = inside * float(g(np.ones(1))[0]) + outside * float(g(np.zeros(1))[0])
     low = max(MIN_DELAY_SECONDS, window - high_gap)
     high = min(horizon, window - low_gap)
-    if low < high:
-        x = (high - low) / 2 * _NODES + (high + low) / 2
-        h = np.clip((window - x - low_gap) / (high_gap - low_gap), 0.0, 1.0)
-        density = _density_seconds(x, horizon)
-        total += (high - low) / 2 * float(np.sum(_WEIGHTS * g(h) * density))
-    return total
+    if not low < high:
+        return np.array([1.0, 0.0]), np.array([inside, outside])
+    x = (high - low) / 2 * _NODES + (high + low) / 2
+    h = np.clip((window - x - low_gap) / (high_gap - low_gap), 0.0, 1.0)
+    weights = (high - low) / 2 * _WEIGHTS * _density_seconds(x, horizon)
+    return np.concatenate([[1.0, 0.0], h]), np.concatenate([[inside, outside], weights])
 
 
 def sample_delays(rng: np.random.Generator, n: int, horizon_hours: float) -> np.ndarray:

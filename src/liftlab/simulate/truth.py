@@ -45,7 +45,7 @@ def _capped(
     knobs = [calibration.knobs(v) for v in variants]
     atoms = per_user(
         part.aggregation,
-        [behaviour.units(part, metric.window_hours, k) for k in knobs],
+        [behaviour.plain_units(part, metric.window_hours, k) for k in knobs],
         [k[part.event].scale for k in knobs],
         behaviour.specs[part.event],
         behaviour.shape,
