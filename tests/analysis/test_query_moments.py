@@ -158,6 +158,22 @@ def test_a_percentile_cap_ranks_every_assigned_identity_zeros_included(store: Ev
     assert stats.metrics["abs"][CONTROL].cap == 2.5
 
 
+def test_a_percentile_cap_ranks_numbers_whose_filters_are_null(store: EventStore) -> None:
+    """A number filter on a missing property is NULL in SQL: the numbers stay 0, not NULL."""
+    events = Events(fresh_env()).expose("u1", CONTROL, 2).did("u1", 3).expose("u2", CONTROL, 2)
+    events.did("u2", 3, plan=5)
+    store.insert(events.rows)
+    five = [{"property": "plan", "op": "eq", "value": 5}]
+    ratio = definition(
+        numerator={"event": "buy", "aggregation": "occurrence", "filters": five},
+        denominator={"event": "buy", "aggregation": "occurrence", "filters": five},
+        cap={"type": "percentile", "value": 0.5},
+    )
+    spec = spec_of(events.env, MetricSpec("m", "ratio", ratio, lookback_days=1))
+    stats = assert_matches_brute_force(store, spec, events.rows)
+    assert stats.metrics["m"][CONTROL].denominator == CrossMoments(1.0, 1.0, 0.0)
+
+
 def test_a_percentile_cap_without_assigned_identities_is_none(store: EventStore) -> None:
     events = Events(fresh_env()).expose("u1", "ghost", 2).did("u1", 3, "5")
     store.insert(events.rows)

@@ -259,12 +259,13 @@ class _ResultsQuery(_Common):
         return period
 
     def _aggregate(self, source: _Source, counted: str) -> str:
-        """The identity's number of one part over its ``counted`` rows."""
+        """The identity's number of one part over its ``counted`` rows: never NULL, even where
+        a filter on a missing property is (a NULL number would drop out of a cap's ranks)."""
         aggregation = source.part.aggregation
         if aggregation is Aggregation.COUNT:
             return f"countIf({counted})"
-        if aggregation is Aggregation.OCCURRENCE:
-            return f"toUInt8(max({counted}))"
+        if aggregation is Aggregation.OCCURRENCE:  # not max(): a filter may be NULL
+            return f"toUInt8(countIf({counted}) > 0)"
         counted += f" AND NOT isNaN({source.number})"
         total = f"sumIf({source.number}, {counted})"
         if aggregation is Aggregation.SUM:
