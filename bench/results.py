@@ -215,8 +215,9 @@ LEFT JOIN metric AS m ON a.identifier = m.identifier
 GROUP BY variant"""
 
 
-def seed_style(spec: ExperimentSpec, metric: MetricSpec) -> tuple[str, dict[str, object]]:
-    """One metric the seed's way: assignment and metric CTEs by identifier, LEFT JOIN coalesce.
+def flagsmith_style(spec: ExperimentSpec, metric: MetricSpec) -> tuple[str, dict[str, object]]:
+    """One metric as Flagsmith's experiment results query builds it: assignment and metric
+    CTEs by identifier, LEFT JOIN coalesce.
 
     The same semantics as the results query (first touch, quarantine, window, filters, NaN
     values skipped), written as flagsmith-pr-7674 describes its per-metric query.
@@ -330,15 +331,15 @@ def main() -> None:
         alone = (query_results(replace(spec, metrics=(m,)), store.query) for m in spec.metrics)
         return {key: stats.metrics[key] for stats in alone for key in stats.metrics}
 
-    def seed_per_metric() -> dict[str, dict[str, Moments]]:
+    def flagsmith_per_metric() -> dict[str, dict[str, Moments]]:
         moments = {}
         for metric in spec.metrics:
-            rows = store.query(*seed_style(spec, metric)).rows
+            rows = store.query(*flagsmith_style(spec, metric)).rows
             moments[metric.key] = {v: Moments(int(n), t, t2) for v, n, t, t2 in rows}
         return moments
 
     together = results()
-    if not (same(together, per_metric()) and same(together, seed_per_metric())):
+    if not (same(together, per_metric()) and same(together, flagsmith_per_metric())):
         raise SystemExit("one query per metric disagrees with the one-scan query")
     bare_sql, bare_params = bare_scan(spec)
     timings = best(
@@ -346,7 +347,7 @@ def main() -> None:
         {
             "bare scan": lambda: store.query(bare_sql, bare_params),
             "results, one query": results,
-            "per metric, seed's way": seed_per_metric,
+            "per metric, Flagsmith's way": flagsmith_per_metric,
             "per metric, our query": per_metric,
             "results, CUPED + ratios": results_adjusted,
         },

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 
 class StoredEvent(NamedTuple):
-    """One row of the ``events`` table, column for column (see DESIGN.md, "The events table").
+    """One row of the ``events`` table, column for column (docs/eventstore.md, "The events table").
 
     ``timestamp`` and ``collected_at`` are aware UTC datetimes (stored with millisecond
     precision); ``traits`` and ``metadata`` are JSON object texts.

@@ -1,7 +1,7 @@
 """The ``events`` table: its DDL on one node or on a cluster, and the settings every insert uses.
 
-The column names and interface types are DESIGN.md's; the physical choices are measured in
-docs/eventstore.md ("Physical layout"):
+The column names and interface types are those of Flagsmith's events table; the physical
+choices are measured in docs/eventstore.md ("Physical layout"):
 
 - ``metadata`` is a native ``JSON`` column, so a property read by a metric is a typed
   subcolumn (``getSubcolumn(metadata, {p:String})``) instead of a parse of every row's text.
