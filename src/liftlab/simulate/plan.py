@@ -62,7 +62,7 @@ class StreamSpec:
     whales included. The value is written wherever a sum, mean or quantile reads it.
 
     With ``parent`` set the stream is a *child*: each ``parent`` event is followed, 1 s to
-    5 min later, by Poisson(``per_parent``) events of this one (clicks in a session);
+    5 min later, by Poisson(``per_parent`` × Z) events of this one (clicks in a session);
     ``active_rate`` and ``extra_events`` do not apply to it. Every metric on the same event
     reads this one stream, so their truths stay consistent with each other.
     """
