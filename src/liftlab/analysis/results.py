@@ -185,7 +185,9 @@ def _moments(
     def group(name: str) -> dict[str, float]:
         return {field: read(name, field) for field in MOMENTS[name]}
 
-    parts = {name: _PARTS[name](**group(name)) for name in moment_groups(metric) if name}
+    parts: dict[str, object] = {
+        name: _PARTS[name](**group(name)) for name in moment_groups(metric) if name
+    }
     fields = quantile_fields(metric)
     if fields:
         parts["quantile"] = _quantile({f: read("quantile", f) for f in fields})
