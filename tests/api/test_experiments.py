@@ -58,6 +58,7 @@ def test_an_experiment_has_the_documented_fields_and_defaults(post):
         "correction": "benjamini_hochberg",
         "prior": {"mean": 0.0, "sd": None},
         "chance_to_win_threshold": 0.95,
+        "breakdowns": [],
     }
     assert experiment["analysis_changed_at"] is None
     assert experiment["status"] == "draft"

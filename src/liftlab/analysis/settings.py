@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from liftlab.analysis.breakdowns import MAX_BREAKDOWNS, Breakdown
 from liftlab.stats import Correction, Scale
 
 DEFAULT_ALPHA = 0.05
@@ -90,6 +91,20 @@ class AnalysisSettings(BaseModel):
         allow_inf_nan=False,
         description="bayesian: the chance to win a verdict needs",
     )
+
+    breakdowns: list[Breakdown] = Field(
+        default_factory=list,
+        max_length=MAX_BREAKDOWNS,
+        description="up to three dimensions the results are also shown by (exploratory)",
+    )
+
+    @field_validator("breakdowns")
+    @classmethod
+    def _distinct_breakdowns(cls, breakdowns: list[Breakdown]) -> list[Breakdown]:
+        keys = [b.key for b in breakdowns]
+        if len(set(keys)) != len(keys):
+            raise ValueError("names each dimension once")
+        return breakdowns
 
     @field_validator("sequential")
     @classmethod

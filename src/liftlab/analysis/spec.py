@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from liftlab.analysis.breakdowns import Breakdown
 from liftlab.analysis.definition import (
     Aggregation,
     Cap,
@@ -124,10 +125,12 @@ class ExperimentSpec:
     start: datetime
     end: datetime
     metrics: tuple[MetricSpec, ...] = field(default=())
+    breakdowns: tuple[Breakdown, ...] = field(default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "variant_keys", tuple(self.variant_keys))
         object.__setattr__(self, "metrics", tuple(self.metrics))
+        object.__setattr__(self, "breakdowns", tuple(self.breakdowns))
         for name in ("start", "end"):
             if getattr(self, name).tzinfo is None:
                 raise ValueError(f"{name} must be a timezone-aware datetime")
@@ -139,6 +142,8 @@ class ExperimentSpec:
             raise ValueError("variant keys must be unique")
         if len({m.key for m in self.metrics}) != len(self.metrics):
             raise ValueError("metric keys must be unique")
+        if len({b.key for b in self.breakdowns}) != len(self.breakdowns):
+            raise ValueError("breakdown keys must be unique")
 
     @property
     def start_ms(self) -> int:
