@@ -179,6 +179,7 @@ def test_version_2_definitions_become_caps_ratios_and_quantiles() -> None:
         ("count", {"version": 3, "event": "x"}, "version"),
         ("sum", VERSION_2["Latency p90"][1], "quantile"),
         ("count", VERSION_2["Clicks per session"][1], "ratio"),
+        ("median", {"version": 1, "event": "x"}, "unknown aggregation"),
     ],
 )
 def test_a_stored_definition_the_schema_refuses_is_reported(

@@ -74,7 +74,11 @@ def metric_spec(metric: AttachedMetric) -> MetricSpec:
         definition = parse_definition(dict(metric.definition))
     except DefinitionError as exc:
         raise PlanError(f"metric {metric.name!r}: {exc}") from None
-    problems = check_metric(metric.aggregation, definition)
+    try:
+        problems = check_metric(metric.aggregation, definition)
+    except ValueError:
+        message = f"metric {metric.name!r}: unknown aggregation {metric.aggregation!r}"
+        raise PlanError(message) from None
     if problems:
         raise PlanError(f"metric {metric.name!r}: {DefinitionError(problems)}")
     cap = definition.cap
