@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from typing import Any
 
 from liftlab.analysis.contract import MetricResult
@@ -234,3 +235,23 @@ def _narrower(value: float | None) -> str:
     if value < 0:  # type: ignore[operator]
         return f"{percent(-value)} wider"  # type: ignore[operator]
     return f"{percent(value)} narrower"
+
+
+def results_age(computed_at: datetime, now: datetime, *, final: bool = False) -> str:
+    """How old results are, in words: "updated 12 min ago", or "final, computed 3 days ago".
+
+    Whole units, rounded down as a clock is read; under a minute (or a ``computed_at`` a little
+    ahead of ``now``, another process's clock) is "just now". Frozen results say "final": their
+    age tells when the experiment completed, not that they are stale.
+    """
+    minutes = int((now - computed_at).total_seconds() // 60)
+    if minutes < 1:
+        words = "just now"
+    elif minutes < 60:
+        words = f"{minutes} min ago"
+    elif minutes < 24 * 60:
+        words = f"{minutes // 60} h ago"
+    else:
+        days = minutes // (24 * 60)
+        words = f"{days} day{'s' if days > 1 else ''} ago"
+    return f"final, computed {words}" if final else f"updated {words}"
