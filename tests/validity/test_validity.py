@@ -97,6 +97,7 @@ def simulate_plan(seed: int, effects: list[Effect]):
         double_exposure_share=0.0,
         duplicate_share=0.0,
         return_visits=0.5,
+        pre_days=0,  # its metrics are not regression-adjusted: a pre-period would only cost time
         identifier_prefix=f"experiment-{seed}-user-",
     )
 
