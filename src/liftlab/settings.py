@@ -115,6 +115,9 @@ EVENTSTORE_URL = config.eventstore_url()
 # Below these, a comparison's verdict is insufficient_data whatever its p-value.
 RESULTS_MIN_IDENTITIES = int(os.environ.get("RESULTS_MIN_IDENTITIES", "50"))
 RESULTS_MIN_CONVERSIONS = int(os.environ.get("RESULTS_MIN_CONVERSIONS", "5"))
+# `liftlab serve` recomputes running experiments' results this often; 0: never (cron runs
+# `liftlab results refresh --all` instead, where several processes serve one ClickHouse).
+RESULTS_REFRESH_MINUTES = float(os.environ.get("RESULTS_REFRESH_MINUTES", "60"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

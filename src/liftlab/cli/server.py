@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from liftlab import config
 from liftlab.cli import CommandError, setup_django
@@ -63,6 +64,17 @@ def migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
+def results_refresh_minutes() -> float:
+    """``RESULTS_REFRESH_MINUTES``, checked before anything starts: 0 (off) or a positive time."""
+    setup_django()
+    from django.conf import settings
+
+    minutes = settings.RESULTS_REFRESH_MINUTES
+    if not math.isfinite(minutes) or minutes < 0:
+        raise CommandError(f"RESULTS_REFRESH_MINUTES must be 0 (off) or more, not {minutes:g}")
+    return minutes
+
+
 def serve(args: argparse.Namespace) -> int:
     embedded = config.eventstore_url().startswith("chdb:")
     if embedded and args.workers not in (None, 1):
@@ -76,6 +88,7 @@ def serve(args: argparse.Namespace) -> int:
     for name in ("header_timeout", "body_timeout", "keep_alive"):
         if getattr(args, name) <= 0:
             raise CommandError(f"--{name.replace('_', '-')} must be more than 0 seconds")
+    refresh_minutes = results_refresh_minutes()
     migrate()
     from liftlab.serving.server import run
 
@@ -89,6 +102,7 @@ def serve(args: argparse.Namespace) -> int:
             header_timeout=args.header_timeout,
             body_timeout=args.body_timeout,
             keep_alive=args.keep_alive,
+            refresh_minutes=refresh_minutes,
         )
     )
     return 0

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -23,7 +26,7 @@ from liftlab.analysis.results import query_results, read_exposure_timeline
 from liftlab.analysis.settings import parse_settings
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.eventstore import open_store
-from liftlab.experiments.errors import NotStarted
+from liftlab.experiments.errors import NotStarted, Refused
 from liftlab.experiments.models import (
     Experiment,
     ExperimentMetric,
@@ -156,6 +159,11 @@ def results_for(experiment: Experiment, *, refresh: bool = False) -> dict:
         age = timezone.now() - cache.computed_at
         if not refresh or age < REFRESH_INTERVAL:
             return _cached(cache, throttled=refresh)
+    return _recompute(experiment, current)
+
+
+def _recompute(experiment: Experiment, current: str) -> dict:
+    """Compute the document from the latest events and cache it under its fingerprint."""
     document = compute_document(experiment, timezone.now())
     ResultCache.objects.update_or_create(
         experiment=experiment,
@@ -166,6 +174,53 @@ def results_for(experiment: Experiment, *, refresh: bool = False) -> dict:
         },
     )
     return {**document, "cached": False}
+
+
+def refresh_now(experiment: Experiment) -> dict:
+    """Recompute a running experiment's results now, as ``results_for(refresh=True)`` does,
+    but past ``REFRESH_INTERVAL``: that throttle spares the store from people pressing a button,
+    and the schedule (``liftlab serve``, ``liftlab results refresh``) refreshes on purpose.
+
+    Only running experiments: a paused one keeps its results until it resumes, a completed
+    one is frozen.
+    """
+    if experiment.status != ExperimentStatus.RUNNING:
+        raise Refused(
+            "status",
+            f"only running experiments' results are refreshed; this one is {experiment.status}.",
+        )
+    return _recompute(experiment, fingerprint(experiment))
+
+
+def running_experiments() -> list[Experiment]:
+    """What a scheduled refresh recomputes: every running experiment, oldest first."""
+    experiments = Experiment.objects.alive().filter(status=ExperimentStatus.RUNNING)
+    return list(experiments.select_related("environment").order_by("id"))
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """One experiment's refresh: how long it took, and why it failed if it did."""
+
+    experiment: Experiment
+    seconds: float
+    error: Exception | None = None
+
+
+def refresh_each(experiments: Iterable[Experiment]) -> Iterator[Refreshed]:
+    """Refresh one experiment after another, as each finishes.
+
+    A failure (the event store down, a query refused) is reported, not raised: one
+    experiment's problem must not keep the others' results from being refreshed.
+    """
+    for experiment in experiments:
+        started = time.monotonic()
+        try:
+            refresh_now(experiment)
+        except Exception as exc:  # any error: reported to the caller, who logs or prints it
+            yield Refreshed(experiment, time.monotonic() - started, exc)
+        else:
+            yield Refreshed(experiment, time.monotonic() - started)
 
 
 def _store_answers() -> None:

@@ -9,8 +9,10 @@ Slow or stalled clients live in the event loop, never in Django's threads:
   ``threads`` threads, the response written after the thread is free.
 
 One process by default (embedded chDB allows one per data folder); with a ClickHouse server
-``workers`` processes share the listening socket (uvicorn's supervisor). docs/serving.md has
-the settings and the measurements.
+``workers`` processes share the listening socket (uvicorn's supervisor). Beside them, one
+thread of the ``liftlab serve`` process refreshes running experiments' results every
+``refresh_minutes`` (``liftlab.serving.refresh``). docs/serving.md has the settings and the
+measurements.
 """
 
 from __future__ import annotations
@@ -30,3 +32,4 @@ class ServeOptions:
     header_timeout: float = 10.0  # s to send a request's headers
     body_timeout: float = 60.0  # s to send a request's body, from the end of its headers
     keep_alive: float = 5.0  # s an idle connection stays open between requests
+    refresh_minutes: float = 0.0  # between scheduled results refreshes; 0: none

@@ -9,6 +9,7 @@ import uvicorn
 
 from liftlab.serving import THREADS_VARIABLE, ServeOptions
 from liftlab.serving.protocol import DeadlineH11Protocol
+from liftlab.serving.refresh import scheduled_refreshes
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
@@ -58,13 +59,18 @@ def raise_open_files_limit(connections: int) -> None:
 
 
 def run(options: ServeOptions) -> None:
-    """Serve until SIGINT or SIGTERM (then finish the requests in progress, ≤ 10 s)."""
+    """Serve until SIGINT or SIGTERM (then finish the requests in progress, ≤ 10 s).
+
+    The scheduled results refreshes run in this process, whatever the number of workers: one
+    refresher per ``liftlab serve``, in the process that holds an embedded store.
+    """
     os.environ[THREADS_VARIABLE] = str(options.threads)
     raise_open_files_limit(options.max_connections)
     config = config_for(options)
-    if options.workers > 1:
-        from uvicorn.supervisors import Multiprocess
+    with scheduled_refreshes(options.refresh_minutes):
+        if options.workers > 1:
+            from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-    else:
-        uvicorn.Server(config).run()
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            uvicorn.Server(config).run()
