@@ -7,6 +7,7 @@ page does (``liftlab.formatting`` is plain Python, shared by both).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -51,8 +52,9 @@ def render(
     ``control`` is the experiment's control variant: a version-1 document does not say it.
     """
     doc = as_document(document, control)
-    final = "final" if doc.is_final else f"as of {doc.computed_at:%Y-%m-%d %H:%M:%S} UTC"
-    console.print(f"[bold]{escape(title)}[/bold] ({doc.status}, {final})")
+    age = f.results_age(doc.computed_at, datetime.now(UTC), final=doc.is_final)
+    at = f"{doc.computed_at:%Y-%m-%d %H:%M:%S} UTC"
+    console.print(f"[bold]{escape(title)}[/bold] ({doc.status}, {age}: {at})")
     _decisions(doc, console)
     _exposures(doc, console)
     facts = f.settings_facts(doc.analysis, doc.interval_level)

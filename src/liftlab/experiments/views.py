@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from liftlab.accounts.models import Role
 from liftlab.analysis.documents import AnyResultDocument
 from liftlab.api.audited import AuditedMixin
 from liftlab.api.scoping import EnvironmentAccess, EnvironmentScopedMixin
@@ -30,6 +31,11 @@ from liftlab.experiments.serializers import (
     ExperimentSerializer,
     MetricSerializer,
     StartSerializer,
+)
+
+VIEWERS_DO_NOT_REFRESH = (
+    "only the environment's admins may refresh results on demand; running experiments' "
+    "results are recomputed on a schedule, and computed_at says when these were."
 )
 
 
@@ -106,19 +112,31 @@ class ExperimentViewSet(ExperimentationViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "refresh", bool, description="recompute (at most once a minute per experiment)"
+                "refresh",
+                bool,
+                description="recompute now: the environment's admins only, at most once a minute "
+                "per experiment; a viewer's request is ignored and `refresh` says why",
             )
         ],
         responses=AnyResultDocument,
     )
     @action(detail=True, methods=["get"])
     def results(self, request: Request, *args, **kwargs) -> Response:
-        """Per-metric, per-variant results; the frozen snapshot once completed."""
+        """Per-metric, per-variant results; the frozen snapshot once completed.
+
+        A viewer's ``?refresh=true`` is a read like any other, answered with the results as
+        they are and the reason in ``refresh``, as a throttled refresh is: reads stay open to
+        every member, recomputing on demand is the admins' (the schedule refreshes for all).
+        """
         experiment = self.get_object()
         refresh = request.query_params.get("refresh", "false")
         if refresh not in ("true", "false"):
             raise ValidationError({"refresh": "must be true or false."})
-        return Response(experiment_results.results_for(experiment, refresh=refresh == "true"))
+        allowed = refresh == "true" and self.role == Role.ADMIN
+        document = experiment_results.results_for(experiment, refresh=allowed)
+        if refresh == "true" and not allowed and not document["is_final"]:
+            document["refresh"] = VIEWERS_DO_NOT_REFRESH
+        return Response(document)
 
     @extend_schema(request=None, responses=ExperimentSerializer)
     @action(detail=True, methods=["post"])
