@@ -18,6 +18,7 @@ from liftlab.analysis.definition import (
     MetricType,
     Quantile,
     RatioDefinition,
+    check_metric,
     metric_type_for,
 )
 
@@ -54,6 +55,9 @@ class MetricSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "aggregation", Aggregation(self.aggregation))
+        problems = check_metric(self.aggregation, self.definition)
+        if problems:
+            raise ValueError("; ".join(f"{p['path']}: {p['message']}" for p in problems))
         if self.lookback_days is not None:
             if self.metric_type is MetricType.QUANTILE:
                 raise ValueError("a quantile metric cannot be regression-adjusted")
