@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -285,3 +286,38 @@ def test_plotly_is_served_from_the_installed_package_gzipped_and_cacheable():
     assert packed["Content-Encoding"] == "gzip"
     assert gzip.decompress(packed.content) == plain.content
     assert "immutable" in packed["Cache-Control"] and "Accept-Encoding" in packed["Vary"]
+
+
+def aged(document: dict, age: timedelta) -> dict:
+    """The document as if computed ``age`` ago (the real code stores its own ``computed_at``)."""
+    return {**document, "computed_at": (timezone.now() - age).isoformat()}
+
+
+def test_the_experiment_page_and_the_list_say_how_old_the_results_are(
+    environment, metrics, experiment, viewer
+):
+    cache_document(experiment, aged(for_experiment(experiment, metrics), timedelta(minutes=12)))
+    done = new_experiment(environment, metrics, status="completed", name="Done", flag="done")
+    freeze_document(done, aged(for_experiment(done, metrics, final=True), timedelta(days=3)))
+    client = client_for(viewer)
+    assert "Updated 12 min ago" in text(experiment_page(client, experiment))
+    assert "Final, computed 3 days ago" in text(experiment_page(client, done))
+    listing = client.get(reverse("web:experiments", kwargs={"key": environment.key}))
+    rows = [text(r) for r in re.findall(r"<tr>(.*?)</tr>", listing.content.decode(), re.S)]
+    assert "Results" in rows[0]
+    assert "final, computed 3 days ago" in rows[1] and "updated 12 min ago" in rows[2]
+
+
+def test_refresh_is_offered_to_admins_of_running_experiments_with_its_limit(
+    environment, metrics, experiment, admin, viewer
+):
+    paused = new_experiment(environment, metrics, status="paused", name="Paused", flag="paused")
+    for shown in (experiment, paused):
+        cache_document(shown, for_experiment(shown, metrics))
+    running_page = text(experiment_page(client_for(admin), experiment))
+    assert "Refresh results" in running_page
+    assert "Refresh results includes newer events, at most once a minute." in running_page
+    paused_page = text(experiment_page(client_for(admin), paused))
+    assert "Refresh results" not in paused_page and "Resume" in paused_page
+    viewers_page = text(experiment_page(client_for(viewer), experiment))
+    assert "Refresh results" not in viewers_page and "Updated" in viewers_page

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 
 from django.contrib import messages
@@ -15,8 +16,10 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from liftlab import formatting
 from liftlab.accounts.models import Environment, Membership, Role
 from liftlab.eventstore import EventStoreError
 from liftlab.experiments import services
@@ -42,6 +45,14 @@ def _document(experiment: Experiment) -> dict | None:
     if experiment.status == ExperimentStatus.DRAFT:
         return None
     return results_for(experiment)
+
+
+def _age(document: dict | None) -> str:
+    """How old a result document is, in words ("updated 12 min ago"); empty for none."""
+    if document is None:
+        return ""
+    computed_at = datetime.fromisoformat(document["computed_at"])
+    return formatting.results_age(computed_at, timezone.now(), final=document["is_final"])
 
 
 def _refresh(request: HttpRequest, experiment: Experiment) -> None:
@@ -100,10 +111,8 @@ def environment_list(request: HttpRequest) -> HttpResponse:
 def experiment_list(request: HttpRequest, key: str) -> HttpResponse:
     access = environment_access(request, key)
     experiments = Experiment.objects.alive().filter(environment=access.environment)
-    rows = [
-        (e, presenters.list_summary(_document(e), e.control_variant))
-        for e in experiments.order_by("-id")
-    ]
+    documents = [(e, _document(e)) for e in experiments.order_by("-id")]
+    rows = [(e, presenters.list_summary(d, e.control_variant), _age(d)) for e, d in documents]
     ingestion = keys.panel(request, access)  # admins only: None for viewers
     context = {"access": access, "rows": rows, "ingestion": ingestion}
     return keys.never_cached_if_secret(render(request, "web/experiments.html", context), ingestion)
@@ -124,8 +133,10 @@ def experiment_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
             for name, (allowed_from, _) in services.TRANSITIONS.items()
             if experiment.status in allowed_from
         ],
-        "can_refresh": experiment.status in REFRESHABLE,
+        # Offered while running only: a paused experiment's results stay until it resumes.
+        "can_refresh": experiment.status == ExperimentStatus.RUNNING,
         "results": results,
+        "age": _age(document),
         "analysis": presenters.analysis_panel(experiment, results),
         "analysis_form": access.is_admin and analysis.analysis_form(experiment),
         "attached": experiment.experiment_metrics.select_related("metric").order_by("id"),
