@@ -5,8 +5,9 @@ own warehouse. An arm is a summary per kind of metric (``SampleSummary``, ``Prop
 ``RatioSummary``, ``QuantileSummary``, ``ClusteredQuantileSummary``, and the regression-adjusted
 ``AdjustedSummary`` and ``AdjustedRatioSummary``, whose θ ``pool_theta`` sets per comparison);
 ``effect`` turns two arms into an ``Effect`` on a scale; a method (``FixedHorizon``,
-``Sequential``, ``Bayesian``) answers from it; ``multiplicity`` corrects a family.
-See docs/statistics.md for the methods.
+``Sequential``, ``Bayesian``) answers from it; ``multiplicity`` corrects a family; ``power``
+plans a comparison before the data (identities needed, the effect detectable).
+See docs/statistics.md and docs/power.md for the methods.
 """
 
 from liftlab.stats.adjusted import AdjustedRatioSummary, AdjustedSummary, pool_theta
@@ -14,6 +15,15 @@ from liftlab.stats.bayesian import Bayesian, Prior
 from liftlab.stats.effects import Effect, Scale, effect, variance_reduction
 from liftlab.stats.frequentist import FixedHorizon, Sequential
 from liftlab.stats.multiplicity import Correction, adjust, adjusted_alpha
+from liftlab.stats.power import (
+    Design,
+    FixedHorizonDesign,
+    PlannedComparison,
+    SequentialDesign,
+    identities_needed,
+    minimum_detectable_effect,
+    standardised_effect,
+)
 from liftlab.stats.quantile import (
     ClusteredQuantileSummary,
     QuantileSummary,
@@ -30,8 +40,11 @@ __all__ = [
     "Bayesian",
     "ClusteredQuantileSummary",
     "Correction",
+    "Design",
     "Effect",
     "FixedHorizon",
+    "FixedHorizonDesign",
+    "PlannedComparison",
     "Prior",
     "ProportionSummary",
     "QuantileSummary",
@@ -39,14 +52,18 @@ __all__ = [
     "SampleSummary",
     "Scale",
     "Sequential",
+    "SequentialDesign",
     "SrmResult",
     "Summary",
     "adjust",
     "adjusted_alpha",
     "effect",
+    "identities_needed",
+    "minimum_detectable_effect",
     "order_statistic_rank",
     "pool_theta",
     "quantile_levels",
     "sample_ratio_test",
+    "standardised_effect",
     "variance_reduction",
 ]
