@@ -99,12 +99,12 @@ EXACT = IdentityKey("identifier", "toUInt64(0)")
 """The identifier itself: no collision possible, about 1.5× slower on large experiments."""
 
 
-def _select(columns: list[str]) -> str:
+def select_list(columns: list[str]) -> str:
     return ",\n    ".join(columns)
 
 
 @dataclass(frozen=True)
-class _Source:
+class PartSource:
     """Where one part of a metric finds its events: its matcher column and, for a part that
     reads numbers, its value source's column."""
 
@@ -114,12 +114,12 @@ class _Source:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     """One metric of the query: its position, its parts' sources and the numbers it needs."""
 
     index: int
     metric: MetricSpec
-    sources: tuple[_Source, ...]
+    sources: tuple[PartSource, ...]
 
     @property
     def numbers(self) -> list[str]:
@@ -155,12 +155,22 @@ class _Common:
     def identity_columns(self) -> list[str]:
         return [f"{self.identity.key} AS key", f"{self.identity.check} AS check"]
 
+    def assignment_columns(self) -> list[str]:
+        """What a query over slices adds to each identity's assignment (none here)."""
+        return []
+
+    def exposure_columns(self) -> list[str]:
+        """What a query over slices reads from each exposure row (none here)."""
+        return []
+
     def assignment(self) -> str:
         """Per exposed identity: first exposure, its value, status, the index of its variant
         (``arm``, 0 unless assigned) and whether its key collides."""
         event = self.params.bind(self.spec.exposure_event, "String")
         flag = self.params.bind(self.spec.feature_name, "String")
         variants = self.variants()
+        extra = "".join(f",\n    {c}" for c in self.assignment_columns())
+        reads = "".join(f", {c}" for c in self.exposure_columns())
         return f"""assignment AS (
     SELECT
     key,
@@ -171,10 +181,10 @@ class _Common:
             '{UNKNOWN_VARIANT}') AS status,
     if(status = '{ASSIGNED}', indexOf({variants}, first_value), 0) AS arm,
     any(check) AS identity_check,
-    min(check) != max(check) AS collided
+    min(check) != max(check) AS collided{extra}
     FROM (
         SELECT {", ".join(self.identity_columns())}, value,
-               toUnixTimestamp64Milli(timestamp) AS time
+               toUnixTimestamp64Milli(timestamp) AS time{reads}
         FROM events
         WHERE {self.where(f"event = {event} AND feature_name = {flag}")}
     )
@@ -185,8 +195,15 @@ class _Common:
         return self.params.bind(list(self.spec.variant_keys), "Array(String)")
 
 
-class _ResultsQuery(_Common):
-    """Assembles the results query's parts; see the module docstring."""
+class ResultsQuery(_Common):
+    """Assembles the results query's parts; see the module docstring.
+
+    ``keys`` are the columns a query over slices (``timeline``, ``segments``) adds to the
+    grouping of ``exposures`` and ``per_variant``: each slice gets its own rows, arms and
+    percentile caps. The plain query has none.
+    """
+
+    keys: tuple[str, ...] = ()
 
     def __init__(self, spec: ExperimentSpec, identity: IdentityKey) -> None:
         super().__init__(spec, identity)
@@ -198,14 +215,14 @@ class _ResultsQuery(_Common):
         self.plans = [self._plan(i, m) for i, m in enumerate(spec.metrics)]
         self.percentile = any(is_percentile_capped(p.metric) for p in self.plans)
 
-    def _plan(self, index: int, metric: MetricSpec) -> _Plan:
-        return _Plan(index, metric, tuple(self._source(part) for part in metric.parts))
+    def _plan(self, index: int, metric: MetricSpec) -> Plan:
+        return Plan(index, metric, tuple(self._source(part) for part in metric.parts))
 
-    def _source(self, part: Part) -> _Source:
+    def _source(self, part: Part) -> PartSource:
         number = None
         if part.aggregation in (Aggregation.SUM, Aggregation.MEAN):
             number = self._value_source(part.event, part.value)
-        return _Source(part, self._matcher(part.event, part.filters), number)
+        return PartSource(part, self._matcher(part.event, part.filters), number)
 
     def _matcher(self, event: str, filters: tuple[Filter, ...]) -> str:
         key = json.dumps([event, [f.to_json() for f in filters]])
@@ -229,19 +246,24 @@ class _ResultsQuery(_Common):
             self._columns.append(f"if({event_is}, ifNull({number}, nan), nan) AS {name}")
         return self.value_sources[event, prop]
 
+    def row_columns(self) -> list[str]:
+        """What a query over slices adds to each metric row (none here)."""
+        return []
+
     def metric_rows(self) -> str:
         events = sorted({part.event for m in self.spec.metrics for part in m.parts})
         in_events = f"event IN {self.params.bind(events, 'Array(String)')}"
         columns = [
             *self.identity_columns(),
             "toUnixTimestamp64Milli(timestamp) AS time",
+            *self.row_columns(),
             *self.props.columns(),
             *self._columns,
         ]
         start = self.spec.start_ms - self.spec.lookback_ms
         return f"""metric_rows AS (
     SELECT
-    {_select(columns)}
+    {select_list(columns)}
     FROM events
     WHERE {self.where(in_events, start)}
 )"""
@@ -258,7 +280,7 @@ class _ResultsQuery(_Common):
             period += f" AND time <= first_time + {hours}"
         return period
 
-    def _aggregate(self, source: _Source, counted: str) -> str:
+    def _aggregate(self, source: PartSource, counted: str) -> str:
         """The identity's number of one part over its ``counted`` rows: never NULL, even where
         a filter on a missing property is (a NULL number would drop out of a cap's ranks)."""
         aggregation = source.part.aggregation
@@ -272,20 +294,25 @@ class _ResultsQuery(_Common):
             return total
         return f"if(countIf({counted}) = 0, 0., {total} / countIf({counted}))"
 
-    def _numbers(self, plan: _Plan) -> list[str]:
-        """The identity's numbers of the metric (``x_{i}``, …); an absolute cap is applied here."""
-        cap = plan.metric.cap
-        columns = []
-        for name in plan.numbers:
-            part, pre = NUMBERS[name]
-            source = plan.sources[part]
-            value = self._aggregate(source, source.matcher + self._period(plan.metric, pre))
-            if name in CAPPED and cap is not None and cap.type is CapType.ABSOLUTE:
-                value = f"least(toFloat64({value}), {self.params.bind(cap.value, 'Float64')})"
-            columns.append(f"{value} AS {plan.number(name)}")
-        return columns + self._quantile_values(plan)
+    def _numbers(self, plan: Plan) -> list[str]:
+        """The identity's numbers of the metric (``x_{i}``, …), then what its quantile ranks."""
+        return [self._number(plan, name) for name in plan.numbers] + self._quantile_values(plan)
 
-    def _quantile_values(self, plan: _Plan) -> list[str]:
+    def _number(self, plan: Plan, name: str) -> str:
+        """One number of the identity, ``x_{i}`` say; an absolute cap is applied here."""
+        part, pre = NUMBERS[name]
+        source = plan.sources[part]
+        value = self._aggregate(source, source.matcher + self._period(plan.metric, pre))
+        return f"{self.absolute_cap(plan, name, value)} AS {plan.number(name)}"
+
+    def absolute_cap(self, plan: Plan, name: str, value: str) -> str:
+        """``value`` capped when the metric has an absolute cap and the number is capped."""
+        cap = plan.metric.cap
+        if name in CAPPED and cap is not None and cap.type is CapType.ABSOLUTE:
+            return f"least(toFloat64({value}), {self.params.bind(cap.value, 'Float64')})"
+        return value
+
+    def _quantile_values(self, plan: Plan) -> list[str]:
         """What a quantile metric ranks, per identity: how many numbers it has (identity level,
         beside its total ``x``) or the numbers themselves (event level)."""
         quantile = plan.metric.quantile
@@ -294,9 +321,13 @@ class _ResultsQuery(_Common):
         source = plan.sources[0]
         period = self._period(plan.metric, False)
         counted = f"{source.matcher}{period} AND NOT isNaN({source.number})"
-        if quantile.level is QuantileLevel.IDENTITY:
-            return [f"countIf({counted}) AS counted_{plan.index}"]
-        return [f"groupArrayIf({source.number}, {counted}) AS events_{plan.index}"]
+        return [self.ranked_values(quantile.level, source.number, counted, plan.index)]
+
+    def ranked_values(self, level: QuantileLevel, number: str, counted: str, index: int) -> str:
+        """``counted_{index}`` (identity level) or ``events_{index}`` (event level)."""
+        if level is QuantileLevel.IDENTITY:
+            return f"countIf({counted}) AS counted_{index}"
+        return f"groupArrayIf({number}, {counted}) AS events_{index}"
 
     def per_identity(self) -> str:
         """Metric rows of assigned identities from their first exposure (less the longest
@@ -306,25 +337,42 @@ class _ResultsQuery(_Common):
         grouping sees only rows some metric may count.
         """
         numbers = [column for plan in self.plans for column in self._numbers(plan)]
+        carried = [f"any({name}) AS {name}" for name in ("arm", *self.carried())]
         since = "first_time"
         if self.spec.lookback_ms:
             since += f" - {self.params.bind(self.spec.lookback_ms, 'Int64')}"
         return f"""per_identity AS (
     SELECT
-    any(arm) AS arm,
+    {select_list(carried)},
     max(check != identity_check) AS collided,
-    {_select(numbers)}
+    {select_list(numbers)}
     FROM metric_rows
     INNER JOIN (
-        SELECT key, identity_check, first_time, arm
-        FROM assignment
-        WHERE status = '{ASSIGNED}'
+        {self.assigned()}
     ) AS assigned ON metric_rows.key = assigned.key
     WHERE time >= {since}
     GROUP BY metric_rows.key
 )"""
 
-    def _sums(self, plan: _Plan) -> list[str]:
+    def carried(self) -> dict[str, str]:
+        """What ``per_identity`` keeps of each identity beside its arm, by name: the
+        expression over ``assignment`` (none here)."""
+        return {}
+
+    def counted(self) -> tuple[str, str]:
+        """Which identities' metric rows count, and their arm: the assigned ones."""
+        return f"status = '{ASSIGNED}'", "arm"
+
+    def assigned(self) -> str:
+        """The identities whose metric rows count, with what ``per_identity`` keeps."""
+        where, arm = self.counted()
+        kept = "".join(f", {expression} AS {name}" for name, expression in self.carried().items())
+        return (
+            f"SELECT key, identity_check, first_time, {arm} AS arm{kept}\n"
+            f"        FROM assignment WHERE {where}"
+        )
+
+    def _sums(self, plan: Plan) -> list[str]:
         """Per variant: the metric's sums, or, under a percentile cap (known only once every
         variant is grouped), the identities' numbers to sum once it is."""
         if is_percentile_capped(plan.metric):
@@ -335,7 +383,7 @@ class _ResultsQuery(_Common):
             for name, factors in _products(plan.index, plan.metric)
         ]
 
-    def _ranked(self, plan: _Plan) -> list[str]:
+    def _ranked(self, plan: Plan) -> list[str]:
         quantile = plan.metric.quantile
         if quantile is None:
             return []
@@ -344,33 +392,53 @@ class _ResultsQuery(_Common):
             return ranked.order_columns(i, q, f"groupArrayIf(x_{i}, counted_{i} > 0)")
         return ranked.event_quantile(i, q, f"groupArrayIf(events_{i}, notEmpty(events_{i}))")
 
+    def slices(self) -> str:
+        """What ``per_variant`` groups: an identity's numbers, in each slice it belongs to."""
+        return "per_identity"
+
+    def expansions(self) -> list[str]:
+        """Parts between ``per_identity`` and ``per_variant`` (none here)."""
+        return []
+
     def per_variant(self) -> str:
-        columns = ["arm", "sum(collided) AS collisions"]
+        grouped = [*self.keys, "arm"]
+        columns = [*grouped, "sum(collided) AS collisions"]
         if self.percentile:
             columns.append("count() AS rows")
         for plan in self.plans:
             columns += self._sums(plan) + self._ranked(plan)
         return f"""per_variant AS (
     SELECT
-    {_select(columns)}
-    FROM per_identity
-    GROUP BY arm
+    {select_list(columns)}
+    FROM {self.slices()}
+    GROUP BY {", ".join(grouped)}
 )"""
+
+    def window(self) -> str:
+        """The window over one slice's rows beside the exposure counts."""
+        if not self.keys:
+            return "OVER ()"
+        return f"OVER (PARTITION BY {', '.join(self.keys)})"
+
+    def exposed(self) -> str:
+        """What ``exposures`` counts: each identity, in each slice it belongs to."""
+        return "assignment"
 
     def exposures(self) -> str:
         """Identities per status and variant, with the variant's arm to join metrics on."""
+        grouped = ", ".join([*self.keys, "status", "variant", "arm"])
         return f"""exposures AS (
     SELECT
-    status,
+    {"".join(f"{k}, " for k in self.keys)}status,
     if(status = '{ASSIGNED}', first_value, '') AS variant,
     arm,
     count() AS n,
     sum(collided) AS collided
-    FROM assignment
-    GROUP BY status, variant, arm
+    FROM {self.exposed()}
+    GROUP BY {grouped}
 )"""
 
-    def _combined(self, plan: _Plan) -> list[str]:
+    def _combined(self, plan: Plan) -> list[str]:
         """The metric's columns beside the exposure counts; a percentile cap is found here,
         by window functions over these few rows, with the arm's numbers to cap."""
         passed = [column(plan.index, "quantile", f) for f in quantile_fields(plan.metric)]
@@ -378,13 +446,14 @@ class _ResultsQuery(_Common):
         if is_percentile_capped(plan.metric):
             i = plan.index
             level = self.params.bind(plan.metric.cap.value, "Float64")  # type: ignore[union-attr]
-            computed = ranked.percentile_cap(i, level, f"per_variant.values_{i}", "identities")
+            values = f"per_variant.values_{i}"
+            computed = ranked.percentile_cap(i, level, values, "identities", self.window())
             computed.append(f"per_variant.values_{i} AS values_{i}")
         else:
             passed += [name for name, _ in _products(plan.index, plan.metric)]
         return computed + [f"ifNull(per_variant.{name}, 0) AS {name}" for name in passed]
 
-    def _results(self, plan: _Plan) -> list[str]:
+    def _results(self, plan: Plan) -> list[str]:
         """The metric's result columns; a percentile-capped metric's sums are computed here,
         a level above its cap: an alias in the same select would be inlined into every
         ``arraySum`` lambda, which then recomputes the cap per element (measured 10× slower)."""
@@ -400,23 +469,29 @@ class _ResultsQuery(_Common):
             sums.append(f"{total} AS {name}")
         return sums + names[len(sums) :]
 
+    def head(self) -> list[str]:
+        """The parts before the exposure counts: the assignment."""
+        return [self.assignment()]
+
     def sql(self) -> str:
-        parts = [self.assignment(), self.exposures()]
+        parts = [*self.head(), self.exposures()]
         if not self.plans:
-            return _with(parts) + _outer("collided", [], [], "")
-        parts += [self.metric_rows(), self.per_identity(), self.per_variant()]
+            return _with(parts) + _outer(self.keys, "collided", [], [], "")
+        parts += [self.metric_rows(), self.per_identity(), *self.expansions(), self.per_variant()]
         combined = [column for plan in self.plans for column in self._combined(plan)]
         if self.percentile:
             combined[:0] = [
-                f"sum(if(status = '{ASSIGNED}', n, 0)) OVER () AS identities",
+                f"sum(if(status = '{ASSIGNED}', n, 0)) {self.window()} AS identities",
                 f"if(status = '{ASSIGNED}', n - ifNull(per_variant.rows, 0), 0) AS missing",
             ]
         results = [column for plan in self.plans for column in self._results(plan)]
+        joined = " AND ".join(f"exposures.{k} = per_variant.{k}" for k in (*self.keys, "arm"))
         return _with(parts) + _outer(
+            self.keys,
             "collided + ifNull(per_variant.collisions, 0)",
             combined,
             results,
-            "LEFT JOIN per_variant ON exposures.arm = per_variant.arm",
+            f"LEFT JOIN per_variant ON {joined}",
         )
 
 
@@ -451,29 +526,34 @@ def _with(parts: list[str]) -> str:
     return "WITH\n" + ",\n".join(parts) + "\n"
 
 
-def _outer(collisions: str, combined: list[str], results: list[str], join: str) -> str:
-    """The result rows: exposures per status and variant, each beside its arm's metrics.
+def _outer(
+    keys: tuple[str, ...], collisions: str, combined: list[str], results: list[str], join: str
+) -> str:
+    """The result rows: exposures per slice (``keys``), status and variant, each beside its
+    arm's metrics.
 
     The inner select may hold window columns over all its rows (a percentile cap ranks every
     variant's values); the outer one keeps only the result columns.
     """
     inner = "".join(f",\n        {c}" for c in combined)
     outer = "".join(f",\n    {name}" for name in results)
+    sliced = "".join(f"{k},\n    " for k in keys)
+    qualified = "".join(f"exposures.{k} AS {k},\n        " for k in keys)
     return f"""SELECT
-    status,
+    {sliced}status,
     variant,
     n,
     collisions{outer}
 FROM (
     SELECT
-        status,
+        {qualified}status,
         variant,
         n,
         {collisions} AS collisions{inner}
     FROM exposures
     {join}
 )
-ORDER BY status, variant"""
+ORDER BY {"".join(f"{k}, " for k in keys)}status, variant"""
 
 
 def build_results_query(
@@ -487,7 +567,7 @@ def build_results_query(
     ``m{i}_sum_sq``, the other ``MOMENTS`` groups it needs, ``m{i}_cap`` under a percentile
     cap and ``m{i}_quantile_{field}`` for a quantile.
     """
-    query = _ResultsQuery(spec, identity)
+    query = ResultsQuery(spec, identity)
     return query.sql(), query.params.values
 
 

@@ -81,18 +81,19 @@ def _cluster_columns(index: int, clusters: str, estimate: str) -> list[str]:
     ]
 
 
-def percentile_cap(index: int, level: str, values: str, identities: str) -> list[str]:
+def percentile_cap(index: int, level: str, values: str, identities: str, over: str) -> list[str]:
     """Columns beside the exposure counts computing ``m{index}_cap``: x_(k) of every assigned
     identity's number, all variants together, k = max(1, ceil(N·level)).
 
     ``values`` is the row's arm's array of per-identity tuples (the number first);
-    ``identities`` the number N of assigned identities. The N − (listed) identities missing
-    from the arrays are zeros: they rank after the negative numbers.
+    ``identities`` the number N of assigned identities; ``over`` the window of the rows that
+    rank together (all of them, or one slice's). The N − (listed) identities missing from the
+    arrays are zeros: they rank after the negative numbers.
     """
     ranked, zeros, k = f"cap_ranked_{index}", f"cap_zeros_{index}", f"cap_rank_{index}"
     negative = f"arrayCount(v -> v < 0, {ranked})"
     return [
-        f"arraySort(groupArrayArray(arrayMap(t -> toFloat64(t.1), {values})) OVER ()) AS {ranked}",
+        f"arraySort(groupArrayArray(arrayMap(t -> toFloat64(t.1), {values})) {over}) AS {ranked}",
         f"{identities} - length({ranked}) AS {zeros}",
         f"{rank(identities, level)} AS {k}",
         f"multiIf({k} <= {negative}, {ranked}[{k}], {k} <= {negative} + {zeros}, 0., "
@@ -105,7 +106,7 @@ def capped_sum(values: str, factors: list[tuple[int, bool]], cap: str, missing: 
 
     ``factors``: (position in the tuple, capped?) for each factor; the ``missing`` identities
     (no row, every number 0) add min(0, cap) to a capped factor. ``cap`` must be a column of
-    the select below, not an alias of the same one (see ``query._ResultsQuery._results``).
+    the select below, not an alias of the same one (see ``query.ResultsQuery._results``).
     """
     product = " * ".join(
         f"least(toFloat64(t.{position}), {cap})" if capped else f"t.{position}"

@@ -151,7 +151,22 @@ def read_results(spec: ExperimentSpec, table: Table) -> ResultStats:
     Variants nobody was assigned to are present with n = 0 and zero sums; the optional parts
     of ``Moments`` are filled for the metrics that have them, in every variant.
     """
-    records = _records(table)
+    return read_records(spec, _records(table))
+
+
+def read_sliced(
+    spec: ExperimentSpec, table: Table, keys: Sequence[str]
+) -> dict[tuple[Any, ...], ResultStats]:
+    """Turn the rows of a query over slices (each row led by ``keys``) into ``ResultStats``
+    per slice present in the rows, keyed by the slice's key values."""
+    slices: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for record in _records(table):
+        slices.setdefault(tuple(record[k] for k in keys), []).append(record)
+    return {key: read_records(spec, records) for key, records in slices.items()}
+
+
+def read_records(spec: ExperimentSpec, records: list[dict[str, Any]]) -> ResultStats:
+    """The ``ResultStats`` of one set of (status, variant) rows (``read_results``)."""
     by_status: dict[str, int] = {QUARANTINED: 0, UNKNOWN_VARIANT: 0}
     assigned: dict[str, dict[str, Any]] = {}
     for record in records:
@@ -217,17 +232,26 @@ def collisions(table: Table) -> int:
     return sum(int(record["collisions"]) for record in _records(table))
 
 
-def query_results(spec: ExperimentSpec, run: Run) -> ResultStats:
-    """Compute ``spec``'s results through ``run``: hashed identities, exact if they collide.
+Build = Callable[[ExperimentSpec, query.IdentityKey], tuple[str, dict[str, object]]]
+"""A query builder taking the identity key: ``build_results_query`` and its like."""
+
+
+def run_without_collisions(spec: ExperimentSpec, build: Build, run: Run) -> Table:
+    """Run ``build``'s query with hashed identities, again with exact ones if they collide.
 
     The hashed query is exact unless two identifiers share its 64-bit key (about one chance
     in 10^8 for a million exposed identities); it then says so, and the identifier-keyed
     query, slower but free of hashing, answers instead.
     """
-    table = run(*build_results_query(spec, query.HASHED))
+    table = run(*build(spec, query.HASHED))
     if collisions(table):
-        table = run(*build_results_query(spec, query.EXACT))
-    return read_results(spec, table)
+        table = run(*build(spec, query.EXACT))
+    return table
+
+
+def query_results(spec: ExperimentSpec, run: Run) -> ResultStats:
+    """Compute ``spec``'s results through ``run``: hashed identities, exact if they collide."""
+    return read_results(spec, run_without_collisions(spec, build_results_query, run))
 
 
 def read_exposure_timeline(table: Table) -> list[TimelinePoint]:
