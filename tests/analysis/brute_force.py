@@ -4,7 +4,9 @@ This is the executable form of docs/metrics.md: first-touch assignment, quaranti
 variants, events counted from the first exposure (inclusive) to the window's end and the
 experiment's end (inclusive), filters, and what counts as a number; the pre-period covariate
 (the lookback's days before the first exposure), ratios, caps (absolute, and percentile over
-every assigned identity) and quantiles (of identities' totals or of events).
+every assigned identity) and quantiles (of identities' totals or of events). Results over
+time are ``expected`` with the end at each cutoff; a breakdown's segments are
+``expected_segments``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
+from liftlab.analysis.breakdowns import MISSING, OTHER, TOP_SEGMENTS, Breakdown, Source
 from liftlab.analysis.definition import Aggregation, CapType, Quantile, QuantileLevel
 from liftlab.analysis.filters import Filter, FilterOp
 from liftlab.analysis.results import CrossMoments, Moments, QuantileMoments, RatioCovariate
@@ -250,45 +253,107 @@ def arm_moments(
     )
 
 
-def expected(
-    spec: ExperimentSpec, stored: Iterable[StoredEvent]
-) -> tuple[dict[str, object], dict[str, dict[str, Moments]]]:
-    """(exposure counts, metric moments) as ``read_results`` should return them."""
-    until_end = [
-        e for e in stored if e.environment_key == spec.environment_key and ms(e) <= spec.end_ms
+def exposures_of(spec: ExperimentSpec, events: list[StoredEvent]) -> list[StoredEvent]:
+    """The identity's exposures to the experiment's flag from its start on."""
+    return [
+        e
+        for e in events
+        if e.event == spec.exposure_event
+        and e.feature_name == spec.feature_name
+        and ms(e) >= spec.start_ms
     ]
-    by_identity: dict[str, list[StoredEvent]] = defaultdict(list)
-    for e in until_end:
-        by_identity[e.identifier].append(e)
 
+
+def status_of(spec: ExperimentSpec, exposures: list[StoredEvent]) -> str:
+    """quarantined (two values), unknown (one value, not a variant) or assigned."""
+    if len({e.value for e in exposures}) > 1:
+        return "quarantined"
+    return "assigned" if exposures[0].value in spec.variant_keys else "unknown"
+
+
+def exposed_identities(
+    spec: ExperimentSpec, stored: Iterable[StoredEvent]
+) -> dict[str, tuple[list[StoredEvent], list[StoredEvent]]]:
+    """Per exposed identifier of the environment: (its events up to the end, its exposures)."""
+    by_identity: dict[str, list[StoredEvent]] = defaultdict(list)
+    for e in stored:
+        if e.environment_key == spec.environment_key and ms(e) <= spec.end_ms:
+            by_identity[e.identifier].append(e)
+    exposed = {who: (events, exposures_of(spec, events)) for who, events in by_identity.items()}
+    return {who: pair for who, pair in exposed.items() if pair[1]}
+
+
+def expected(
+    spec: ExperimentSpec, stored: Iterable[StoredEvent], members: set[str] | None = None
+) -> tuple[dict[str, object], dict[str, dict[str, Moments]]]:
+    """(exposure counts, metric moments) as ``read_results`` should return them; with
+    ``members``, those of these identities only (a segment), under the caps of all of them."""
     counts = {"variants": dict.fromkeys(spec.variant_keys, 0), "quarantined": 0, "unknown": 0}
     numbers: dict[str, dict[str, list[dict[str, object]]]] = {
         m.key: {v: [] for v in spec.variant_keys} for m in spec.metrics
     }
-    for events in by_identity.values():
-        exposures = [
-            e
-            for e in events
-            if e.event == spec.exposure_event
-            and e.feature_name == spec.feature_name
-            and ms(e) >= spec.start_ms
-        ]
-        if not exposures:
-            continue
-        if len({e.value for e in exposures}) > 1:
-            counts["quarantined"] += 1
+    everyone: dict[str, list[dict[str, object]]] = {m.key: [] for m in spec.metrics}
+    for who, (events, exposures) in exposed_identities(spec, stored).items():
+        inside = members is None or who in members
+        status = status_of(spec, exposures)
+        if status != "assigned":
+            counts[status] += inside
             continue
         first = min(exposures, key=ms)
-        if first.value not in spec.variant_keys:
-            counts["unknown"] += 1
-            continue
-        counts["variants"][first.value] += 1
+        counts["variants"][first.value] += inside
         for metric in spec.metrics:
-            numbers[metric.key][first.value].append(identity_numbers(metric, events, ms(first)))
+            identity = identity_numbers(metric, events, ms(first))
+            everyone[metric.key].append(identity)
+            if inside:
+                numbers[metric.key][first.value].append(identity)
 
     moments = {}
     for metric in spec.metrics:
         per_variant = numbers[metric.key]
-        cap = cap_value(metric, [i for arm in per_variant.values() for i in arm])
+        ranked = everyone[metric.key] if any(per_variant.values()) else []
+        cap = cap_value(metric, ranked)
         moments[metric.key] = {v: arm_moments(metric, arm, cap) for v, arm in per_variant.items()}
     return counts, moments
+
+
+def breakdown_text(breakdown: Breakdown, event: StoredEvent) -> str:
+    """The dimension's text on one exposure, ``MISSING`` where it has none: a trait's JSON
+    scalar as written (a string's own text), a metadata property's text, an SDK column."""
+    if breakdown.source is Source.TRAIT:
+        value = json.loads(event.traits).get(breakdown.property)
+        if isinstance(value, str):
+            return value
+        return json.dumps(value) if isinstance(value, int | float | bool) else MISSING
+    if breakdown.source is Source.METADATA:
+        value = prop(event, breakdown.property)  # type: ignore[arg-type]
+        return MISSING if value is None else text_of(value)
+    return getattr(event, breakdown.source.value) or MISSING
+
+
+def raw_segment(breakdown: Breakdown, exposures: list[StoredEvent]) -> str:
+    """The text on the first exposure; at a tie of first moments, the smallest text."""
+    first = min(ms(e) for e in exposures)
+    return min(breakdown_text(breakdown, e) for e in exposures if ms(e) == first)
+
+
+def expected_segments(
+    spec: ExperimentSpec, stored: list[StoredEvent]
+) -> dict[str, dict[str, tuple[dict[str, object], dict[str, dict[str, Moments]]]]]:
+    """Per dimension and segment: ``expected`` over the segment's identities. The top
+    ``TOP_SEGMENTS`` raw values by assigned identities (ties by text) are segments, the rest
+    ``OTHER``."""
+    exposed = exposed_identities(spec, stored)
+    result = {}
+    for breakdown in spec.breakdowns:
+        raw = {who: raw_segment(breakdown, exposures) for who, (_, exposures) in exposed.items()}
+        assigned: dict[str, int] = defaultdict(int)
+        for who, (_, exposures) in exposed.items():
+            assigned[raw[who]] += status_of(spec, exposures) == "assigned"
+        top = sorted(assigned, key=lambda value: (-assigned[value], value))[:TOP_SEGMENTS]
+        members: dict[str, set[str]] = defaultdict(set)
+        for who, value in raw.items():
+            members[value if value in top else OTHER].add(who)
+        result[breakdown.key] = {
+            segment: expected(spec, stored, who) for segment, who in members.items()
+        }
+    return result

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
+from liftlab.analysis.breakdowns import Breakdown
 from liftlab.analysis.definition import parse_definition
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.eventstore import StoredEvent
@@ -50,7 +51,15 @@ metadata = st.dictionaries(st.sampled_from(PROPERTIES), st.sampled_from(PROPERTY
 
 
 def stored(
-    env: str, event: str, feature: str, identifier: str, value: str, at, meta
+    env: str,
+    event: str,
+    feature: str,
+    identifier: str,
+    value: str,
+    at,
+    meta,
+    traits: dict[str, object] | None = None,
+    sdk: tuple[str, str] = ("python", "1"),
 ) -> StoredEvent:
     return StoredEvent(
         environment_key=env,
@@ -60,10 +69,10 @@ def stored(
         value=value,
         timestamp=at,
         collected_at=at,
-        traits="{}",
+        traits=json.dumps(traits or {}),
         metadata=json.dumps(meta),
-        sdk_language="python",
-        sdk_version="1",
+        sdk_language=sdk[0],
+        sdk_version=sdk[1],
         event_id=uuid.uuid4(),
     )
 
@@ -84,18 +93,18 @@ metric_events = st.tuples(
 
 
 @st.composite
-def assignments(draw) -> list[tuple[str, str, str, datetime]]:
+def assignments(draw, at=times) -> list[tuple[str, str, str, datetime]]:
     """Every identity exposed, mostly to one variant (a ghost for some), so that most are
     assigned; more exposures, stray ones to another value quarantining their identity."""
     variant_of = {who: draw(st.sampled_from([*VARIANTS, *VARIANTS, "ghost"])) for who in IDENTITIES}
-    chosen = [(FLAG, who, None, draw(times)) for who in IDENTITIES]
+    chosen = [(FLAG, who, None, draw(at)) for who in IDENTITIES]
     chosen += draw(
         st.lists(
             st.tuples(
                 st.sampled_from([FLAG, FLAG, FLAG, "other-flag"]),
                 st.sampled_from(IDENTITIES),
                 st.sampled_from([None] * 5 + [*VARIANTS, "ghost"]),
-                times,
+                at,
             ),
             max_size=8,
         )
@@ -282,3 +291,66 @@ def experiment(env: str, chosen) -> ExperimentSpec:
         end=END,
         metrics=tuple(MetricSpec(f"m{i}", *metric) for i, metric in enumerate(chosen)),
     )
+
+
+LAST_DAY = 3
+DAYS_END = BASE + timedelta(days=LAST_DAY, hours=10)
+"""Results over time: from ``START`` to 10:00 on the fourth day, four cutoffs."""
+days_times = st.builds(
+    lambda day, slot, extra_ms: (
+        BASE + timedelta(days=day, minutes=30 * slot, milliseconds=extra_ms)
+    ),
+    st.integers(0, LAST_DAY),
+    st.sampled_from([0, 1, 22, 46, 47]),
+    st.sampled_from([0, 0, 1, -1]),
+)
+"""Times on every day, at its start, its last half hour and its last millisecond (-1 ms of
+the next day's start), on both sides of each cutoff."""
+multi_day_exposures = st.tuples(
+    st.sampled_from([FLAG, FLAG, FLAG, "other-flag"]),
+    st.sampled_from(IDENTITIES),
+    st.sampled_from([*VARIANTS, *VARIANTS, "ghost"]),
+    days_times,
+)
+multi_day_events = st.tuples(
+    st.sampled_from(METRIC_EVENTS),
+    st.sampled_from(IDENTITIES),
+    st.sampled_from(VALUE_TEXTS),
+    st.one_of(days_times, days_times, earlier),
+    metadata,
+)
+
+HOSTILE_VALUE = "x'\\\"`;\n\x00 {p0:String} ) OR 1=1 -- 日本"
+TRAIT_NAMES = ["country", HOSTILE_VALUE]
+TRAIT_VALUES = ["US", "FR", "", 5, -3, 2.5, True, None, {"nested": 1}, HOSTILE_VALUE]
+SDK = [("python", "1"), ("python", "2"), ("js", "1"), ("", "")]
+BREAKDOWNS = (
+    Breakdown(source="trait", property="country"),
+    Breakdown(source="trait", property=HOSTILE_VALUE),
+    Breakdown(source="metadata", property="plan"),
+    Breakdown(source="metadata", property=HOSTILE_KEY),
+    Breakdown(source="sdk_language"),
+    Breakdown(source="sdk_version"),
+)
+"""Every source, hostile names among them (more than an experiment may name: the query
+takes any number)."""
+described_exposures = st.tuples(
+    st.sampled_from([FLAG, FLAG, FLAG, "other-flag"]),
+    st.sampled_from(IDENTITIES),
+    st.sampled_from([*VARIANTS, *VARIANTS, "ghost"]),
+    times,
+    st.dictionaries(st.sampled_from(TRAIT_NAMES), st.sampled_from(TRAIT_VALUES)),
+    st.dictionaries(
+        st.sampled_from(["plan", HOSTILE_KEY]), st.sampled_from([*PROPERTY_VALUES, HOSTILE_VALUE])
+    ),
+    st.sampled_from(SDK),
+)
+"""Exposures carrying traits, metadata and SDK columns that differ between an identity's
+exposures (its first one decides)."""
+
+
+def described_rows(env: str, exposed) -> list[StoredEvent]:
+    return [
+        stored(env, EXPOSURE, f, i, v, t, meta, traits, sdk)
+        for f, i, v, t, traits, meta, sdk in exposed
+    ]
