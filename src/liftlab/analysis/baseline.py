@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from liftlab.analysis import arms, ranked
 from liftlab.analysis.definition import Aggregation, CapType, MetricType
 from liftlab.analysis.query import EXACT, HASHED, IdentityKey
-from liftlab.analysis.results import CrossMoments, Moments, Run, Table
+from liftlab.analysis.results import CrossMoments, Moments, Run, Table, collisions
 from liftlab.analysis.spec import MetricSpec, Part
 from liftlab.analysis.sql import VALUE_NUMBER, FilterCompiler, Params, PropertyReads, column
 
@@ -344,10 +344,6 @@ def query_baseline(
     answers instead if two identifiers share a hash."""
     window = window or Window.until_now()
     table = run(*build_baseline_query(environment_key, metric, window, HASHED))
-    if _collisions(table):
+    if collisions(table):
         table = run(*build_baseline_query(environment_key, metric, window, EXACT))
     return read_baseline(metric, window, table)
-
-
-def _collisions(table: Table) -> int:
-    return int(table.rows[0][list(table.columns).index("collisions")])

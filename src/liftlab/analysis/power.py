@@ -42,7 +42,11 @@ MAX_IDENTITIES = 10**15
 """More identities than any experiment has: a plan beyond this is refused, not printed."""
 MAX_VARIANTS = 20
 MAX_NUMBER = 1e15
-"""The largest magnitude a baseline or a weight may have: far beyond any metric's scale."""
+"""The largest magnitude a baseline or the traffic may have: far beyond any metric's scale."""
+MIN_WEIGHT, MAX_WEIGHT = 1e-9, 1e9
+"""Weights on any scale, within these bounds so that every arm's share is a positive number."""
+MIN_TRAFFIC = 1e-3
+"""One identity every thousand days: less traffic than this is no experiment."""
 
 
 class TreatmentCorrection(StrEnum):
@@ -122,19 +126,19 @@ class PowerQuestion(Strict):
     power: float = _number(
         default=DEFAULT_POWER, ge=0.5, le=0.9999, description="chance of detecting the mde"
     )
-    weights: list[Annotated[float, _number(gt=0, le=MAX_NUMBER)]] = Field(
+    weights: list[Annotated[float, _number(ge=MIN_WEIGHT, le=MAX_WEIGHT)]] = Field(
         default_factory=lambda: [0.5, 0.5],
         min_length=2,
         max_length=MAX_VARIANTS,
         description="every variant's share of traffic, control first, on any scale",
     )
     daily_traffic: float = _number(
-        gt=0, le=MAX_NUMBER, description="identities entering the experiment per day"
+        ge=MIN_TRAFFIC, le=MAX_NUMBER, description="identities entering the experiment per day"
     )
     sequential: bool = Field(False, description="the experiment will use the sequential test")
     sequential_tuning: float = _number(
         default=DEFAULT_SEQUENTIAL_TUNING,
-        gt=0,
+        ge=1,
         le=1e12,
         description="identities at which the sequential interval is narrowest",
     )
@@ -168,8 +172,12 @@ class PowerAnswer(Strict):
     baseline: BaselineNumbers
     scale: Scale
     mde: float
+    alpha: float
+    power: float
+    correction: TreatmentCorrection
     alpha_per_comparison: float = Field(description="alpha, shared by the treatments or not")
     daily_traffic: float
+    identities: int | None = Field(description="the question's, for `mde_at_identities`")
     design: Method
     fixed_horizon: DesignAnswer
     sequential: DesignAnswer
@@ -191,12 +199,13 @@ def parse_question(raw: Any) -> PowerQuestion:
         raise PowerError(field_errors(exc)) from None
 
 
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """pydantic's errors by dotted path (the first message of each)."""
+def field_errors(exc: ValidationError, tags: frozenset[str] = frozenset()) -> dict[str, str]:
+    """pydantic's errors by dotted path (the first message of each); ``tags`` name the members
+    of tagged unions, which pydantic puts in the path but the request never wrote."""
     errors: dict[str, str] = {}
     for problem in exc.errors():
-        path = ".".join(str(part) for part in problem["loc"]) or "body"
-        errors.setdefault(path, problem["msg"].removeprefix("Value error, "))
+        parts = [str(part) for part in problem["loc"] if part not in tags]
+        errors.setdefault(".".join(parts) or "question", problem["msg"])
     return errors
 
 
@@ -240,8 +249,12 @@ def plan(question: PowerQuestion) -> PowerAnswer:
         baseline=baseline,
         scale=question.scale,
         mde=question.mde,
+        alpha=question.alpha,
+        power=question.power,
+        correction=question.correction,
         alpha_per_comparison=question.alpha_per_comparison,
         daily_traffic=question.daily_traffic,
+        identities=question.identities,
         design=Method.SEQUENTIAL if question.sequential else Method.FIXED_HORIZON,
         fixed_horizon=answers[Method.FIXED_HORIZON],
         sequential=answers[Method.SEQUENTIAL],

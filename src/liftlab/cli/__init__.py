@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "liftlab.cli.keys",
     "liftlab.cli.results",
     "liftlab.cli.analysis",
+    "liftlab.cli.power",
     "liftlab.cli.simulate",
     "liftlab.cli.demo",
 )
