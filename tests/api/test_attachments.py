@@ -329,6 +329,20 @@ def test_the_lookback_may_change_until_completion(
     assert ok(admin.get(url(attachment["id"]))) == off
 
 
+def test_a_change_to_an_empty_variance_reduction_names_the_missing_days(
+    admin, attach, experiment, metric, url
+):
+    attachment = attach(experiment["id"], metric["id"])
+
+    error = refused(
+        admin.patch(url(attachment["id"]), {"variance_reduction": {}}, format="json"),
+        400,
+        "variance_reduction",
+    )
+    assert "lookback_days" in error["variance_reduction"]
+    assert ok(admin.get(url(attachment["id"]))) == attachment
+
+
 def test_a_completed_experiments_lookback_cannot_change(admin, url, completed):
     change = {"variance_reduction": {"lookback_days": 7}}
 

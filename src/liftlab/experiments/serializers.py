@@ -306,8 +306,15 @@ class VarianceReductionSerializer(StrictFieldsMixin, serializers.Serializer):
     lookback_days = IntegerField(min_value=1, max_value=MAX_LOOKBACK_DAYS)
 
     def to_internal_value(self, data: Any) -> int:
-        """The attachment keeps only the number of days (``ExperimentMetric.lookback_days``)."""
-        return super().to_internal_value(data)["lookback_days"]
+        """The attachment keeps only the number of days (``ExperimentMetric.lookback_days``).
+
+        A partial update (PATCH) makes nested fields optional, but ``{}`` still says nothing
+        about the days, so they stay required here.
+        """
+        values = super().to_internal_value(data)
+        if "lookback_days" not in values:
+            raise serializers.ValidationError({"lookback_days": ["This field is required."]})
+        return values["lookback_days"]
 
     def to_representation(self, instance: int) -> dict[str, int]:
         return {"lookback_days": instance}
