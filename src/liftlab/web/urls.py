@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
 from liftlab.accounts.models import ENVIRONMENT_KEY_PATTERN
-from liftlab.web import keys, vendor, views
+from liftlab.web import keys, power, vendor, views
 
 app_name = "web"
 
@@ -23,6 +23,7 @@ urlpatterns = [
     path("", views.environment_list, name="environments"),
     re_path(ENVIRONMENT + "$", views.experiment_list, name="experiments"),
     re_path(ENVIRONMENT + "metrics/$", views.metric_library, name="metrics"),
+    re_path(ENVIRONMENT + "power/$", power.calculator, name="power"),
     re_path(ENVIRONMENT + "ingestion-keys/$", keys.create, name="ingestion-key-create"),
     re_path(
         ENVIRONMENT + r"ingestion-keys/(?P<pk>\d+)/(?P<action>[a-z]+)/$",
