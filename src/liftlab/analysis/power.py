@@ -19,11 +19,11 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from liftlab.analysis.contract import Method
 from liftlab.analysis.definition import MetricType
-from liftlab.analysis.filters import error
+from liftlab.analysis.filters import Strict, error
 from liftlab.analysis.settings import DEFAULT_ALPHA, DEFAULT_SEQUENTIAL_TUNING
 from liftlab.stats import (
     Design,
@@ -58,10 +58,6 @@ class TreatmentCorrection(StrEnum):
 
     BONFERRONI = "bonferroni"
     NONE = "none"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 def _number(**bounds: float) -> Any:

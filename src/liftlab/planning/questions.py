@@ -24,6 +24,7 @@ from liftlab.analysis.baseline import (
     query_baseline,
 )
 from liftlab.analysis.definition import MetricType, parse_definition
+from liftlab.analysis.filters import Strict
 from liftlab.analysis.power import (
     MAX_NUMBER,
     MIN_TRAFFIC,
@@ -31,7 +32,6 @@ from liftlab.analysis.power import (
     PowerAnswer,
     PowerError,
     PowerQuestion,
-    Strict,
     field_errors,
     plan,
 )
