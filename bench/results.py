@@ -5,7 +5,9 @@ generated inside ClickHouse with ``INSERT … SELECT`` from ``numbers()``: 3 var
 over the first 20 days of a 28-day range (2 % of identities exposed twice, half of them to
 another variant, 0.1 % to an unknown one), metric events spread over the whole range (so
 some precede their identity's exposure), JSON properties ``plan``, ``amount``, ``items``,
-``country``. Then times, best of ``--repeat`` runs (the machine is shared):
+``country``; exposures carry a ``country`` trait (40 values, skewed, per identity), a ``plan``
+in metadata (per exposure) and an SDK language (per identity). Then times, best of
+``--repeat`` runs (the machine is shared):
 
 - the results query of 10 metrics covering every aggregation, filters and windows;
 - the same 10 metrics as 10 queries of one metric each (results checked equal);
@@ -13,7 +15,11 @@ some precede their identity's exposure), JSON properties ``plan``, ``amount``, `
   aggregated (count and lengths): the floor any query reading those columns pays;
 - the results query with regression adjustment (CUPED, 14-day lookback) on all ten metrics
   plus two ratio metrics (revenue per order, items per cart; adjusted too): still one query,
-  against the plain one (target ≤ 1.5×).
+  against the plain one (target ≤ 1.5×);
+- the results over time (every UTC day of the range, at its end; one query), against the
+  plain one (target ≤ 2×);
+- the results of three breakdowns (the ``country`` trait: top 20 and other, the ``plan`` of
+  the first exposure, the SDK language; one query), against the plain one (target ≤ 1.5×).
 
     .venv/bin/python bench/results.py [--identities 1000000] [--events 20000000] [--repeat 3]
 """
@@ -29,10 +35,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from liftlab import config
+from liftlab.analysis.breakdowns import Breakdown
 from liftlab.analysis.definition import parse_definition
 from liftlab.analysis.results import Moments, ResultStats, query_results
+from liftlab.analysis.segments import query_segments
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.analysis.sql import VALUE_NUMBER, FilterCompiler, Params, PropertyReads
+from liftlab.analysis.timeline import day_count, query_timeline
 from liftlab.eventstore import COLUMNS, EventStore, open_store
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -43,6 +52,11 @@ EXPOSURE = "$flag_exposure"
 VARIANTS = ("control", "treatment_a", "treatment_b")
 PROPERTIES = ("plan", "amount", "items", "country")
 LOOKBACK_DAYS = 14
+BREAKDOWNS = (
+    Breakdown(source="trait", property="country"),
+    Breakdown(source="metadata", property="plan"),
+    Breakdown(source="sdk_language"),
+)
 
 EXPOSURES = """
 INSERT INTO events ({columns})
@@ -51,7 +65,11 @@ SELECT {{env:String}}, '{exposure}', '{flag}', concat('user-', toString(number %
           ['control', 'treatment_a', 'treatment_b'][
               1 + (cityHash64(number % {n}) + (number >= {n} AND number % 2 = 1)) % 3]),
        {start} + toIntervalMillisecond(cityHash64(number, 'at') % {exposure_ms}) AS at, at,
-       '{{}}', '{{}}', 'python', '1.0', generateUUIDv4(number)
+       concat('{{"country":"C', toString(toUInt32(sqrt(cityHash64(number % {n}, 'c') % 1600))),
+              '"}}'),
+       concat('{{"plan":"', ['free', 'pro', 'team'][1 + cityHash64(number, 'plan') % 3], '"}}'),
+       ['python', 'js', 'go'][1 + cityHash64(number % {n}, 'sdk') % 3], '1.0',
+       generateUUIDv4(number)
 FROM numbers({exposures})
 """
 METRIC_EVENTS = """
@@ -290,6 +308,23 @@ def same(together: ResultStats, alone: dict[str, dict[str, Moments]]) -> bool:
     return True
 
 
+def check_slices(
+    together: ResultStats,
+    timeline: list[tuple[object, ResultStats]],
+    segments: dict[str, dict[str, ResultStats]],
+) -> None:
+    """The last day of the timeline is the results; each dimension's segments add up to them."""
+    if timeline[-1][1].exposures != together.exposures or not same(
+        together, timeline[-1][1].metrics
+    ):
+        raise SystemExit("the timeline's last day disagrees with the results")
+    for key, per_segment in segments.items():
+        assigned = sum(sum(s.exposures.variants.values()) for s in per_segment.values())
+        if assigned != sum(together.exposures.variants.values()):
+            raise SystemExit(f"the segments of {key} do not add up to the assigned identities")
+    print(f"segments: {', '.join(f'{k} {len(v)}' for k, v in segments.items())}")
+
+
 def rows_read(store: EventStore, spec: ExperimentSpec) -> tuple[int, int]:
     """Rows the one-scan query reads, and rows ten one-metric queries read between them."""
     per_event = dict(
@@ -313,13 +348,14 @@ def main() -> None:
     args = parser.parse_args()
 
     store = open_store(args.store)
-    env = f"bench-results-{args.identities}-{args.events}"
+    env = f"bench-results-v2-{args.identities}-{args.events}"
     ensure_events(store, env, args.identities, args.events)
     spec = ExperimentSpec(
         env, FLAG, EXPOSURE, VARIANTS, START, START + timedelta(days=DAYS), metrics()
     )
 
     adjusted = replace(spec, metrics=adjusted_metrics())
+    broken_down = replace(spec, breakdowns=BREAKDOWNS)
 
     def results() -> ResultStats:
         return query_results(spec, store.query)
@@ -338,9 +374,16 @@ def main() -> None:
             moments[metric.key] = {v: Moments(int(n), t, t2) for v, n, t, t2 in rows}
         return moments
 
+    def timeline() -> list[tuple[object, ResultStats]]:
+        return query_timeline(spec, store.query)  # type: ignore[return-value]
+
+    def segments() -> dict[str, dict[str, ResultStats]]:
+        return query_segments(broken_down, store.query)
+
     together = results()
     if not (same(together, per_metric()) and same(together, flagsmith_per_metric())):
         raise SystemExit("one query per metric disagrees with the one-scan query")
+    check_slices(together, timeline(), segments())
     bare_sql, bare_params = bare_scan(spec)
     timings = best(
         args.repeat,
@@ -350,6 +393,8 @@ def main() -> None:
             "per metric, Flagsmith's way": flagsmith_per_metric,
             "per metric, our query": per_metric,
             "results, CUPED + ratios": results_adjusted,
+            f"results over time ({day_count(spec)} d)": timeline,
+            "three breakdowns": segments,
         },
     )
     exposures = together.exposures
@@ -361,6 +406,8 @@ def main() -> None:
     print(f"{'':24} {'wall s':>8} {'cpu s':>8}")
     for name, (wall, cpu) in timings.items():
         print(f"{name:24} {wall:8.2f} {cpu:8.2f}")
+    (segments_wall, segments_cpu) = timings.pop("three breakdowns")
+    (timeline_wall, timeline_cpu) = timings.pop(f"results over time ({day_count(spec)} d)")
     (cuped_wall, cuped_cpu) = timings.pop("results, CUPED + ratios")
     (bare_wall, bare_cpu), (ours_wall, ours_cpu), *per_metric_timings = timings.values()
     print(
@@ -376,6 +423,14 @@ def main() -> None:
         f"CUPED + ratios / results:         {cuped_wall / ours_wall:4.1f}x wall, "
         f"{cuped_cpu / ours_cpu:4.1f}x cpu (target ≤ 1.5x; "
         f"{len(adjusted.metrics)} metrics, all adjusted; / bare scan {cuped_wall / bare_wall:.1f}x)"
+    )
+    print(
+        f"over time / results:              {timeline_wall / ours_wall:4.1f}x wall, "
+        f"{timeline_cpu / ours_cpu:4.1f}x cpu (target ≤ 2x; {day_count(spec)} days)"
+    )
+    print(
+        f"three breakdowns / results:       {segments_wall / ours_wall:4.1f}x wall, "
+        f"{segments_cpu / ours_cpu:4.1f}x cpu (target ≤ 1.5x)"
     )
     together_rows, separate_rows = rows_read(store, spec)
     print(

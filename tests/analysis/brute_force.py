@@ -341,7 +341,7 @@ def expected_segments(
 ) -> dict[str, dict[str, tuple[dict[str, object], dict[str, dict[str, Moments]]]]]:
     """Per dimension and segment: ``expected`` over the segment's identities. The top
     ``TOP_SEGMENTS`` raw values by assigned identities (ties by text) are segments, the rest
-    ``OTHER``."""
+    (and the value ``OTHER`` itself) ``OTHER``."""
     exposed = exposed_identities(spec, stored)
     result = {}
     for breakdown in spec.breakdowns:
@@ -349,7 +349,8 @@ def expected_segments(
         assigned: dict[str, int] = defaultdict(int)
         for who, (_, exposures) in exposed.items():
             assigned[raw[who]] += status_of(spec, exposures) == "assigned"
-        top = sorted(assigned, key=lambda value: (-assigned[value], value))[:TOP_SEGMENTS]
+        ranked = sorted(assigned, key=lambda value: (-assigned[value], value))
+        top = [value for value in ranked if value != OTHER][:TOP_SEGMENTS]
         members: dict[str, set[str]] = defaultdict(set)
         for who, value in raw.items():
             members[value if value in top else OTHER].add(who)

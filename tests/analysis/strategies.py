@@ -322,7 +322,7 @@ multi_day_events = st.tuples(
 
 HOSTILE_VALUE = "x'\\\"`;\n\x00 {p0:String} ) OR 1=1 -- 日本"
 TRAIT_NAMES = ["country", HOSTILE_VALUE]
-TRAIT_VALUES = ["US", "FR", "", 5, -3, 2.5, True, None, {"nested": 1}, HOSTILE_VALUE]
+TRAIT_VALUES = ["US", "FR", "", "other", 5, -3, 2.5, True, None, {"nested": 1}, HOSTILE_VALUE]
 SDK = [("python", "1"), ("python", "2"), ("js", "1"), ("", "")]
 BREAKDOWNS = (
     Breakdown(source="trait", property="country"),

@@ -414,6 +414,10 @@ class ResultsQuery(_Common):
     GROUP BY {", ".join(grouped)}
 )"""
 
+    def shown(self) -> list[str]:
+        """How the result rows name their slice: its keys themselves."""
+        return list(self.keys)
+
     def window(self) -> str:
         """The window over one slice's rows beside the exposure counts."""
         if not self.keys:
@@ -476,7 +480,7 @@ class ResultsQuery(_Common):
     def sql(self) -> str:
         parts = [*self.head(), self.exposures()]
         if not self.plans:
-            return _with(parts) + _outer(self.keys, "collided", [], [], "")
+            return _with(parts) + _outer(self.keys, self.shown(), "collided", [], [], "")
         parts += [self.metric_rows(), self.per_identity(), *self.expansions(), self.per_variant()]
         combined = [column for plan in self.plans for column in self._combined(plan)]
         if self.percentile:
@@ -488,6 +492,7 @@ class ResultsQuery(_Common):
         joined = " AND ".join(f"exposures.{k} = per_variant.{k}" for k in (*self.keys, "arm"))
         return _with(parts) + _outer(
             self.keys,
+            self.shown(),
             "collided + ifNull(per_variant.collisions, 0)",
             combined,
             results,
@@ -527,17 +532,22 @@ def _with(parts: list[str]) -> str:
 
 
 def _outer(
-    keys: tuple[str, ...], collisions: str, combined: list[str], results: list[str], join: str
+    keys: tuple[str, ...],
+    shown: list[str],
+    collisions: str,
+    combined: list[str],
+    results: list[str],
+    join: str,
 ) -> str:
-    """The result rows: exposures per slice (``keys``), status and variant, each beside its
-    arm's metrics.
+    """The result rows: exposures per slice (``keys``, returned as ``shown``), status and
+    variant, each beside its arm's metrics.
 
     The inner select may hold window columns over all its rows (a percentile cap ranks every
     variant's values); the outer one keeps only the result columns.
     """
     inner = "".join(f",\n        {c}" for c in combined)
     outer = "".join(f",\n    {name}" for name in results)
-    sliced = "".join(f"{k},\n    " for k in keys)
+    sliced = "".join(f"{k},\n    " for k in shown)
     qualified = "".join(f"exposures.{k} AS {k},\n        " for k in keys)
     return f"""SELECT
     {sliced}status,
