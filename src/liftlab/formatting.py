@@ -12,7 +12,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from liftlab.analysis.contract import MetricResult
+from liftlab.analysis.contract import MetricPower, MetricResult
 from liftlab.analysis.definition import CapType, MetricType
 from liftlab.analysis.settings import AnalysisSettings, Engine
 from liftlab.stats import Correction, Scale
@@ -226,7 +226,28 @@ def metric_notes(metric: MetricResult) -> list[str]:
             for variant, value in narrowing
         )
         notes.append(f"CUPED ({metric.lookback_days} days before exposure): interval {shown}")
+    if metric.power is not None:
+        notes.append(_power_note(metric.power))
     return notes
+
+
+def _power_note(power: MetricPower) -> str:
+    """E.g. "detectable today: ±4.1% (B); a 5.0% change needs 12 more days at 1,200/day"."""
+    lift = lift_format(MetricType.NUMERIC, power.scale)
+    several = len(power.treatments) > 1
+    today = ", ".join(
+        f"±{lift(t.mde).removeprefix('+')}" + (f" ({t.variant})" if several else "")
+        for t in power.treatments
+    )
+    target = lift(power.target_mde).removeprefix("+")
+    days = power.days_to_decision
+    if days is None:
+        when = "cannot be dated yet"
+    elif days == 0:
+        when = "is detectable now"
+    else:
+        when = f"needs {thousands(days)} more days at {number(power.daily_traffic)}/day"
+    return f"detectable today: {today}; a {target} change {when} (power {percent(power.power)})"
 
 
 def _narrower(value: float | None) -> str:

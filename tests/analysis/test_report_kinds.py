@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 from scipy import stats as scipy_stats
+from statsmodels.stats.power import NormalIndPower
 
 from liftlab import formatting, terminal
 from liftlab.analysis.contract import ResultDocument
@@ -292,8 +293,9 @@ def test_the_terminal_and_the_notes_say_what_was_done_to_the_numbers() -> None:
     adjusted, ratio = doc.metrics
     narrower = adjusted.comparisons[0].cuped.narrower_by
     expected = f"CUPED (14 days before exposure): interval {formatting.percent(narrower)} narrower"
-    assert formatting.metric_notes(adjusted) == [expected]
-    assert formatting.metric_notes(ratio) == ["percentile cap applied: 412 per identity"]
+    assert formatting.metric_notes(adjusted)[0] == expected
+    assert formatting.metric_notes(ratio)[0] == "percentile cap applied: 412 per identity"
+    assert formatting.metric_notes(ratio)[1].startswith("detectable today: ±")
     console = Console(record=True, width=240)
     terminal.render(doc, console, control="control", title="kinds")
     printed = console.export_text()
@@ -302,3 +304,31 @@ def test_the_terminal_and_the_notes_say_what_was_done_to_the_numbers() -> None:
         "sum of `amount` of `purchase` per count of `purchase`, capped at the 99th percentile"
         in printed
     )
+
+
+def test_a_running_primary_metric_says_what_it_can_detect_and_when() -> None:
+    small_c, small_t = RNG.normal(10, 4, 400), RNG.normal(10, 4, 400)
+    doc = report(
+        [metric("1", "sum", SUM)],
+        {
+            "1": {
+                "control": Moments(400, *_sums(small_c)),
+                "treatment": Moments(400, *_sums(small_t)),
+            }
+        },
+        {"scale": "absolute"},
+    )
+    power = doc.metrics[0].power
+    assert power is not None and power.power == 0.8
+    # statsmodels' two-sided normal power, in units of the arms' average variance.
+    sd = math.sqrt((small_c.var(ddof=1) + small_t.var(ddof=1)) / 2)
+    d = NormalIndPower().solve_power(nobs1=400, alpha=0.05, power=0.8, ratio=1.0)
+    (treatment,) = power.treatments
+    assert treatment.mde == pytest.approx(d * sd, rel=1e-6)
+    assert power.target_mde == pytest.approx(0.05 * abs(small_c.mean()))
+    assert power.daily_traffic == pytest.approx(800 / 14)
+    # An MDE shrinks as 1/√n: the target needs (mde/target)² × today's 14 days of traffic.
+    days = 14 * (treatment.mde / power.target_mde) ** 2 - 14
+    assert treatment.days_remaining is not None
+    assert abs(treatment.days_remaining - days) <= 1
+    assert power.days_to_decision == treatment.days_remaining

@@ -160,6 +160,25 @@ class AppliedCap(_Model):
     applied: float | None = Field(description="the cap in the metric's unit, as applied")
 
 
+class TreatmentPower(_Model):
+    variant: str
+    mde: float | None = Field(description="the change detectable with the identities so far")
+    days_remaining: int | None = Field(
+        description="days at the observed traffic until target_mde is detectable (0: already)"
+    )
+
+
+class MetricPower(_Model):
+    """A running primary metric's distance from a decision (frequentist engines)."""
+
+    scale: Scale
+    target_mde: float = Field(description="the change the experiment should be able to detect")
+    power: float = Field(description="the power the figures are computed for")
+    daily_traffic: float | None = Field(description="identities per day so far")
+    days_to_decision: int | None = Field(description="the most days_remaining of any treatment")
+    treatments: list[TreatmentPower]
+
+
 class MetricResult(_Model):
     metric: int
     name: str
@@ -177,6 +196,9 @@ class MetricResult(_Model):
     non_inferiority_margin: float | None = Field(description="guardrails and no_change metrics")
     variants: list[VariantStats]
     comparisons: list[Comparison]
+    power: MetricPower | None = Field(
+        None, description="primary metrics of a running frequentist experiment"
+    )
     verdict: Verdict = Field(description="the most telling verdict across treatments")
     verdict_variant: str | None = Field(description="the treatment that verdict belongs to")
 

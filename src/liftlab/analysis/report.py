@@ -19,8 +19,9 @@ from liftlab.analysis import contract as c
 from liftlab.analysis.definition import Aggregation, MetricType
 from liftlab.analysis.definition import describe as describe_definition
 from liftlab.analysis.inference import Answer, Interval, MetricInference, MetricInput, infer
+from liftlab.analysis.power import DEFAULT_POWER, running_power
 from liftlab.analysis.results import Moments, ResultStats, TimelinePoint
-from liftlab.analysis.settings import AnalysisSettings
+from liftlab.analysis.settings import AnalysisSettings, Engine
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.analysis.verdicts import Evidence, Judged, decide, summary_verdict, verdict
 from liftlab.stats import Bayesian, Scale, sample_ratio_test
@@ -96,6 +97,8 @@ def build_report(
         _metric(a, specs[a.key], inference, spec, control, settings, thresholds)
         for a, inference in zip(attached, inferences, strict=True)
     ]
+    if not header.is_final:
+        metrics = [_with_power(m, spec, weights, settings) for m in metrics]
     return c.ResultDocument(
         experiment=header.experiment,
         status=header.status,
@@ -202,6 +205,49 @@ def _metric(
         verdict=summary,
         verdict_variant=summary_variant,
     )
+
+
+def _with_power(
+    metric: c.MetricResult,
+    spec: ExperimentSpec,
+    weights: Sequence[float],
+    settings: AnalysisSettings,
+) -> c.MetricResult:
+    """A running primary metric's MDE today and days to decision (unadjusted variances, so
+    conservative for a regression-adjusted metric); the bayesian engine has no power."""
+    arms = metric.variants
+    if metric.role is not MetricRole.PRIMARY or settings.engine is Engine.BAYESIAN:
+        return metric
+    control = next(v for v in arms if v.variant not in {x.variant for x in metric.comparisons})
+    ordered = [control, *(v for v in arms if v is not control)]
+    if control.mean is None or any(v.variance is None or v.n < 2 for v in ordered):
+        return metric
+    share = {v.variant: w for v, w in zip(arms, weights, strict=True)}
+    days_run = (spec.end - spec.start).total_seconds() / 86_400
+    answer = running_power(
+        control_mean=control.mean,
+        variances=[v.variance for v in ordered],  # type: ignore[misc]
+        identities=[v.values if v.values is not None else v.n for v in ordered],
+        weights=[share[v.variant] for v in ordered],
+        days_run=days_run,
+        metric_type=metric.metric_type,
+        scale=settings.scale,
+        alpha=settings.alpha,
+        sequential=settings.sequential,
+        sequential_tuning=settings.sequential_tuning,
+    )
+    power = c.MetricPower(
+        scale=answer.scale,
+        target_mde=answer.target_mde,
+        power=DEFAULT_POWER,
+        daily_traffic=_num(answer.daily_traffic),
+        days_to_decision=answer.days_to_decision,
+        treatments=[
+            c.TreatmentPower(variant=v.variant, mde=mde, days_remaining=days)
+            for v, mde, days in zip(ordered[1:], answer.mde, answer.days_remaining, strict=True)
+        ],
+    )
+    return metric.model_copy(update={"power": power})
 
 
 def _cap(metric_spec: MetricSpec, moments: Moments) -> c.AppliedCap | None:
