@@ -330,10 +330,10 @@ def breakdown_text(breakdown: Breakdown, event: StoredEvent) -> str:
     return getattr(event, breakdown.source.value) or MISSING
 
 
-def raw_segment(breakdown: Breakdown, exposures: list[StoredEvent]) -> str:
-    """The text on the first exposure; at a tie of first moments, the smallest text."""
+def raw_segments(breakdowns: tuple[Breakdown, ...], exposures: list[StoredEvent]) -> list[str]:
+    """The texts on the first exposure; at a tie of first moments, the smallest list of them."""
     first = min(ms(e) for e in exposures)
-    return min(breakdown_text(breakdown, e) for e in exposures if ms(e) == first)
+    return min([breakdown_text(b, e) for b in breakdowns] for e in exposures if ms(e) == first)
 
 
 def expected_segments(
@@ -344,8 +344,11 @@ def expected_segments(
     (and the value ``OTHER`` itself) ``OTHER``."""
     exposed = exposed_identities(spec, stored)
     result = {}
-    for breakdown in spec.breakdowns:
-        raw = {who: raw_segment(breakdown, exposures) for who, (_, exposures) in exposed.items()}
+    texts = {
+        who: raw_segments(spec.breakdowns, exposures) for who, (_, exposures) in exposed.items()
+    }
+    for k, breakdown in enumerate(spec.breakdowns):
+        raw = {who: values[k] for who, values in texts.items()}
         assigned: dict[str, int] = defaultdict(int)
         for who, (_, exposures) in exposed.items():
             assigned[raw[who]] += status_of(spec, exposures) == "assigned"
