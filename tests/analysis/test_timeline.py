@@ -111,3 +111,14 @@ def test_an_identity_quarantined_later_counts_until_then(store: EventStore) -> N
     assert (second.metrics["sum"][CONTROL].sum, second.metrics["sum"][TREATMENT].sum) == (3, 3)
     assert third.metrics["sum"][CONTROL].sum == 7.0
     assert third.metrics["capped"][CONTROL].cap == 3.0  # x_(1) of u3's 3 and u2's 7
+
+
+def test_exposures_alone_over_time(store: EventStore) -> None:
+    events = Events(fresh_env()).expose("u1", CONTROL, 2).expose("u1", "ghost", 30)
+    events.expose("u2", "ghost", 50)
+    store.insert(events.rows)
+    end = s.BASE + timedelta(hours=60)
+    spec = ExperimentSpec(events.env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, end)
+    timeline = assert_timeline_matches(store, spec, events.rows)
+    assert [stats.exposures.quarantined for _, stats in timeline] == [0, 1, 1]
+    assert [stats.exposures.unknown_variant for _, stats in timeline] == [0, 0, 1]
