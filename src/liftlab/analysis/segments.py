@@ -117,8 +117,9 @@ class SegmentsQuery(ResultsQuery):
     def carried(self) -> dict[str, str]:
         """The positions packed in one number, a byte per dimension: the join copies it to
         every metric row of the identity, which an array of texts made cost 0.6× the query."""
-        packed = f"arrayMap((p, k) -> bitShiftLeft(toUInt64(p), 8 * (k - 1)), {self._positions()}"
-        return {"segments": f"arraySum({packed}, arrayEnumerate(raw_segments)))"}
+        byte = "(p, k) -> bitShiftLeft(toUInt64(p), 8 * (k - 1))"
+        bytes_ = f"arrayMap({byte}, {self._positions()}, arrayEnumerate(raw_segments))"
+        return {"segments": f"arraySum({bytes_})"}
 
     def slices(self) -> str:
         dimensions = f"range(1, {self._dimensions + 1})"
