@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.analysis import strategies as s
 from tests.analysis.brute_force import expected_segments
-from tests.analysis.test_query import assert_close, fresh_env
+from tests.analysis.test_query import COLLIDING, assert_close, fresh_env
 from tests.analysis.test_query_moments import definition
 
 from liftlab.analysis import query
@@ -128,3 +128,31 @@ def test_no_breakdowns_no_query() -> None:
 
     spec = ExperimentSpec("env", s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END)
     assert query_segments(spec, refuse) == {}  # type: ignore[arg-type]
+
+
+def test_a_collision_falls_back_to_the_exact_segments(store: EventStore, monkeypatch) -> None:
+    env = fresh_env()
+    rows = [
+        s.stored(env, s.EXPOSURE, s.FLAG, "u1", CONTROL, s.START, {}, {"country": "US"}),
+        s.stored(env, s.EXPOSURE, s.FLAG, "u2", CONTROL, s.START, {}, {"country": "FR"}),
+        s.stored(env, "buy", "", "u1", "4", s.START, {}),
+    ]
+    store.insert(rows)
+    metric = MetricSpec("m", "sum", definition(event="buy"))
+    country = Breakdown(source="trait", property="country")
+    spec = ExperimentSpec(
+        env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, s.END, (metric,), (country,)
+    )
+    monkeypatch.setattr(query, "HASHED", COLLIDING)
+    calls = []
+
+    def counted(sql: str, params) -> object:
+        calls.append(sql)
+        return store.query(sql, params)
+
+    segments = query_segments(spec, counted)
+    assert len(calls) == 2 and "identifier AS key" in calls[1]
+    assert {k: v.metrics["m"][CONTROL].sum for k, v in segments["country"].items()} == {
+        "US": 4.0,
+        "FR": 0.0,
+    }

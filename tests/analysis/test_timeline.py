@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.analysis import strategies as s
-from tests.analysis.test_query import assert_close, assert_stats_match, fresh_env
+from tests.analysis.test_query import COLLIDING, assert_close, assert_stats_match, fresh_env
 from tests.analysis.test_query_moments import Events, definition
 
 from liftlab.analysis import query
@@ -122,3 +122,22 @@ def test_exposures_alone_over_time(store: EventStore) -> None:
     timeline = assert_timeline_matches(store, spec, events.rows)
     assert [stats.exposures.quarantined for _, stats in timeline] == [0, 1, 1]
     assert [stats.exposures.unknown_variant for _, stats in timeline] == [0, 0, 1]
+
+
+def test_a_collision_falls_back_to_the_exact_timeline(store: EventStore, monkeypatch) -> None:
+    events = Events(fresh_env()).expose("u1", CONTROL, 2).expose("u2", CONTROL, 30)
+    events.did("u1", 3, "4").did("u2", 31, "5")
+    store.insert(events.rows)
+    metric = MetricSpec("m", "sum", definition(event="buy"))
+    end = s.BASE + timedelta(hours=40)
+    spec = ExperimentSpec(events.env, s.FLAG, s.EXPOSURE, s.VARIANTS, s.START, end, (metric,))
+    monkeypatch.setattr(query, "HASHED", COLLIDING)
+    calls = []
+
+    def counted(sql: str, params) -> object:
+        calls.append(sql)
+        return store.query(sql, params)
+
+    timeline = query_timeline(spec, counted)
+    assert len(calls) == 2 and "identifier AS key" in calls[1]
+    assert [stats.metrics["m"][CONTROL].sum for _, stats in timeline] == [4.0, 9.0]
