@@ -209,6 +209,68 @@ class TreatmentDecision(_Model):
     reasons: list[str] = Field(description="why, in words, most important first")
 
 
+class DayComparison(_Model):
+    """One treatment on one metric as the results stood at the end of a day."""
+
+    variant: str
+    estimate: Estimate | None = Field(description="the lift on the judged scale")
+    p_value_adjusted: float | None = Field(description="frequentist, after the correction")
+    chance_to_win: float | None = Field(description="bayesian")
+    verdict: Verdict
+
+
+class DayMetric(_Model):
+    metric: int
+    comparisons: list[DayComparison]
+
+
+class Day(_Model):
+    """The results as computed with the events up to the end of ``date`` (UTC)."""
+
+    date: date
+    cutoff: datetime = Field(description="the end of the day, or the document's end")
+    exposures: list[VariantExposure]
+    metrics: list[DayMetric]
+
+
+class SegmentComparison(_Model):
+    """One treatment on one metric within a segment; exploratory."""
+
+    variant: str
+    estimate: Estimate | None = Field(description="the lift on the judged scale")
+    p_value: float | None = Field(description="frequentist, within the segment")
+    p_value_adjusted: float | None = Field(
+        description="corrected across every segment, metric and treatment of the dimension"
+    )
+    chance_to_win: float | None = Field(description="bayesian")
+    significant: bool = Field(
+        description="frequentist: p_value_adjusted below alpha; bayesian: chance to win past "
+        "the threshold either way"
+    )
+
+
+class SegmentMetric(_Model):
+    metric: int
+    comparisons: list[SegmentComparison]
+
+
+class Segment(_Model):
+    value: str = Field(description="the dimension's value on the first exposure, or other")
+    exposures: list[VariantExposure]
+    srm: Srm
+    metrics: list[SegmentMetric]
+
+
+class Breakdown(_Model):
+    """The results split by one dimension: exploratory, never part of a decision."""
+
+    key: str = Field(description="the dimension's name, as ?breakdown= takes it")
+    source: str = Field(description="trait, metadata, sdk_language or sdk_version")
+    property: str | None
+    exploratory: Literal[True] = True
+    segments: list[Segment] = Field(description="top 20 by exposures, then other")
+
+
 class ResultDocument(_Model):
     """An experiment's results; the frozen snapshot once it completes."""
 
@@ -231,3 +293,10 @@ class ResultDocument(_Model):
     srm: Srm
     metrics: list[MetricResult]
     decisions: list[TreatmentDecision]
+    timeline: list[Day] = Field(
+        default_factory=list, description="the results at the end of each day, in order"
+    )
+    timeline_always_valid: bool = Field(
+        False, description="sequential: each day's intervals hold however often they are read"
+    )
+    breakdowns: list[Breakdown] = Field(default_factory=list)

@@ -8,13 +8,13 @@ one vectorised call), the words from ``verdicts``; this module only lays them in
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 
-from liftlab.analysis import arms
+from liftlab.analysis import arms, slices
 from liftlab.analysis import contract as c
 from liftlab.analysis.definition import Aggregation, MetricType
 from liftlab.analysis.definition import describe as describe_definition
@@ -23,6 +23,7 @@ from liftlab.analysis.power import DEFAULT_POWER, running_power
 from liftlab.analysis.results import Moments, ResultStats, TimelinePoint
 from liftlab.analysis.settings import AnalysisSettings, Engine
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
+from liftlab.analysis.timeline import cutoffs
 from liftlab.analysis.verdicts import Evidence, Judged, decide, summary_verdict, verdict
 from liftlab.stats import Bayesian, Scale, sample_ratio_test
 from liftlab.vocabulary import ExpectedDirection, MetricRole
@@ -86,8 +87,60 @@ def build_report(
     settings: AnalysisSettings,
     thresholds: Thresholds = Thresholds(),
     daily: Sequence[TimelinePoint] = (),
+    timeline: Sequence[tuple[date, ResultStats]] = (),
+    segments: Mapping[str, dict[str, ResultStats]] | None = None,
 ) -> c.ResultDocument:
-    """The whole result document of one computation."""
+    """The whole result document of one computation, with its days and segments when given
+    (``timeline``: ``analysis.timeline.query_timeline``'s days; ``segments``:
+    ``analysis.segments.query_segments``'s)."""
+    document = _document(
+        spec,
+        stats,
+        attached,
+        header=header,
+        weights=weights,
+        control=control,
+        settings=settings,
+        thresholds=thresholds,
+        daily=daily,
+    )
+    if not timeline and not segments:
+        return document
+
+    def report(sliced: ExperimentSpec, sliced_stats: ResultStats) -> c.ResultDocument:
+        return _document(
+            sliced,
+            sliced_stats,
+            attached,
+            header=header,
+            weights=weights,
+            control=control,
+            settings=settings,
+            thresholds=thresholds,
+        )
+
+    return document.model_copy(
+        update={
+            "timeline": slices.days(spec, timeline, cutoffs(spec), report),
+            "timeline_always_valid": settings.sequential,
+            "breakdowns": slices.breakdowns(spec, dict(segments or {}), settings, report),
+        }
+    )
+
+
+def _document(
+    spec: ExperimentSpec,
+    stats: ResultStats,
+    attached: Sequence[AttachedMetric],
+    *,
+    header: Header,
+    weights: Sequence[float],
+    control: str,
+    settings: AnalysisSettings,
+    thresholds: Thresholds,
+    daily: Sequence[TimelinePoint] = (),
+) -> c.ResultDocument:
+    """The document of one set of statistics: the experiment's, a day's or a segment's."""
     treatments = [key for key in spec.variant_keys if key != control]
     specs = {m.key: m for m in spec.metrics}
     inputs = [_metric_input(a, specs[a.key], stats.metrics[a.key]) for a in attached]

@@ -23,8 +23,10 @@ from liftlab.analysis.documents import versioned
 from liftlab.analysis.query import build_exposure_timeline_query
 from liftlab.analysis.report import AttachedMetric, Header, Thresholds, build_report
 from liftlab.analysis.results import query_results, read_exposure_timeline
+from liftlab.analysis.segments import query_segments
 from liftlab.analysis.settings import parse_settings
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
+from liftlab.analysis.timeline import query_timeline
 from liftlab.eventstore import open_store
 from liftlab.experiments.errors import NotStarted, Refused
 from liftlab.experiments.models import (
@@ -63,6 +65,7 @@ def experiment_spec(
             )
             for a in attached
         ),
+        breakdowns=tuple(parse_settings(experiment.analysis).breakdowns),
     )
 
 
@@ -90,7 +93,8 @@ def compute_document(experiment: Experiment, end: datetime) -> dict:
     attached = attachments(experiment)
     spec = experiment_spec(experiment, end, attached)
     store = open_store(settings.EVENTSTORE_URL)
-    stats = query_results(spec, store.query)
+    days = query_timeline(spec, store.query)
+    stats = days[-1][1] if days else query_results(spec, store.query)
     timeline = read_exposure_timeline(store.query(*build_exposure_timeline_query(spec)))
     document = build_report(
         spec,
@@ -108,6 +112,8 @@ def compute_document(experiment: Experiment, end: datetime) -> dict:
         settings=parse_settings(experiment.analysis),
         thresholds=Thresholds(settings.RESULTS_MIN_IDENTITIES, settings.RESULTS_MIN_CONVERSIONS),
         daily=timeline,
+        timeline=days,
+        segments=query_segments(spec, store.query),
     )
     return document.model_dump(mode="json")
 

@@ -75,6 +75,17 @@ class MetricViewSet(ExperimentationViewSet):
         services.soft_delete_metric(instance)
 
 
+def _one_breakdown(document: dict, key: str) -> list[dict]:
+    """``?breakdown=KEY``: that dimension's segments alone, or a 400 naming the known keys."""
+    chosen = [b for b in document.get("breakdowns", []) if b["key"] == key]
+    if not chosen:
+        known = ", ".join(b["key"] for b in document.get("breakdowns", [])) or "none"
+        raise ValidationError(
+            {"breakdown": f"is not one of the experiment's breakdowns (configured: {known})."}
+        )
+    return chosen
+
+
 class ExperimentViewSet(ExperimentationViewSet):
     """Experiments and their lifecycle (start, pause, complete)."""
 
@@ -116,7 +127,12 @@ class ExperimentViewSet(ExperimentationViewSet):
                 bool,
                 description="recompute now: the environment's admins only, at most once a minute "
                 "per experiment; a viewer's request is ignored and `refresh` says why",
-            )
+            ),
+            OpenApiParameter(
+                "breakdown",
+                str,
+                description="only this breakdown dimension's segments (its key, e.g. `country`)",
+            ),
         ],
         responses=AnyResultDocument,
     )
@@ -136,6 +152,9 @@ class ExperimentViewSet(ExperimentationViewSet):
         document = experiment_results.results_for(experiment, refresh=allowed)
         if refresh == "true" and not allowed and not document["is_final"]:
             document["refresh"] = VIEWERS_DO_NOT_REFRESH
+        breakdown = request.query_params.get("breakdown")
+        if breakdown is not None:
+            document["breakdowns"] = _one_breakdown(document, breakdown)
         return Response(document)
 
     @extend_schema(request=None, responses=ExperimentSerializer)
