@@ -330,10 +330,16 @@ def breakdown_text(breakdown: Breakdown, event: StoredEvent) -> str:
     return getattr(event, breakdown.source.value) or MISSING
 
 
+def uuid_order(event: StoredEvent) -> tuple[int, int]:
+    """How ClickHouse orders UUIDs: by their low 64 bits, then their high ones."""
+    number = event.event_id.int
+    return number & (2**64 - 1), number >> 64
+
+
 def raw_segments(breakdowns: tuple[Breakdown, ...], exposures: list[StoredEvent]) -> list[str]:
-    """The texts on the first exposure; at a tie of first moments, the smallest list of them."""
-    first = min(ms(e) for e in exposures)
-    return min([breakdown_text(b, e) for b in breakdowns] for e in exposures if ms(e) == first)
+    """The texts on the first exposure; at a tie of first moments, the smallest event id's."""
+    first = min(exposures, key=lambda e: (ms(e), uuid_order(e)))
+    return [breakdown_text(b, first) for b in breakdowns]
 
 
 def expected_segments(

@@ -2,18 +2,17 @@
 
 An identity's segment in a dimension is the dimension's value on its first exposure (as text;
 ``breakdowns.MISSING`` when the event does not carry it). Every dimension reads the same
-exposure: among exposures at the same first moment, the one whose values (in the order of
-``spec.breakdowns``) compare smallest. Per dimension, the ``TOP_SEGMENTS`` values with the
-most assigned identities (ties by text) are segments of their own, the rest one segment,
-``OTHER`` (a value that is itself the text ``other`` joins it). Each segment gets the full
-results of its identities; a percentile cap is the experiment's (ranked over every assigned
-identity, not per segment): segments are slices of one analysis, and a metric's numbers are
-capped alike in all.
+exposure: among exposures at the same first moment, the one whose ``event_id`` is smallest.
+Per dimension, the ``TOP_SEGMENTS`` values with the most assigned identities (ties by text) are
+segments of their own, the rest one segment, ``OTHER`` (a value that is itself the text
+``other`` joins it). Each segment gets the full results of its identities; a percentile cap is
+the experiment's (ranked over every assigned identity, not per segment): segments are slices of
+one analysis, and a metric's numbers are capped alike in all.
 
 The query is the results query (``query.ResultsQuery``) with (dimension, segment) as slice key:
 
 1. ``assignment`` adds each identity's ``raw_segments``: per dimension, its value on the first
-   exposure (``argMin(values, (time, values))``).
+   exposure (``argMin(values, (time, event_id))``).
 2. ``top_segments`` ranks the values of each dimension by assigned identities (a scalar
    subquery over the exposures' rows, computed once); an identity's ``segments`` are its raw
    values, those outside the top as ``OTHER``.
@@ -68,13 +67,14 @@ class SegmentsQuery(ResultsQuery):
         return f"if({column} = '', {missing}, toString({column}))"
 
     def exposure_columns(self) -> list[str]:
-        return [f"{self._value(b)} AS segment_{k}" for k, b in enumerate(self.spec.breakdowns)]
+        values = [f"{self._value(b)} AS segment_{k}" for k, b in enumerate(self.spec.breakdowns)]
+        return ["event_id", *values]
 
     def assignment_columns(self) -> list[str]:
-        """The values of the first exposure, all of one event (at a tie, the smallest array):
-        one ``argMin`` for all dimensions, a third cheaper than one per dimension."""
+        """The values of the first exposure, all of one event (at a tie, the smallest event
+        id): one ``argMin`` for all dimensions, cheaper than one per dimension."""
         values = f"[{', '.join(f'segment_{k}' for k in range(self._dimensions))}]"
-        return [f"argMin({values}, (time, {values})) AS raw_segments"]
+        return [f"argMin({values}, (time, event_id)) AS raw_segments"]
 
     @property
     def _dimensions(self) -> int:
