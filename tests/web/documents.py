@@ -19,6 +19,7 @@ from liftlab.analysis.report import AttachedMetric, Header, build_report
 from liftlab.analysis.results import ExposureCounts, Moments, ResultStats, TimelinePoint
 from liftlab.analysis.settings import parse_settings
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
+from liftlab.analysis.timeline import cutoffs
 
 COMPUTED_AT = datetime(2026, 11, 23, 9, 30, 5, tzinfo=UTC)
 START = datetime(2026, 11, 20, tzinfo=UTC)
@@ -116,8 +117,12 @@ def build(
     analysis: dict | None = None,
     changed_after_start: bool = False,
     daily: Sequence[TimelinePoint] = DAILY,
+    days: bool = False,
 ) -> dict:
-    """The JSON document the engine computes for these moments (as the results code stores it)."""
+    """The JSON document the engine computes for these moments (as the results code stores it).
+
+    ``days``: each day of the experiment has these moments too (a timeline to draw).
+    """
     variants = tuple(n)
     definition = parse_definition({"version": 1, "event": "e"})
     spec = ExperimentSpec(
@@ -148,6 +153,7 @@ def build(
         control=variants[0],
         settings=parse_settings(analysis or {}),
         daily=daily,
+        timeline=[(day, stats) for day, _ in cutoffs(spec)] if days else (),
     )
     return document.model_dump(mode="json")
 

@@ -321,3 +321,29 @@ def test_refresh_is_offered_to_admins_of_running_experiments_with_its_limit(
     assert "Refresh results" not in paused_page and "Resume" in paused_page
     viewers_page = text(experiment_page(client_for(viewer), experiment))
     assert "Refresh results" not in viewers_page and "Updated" in viewers_page
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_each_metric_card_draws_its_lift_over_time_and_says_whether_daily_reading_is_safe(
+    metrics, experiment, viewer, sequential
+):
+    document = for_experiment(experiment, metrics, days=True, analysis={"sequential": sequential})
+    cache_document(experiment, document)
+    html = experiment_page(client_for(viewer), experiment)
+    checkout = metrics["checkout"].pk
+    figure = json.loads(
+        re.search(
+            rf'<script id="forest-{checkout}-days" type="application/json">(.*?)</script>',
+            html,
+            re.S,
+        ).group(1)
+    )
+    lines = [t for t in figure["data"] if t.get("mode") == "lines+markers"]
+    judged = [
+        day["metrics"][0]["comparisons"][0]["estimate"]["estimate"] for day in document["timeline"]
+    ]
+    assert [t["name"] for t in lines] == ["treatment"]
+    assert lines[0]["y"] == pytest.approx(judged)
+    assert len(lines[0]["x"]) == len(document["timeline"]) == 4
+    note = "Sequential testing is on" if sequential else "inflates false positives"
+    assert note in text(html)

@@ -194,3 +194,60 @@ def _scaled(point: dict, factor: float) -> dict:
     if factor == 1.0:
         return point
     return {**point, **{k: point[k] * factor for k in ("lift", "low", "high")}}
+
+
+def lift_over_time_figure(series: dict[str, list[dict]], *, axis: LiftAxis) -> dict | None:
+    """Each treatment's lift at the end of each day, with its interval as a band.
+
+    ``series`` maps a treatment to its days: ``date``, ``lift``, ``low``, ``high`` (days
+    without a lift are left out). ``None`` with fewer than two days: a line needs two points.
+    """
+    shown = {
+        variant: [_scaled(p, axis.factor) for p in days if p["lift"] is not None]
+        for variant, days in series.items()
+    }
+    if max((len(days) for days in shown.values()), default=0) < 2:
+        return None
+    figure = go.Figure(layout=_layout(height=260, hovermode="x unified"))
+    figure.add_hline(y=0, line={"color": "#57606a", "width": 1, "dash": "dot"})
+    value = f"%{{y:{axis.hoverformat}}}{axis.suffix}"
+    for i, (variant, days) in enumerate(shown.items()):
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        dates = [p["date"] for p in days]
+        band = [p["high"] for p in days] + [p["low"] for p in reversed(days)]
+        figure.add_trace(
+            go.Scatter(
+                x=dates + dates[::-1],
+                y=band,
+                fill="toself",
+                fillcolor=_translucent(colour),
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                name=f"{variant} interval",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=dates,
+                y=[p["lift"] for p in days],
+                name=variant,
+                mode="lines+markers",
+                line={"color": colour, "width": 2},
+                marker={"size": 5, "symbol": ["circle", "square", "diamond"][i % 3]},
+                hovertemplate=f"{value}<extra>%{{fullData.name}}</extra>",
+            )
+        )
+    daily_ticks = {"dtick": DAY_MS} if len(dates) <= MAX_DAILY_TICKS else {}
+    figure.update_xaxes(type="date", showgrid=False, tickformat="%-d %b", **daily_ticks)
+    figure.update_yaxes(
+        title_text=axis.title, tickformat=axis.tickformat, ticksuffix=axis.suffix, zeroline=False
+    )
+    figure.update_layout(legend={"orientation": "h", "y": -0.18})
+    return _as_json(figure)
+
+
+def _translucent(colour: str) -> str:
+    """``#rrggbb`` as an rgba fill a fifth opaque, so the bands of two arms stay readable."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, 0.2)"

@@ -156,11 +156,17 @@ class MetricCard:
     figure: dict | None
     chart_id: str
     method: str
+    timeline_figure: dict | None = None  # the judged lift at the end of each day
+    timeline_note: str = ""  # whether reading it every day is safe
 
     @property
     def column_count(self) -> int:
         """Variant, identities, value, both lifts, two evidence columns, [bound], verdict."""
         return 8 + int(self.guardrail)
+
+    @property
+    def timeline_chart_id(self) -> str:
+        return f"{self.chart_id}-days"
 
 
 @dataclass(frozen=True)
@@ -384,6 +390,41 @@ def metric_card(doc: ResultDocument, metric: MetricResult, sentences: dict[int, 
         ),
         chart_id=f"forest-{metric.metric}",
         method=formatting.label(method),
+        timeline_figure=charts.lift_over_time_figure(
+            lift_series(doc, metric.metric), axis=lift_axis(metric, scale, interval_header)
+        ),
+        timeline_note=_timeline_note(doc),
+    )
+
+
+def lift_series(doc: ResultDocument, metric: int) -> dict[str, list[dict]]:
+    """Per treatment, the judged lift and interval at each day's end (``charts``' points)."""
+    series: dict[str, list[dict]] = {}
+    for day in doc.timeline:
+        for m in (m for m in day.metrics if m.metric == metric):
+            for x in m.comparisons:
+                estimate = x.estimate
+                lift = None if estimate is None else estimate.estimate
+                low = None if estimate is None else estimate.ci.low
+                high = None if estimate is None else estimate.ci.high
+                complete = None not in (lift, low, high)
+                series.setdefault(x.variant, []).append(
+                    {
+                        "date": day.date.isoformat(),
+                        "lift": lift if complete else None,
+                        "low": low,
+                        "high": high,
+                    }
+                )
+    return series
+
+
+def _timeline_note(doc: ResultDocument) -> str:
+    if doc.timeline_always_valid:
+        return "Sequential testing is on: each day's interval holds however often you look."
+    return (
+        "Fixed-horizon intervals: reading this chart every day and stopping at the first "
+        "significant day inflates false positives; turn on sequential testing to look daily."
     )
 
 
