@@ -21,6 +21,11 @@ Identities are joined and grouped by a 64-bit hash of the identifier, which is w
 join cheap (docs/metrics.md, "Why a hashed join"). A second, independent hash travels with
 it: if two identifiers ever share the first hash, the query reports it in ``collisions`` and
 ``liftlab.analysis.results.query_results`` runs the exact query (keyed by the identifier).
+
+The same parts, with a slice key added to ``exposures`` and ``per_variant``
+(``ResultsQuery.keys`` and its hooks), compute the results of every day
+(``liftlab.analysis.timeline``) and of every breakdown segment
+(``liftlab.analysis.segments``), each in one query too.
 """
 
 from __future__ import annotations
