@@ -7,6 +7,7 @@ page does (``liftlab.formatting`` is plain Python, shared by both).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from liftlab import formatting as f
-from liftlab.analysis.contract import Comparison, Method, MetricResult, ResultDocument
+from liftlab.analysis.contract import (
+    Breakdown,
+    Comparison,
+    DayComparison,
+    Method,
+    MetricResult,
+    ResultDocument,
+    SegmentMetric,
+)
 from liftlab.analysis.definition import MetricType
 from liftlab.analysis.documents import as_current
 from liftlab.stats import Scale
@@ -66,6 +75,95 @@ def render(
         )
     for metric in doc.metrics:
         console.print(metric_table(doc, metric))
+    if len(doc.timeline) > 1:
+        _timeline(doc, console)
+    for breakdown in doc.breakdowns:
+        console.print(breakdown_table(doc, breakdown))
+
+
+def _timeline(doc: ResultDocument, console: Console) -> None:
+    """Each metric's judged lift at the end of each day, and whether daily reading is safe."""
+    names = {m.metric: m for m in doc.metrics}
+    for metric in doc.metrics:
+        table = Table(title=f"{escape(metric.name)} over time", title_justify="left")
+        table.add_column("day")
+        table.add_column("identities", justify="right")
+        treatments = [c.variant for c in metric.comparisons]
+        for variant in treatments:
+            table.add_column(f"{escape(variant)} lift", justify="right")
+        for day in doc.timeline:
+            cells = {
+                x.variant: x
+                for m in day.metrics
+                if m.metric == metric.metric
+                for x in m.comparisons
+            }
+            fmt = f.lift_format(names[metric.metric].metric_type, metric.comparisons[0].scale)
+            table.add_row(
+                day.date.isoformat(),
+                f.thousands(sum(v.n for v in day.exposures)),
+                *(_day_cell(cells.get(v), fmt) for v in treatments),
+            )
+        console.print(table)
+    if doc.timeline_always_valid:
+        console.print("Sequential testing is on: each day's interval holds however often read.")
+    else:
+        console.print(
+            "Fixed-horizon intervals: stopping at the first significant day inflates false "
+            "positives; turn on sequential testing to read results daily."
+        )
+
+
+def _day_cell(x: DayComparison | None, fmt: Callable[[float | None], str]) -> str:
+    if x is None:
+        return f.MISSING
+    cell = _with_interval(x.estimate, fmt)
+    return f"{cell} [{VERDICT_STYLES[x.verdict]}]{f.label(x.verdict)}[/]"
+
+
+def breakdown_table(doc: ResultDocument, breakdown: Breakdown) -> Table:
+    """One dimension's segments: identities, SRM and every metric's judged lift per treatment,
+    with its p-value corrected across the dimension (★ where significant)."""
+    table = Table(
+        title=f"By {escape(breakdown.key)} ({breakdown.source}) — exploratory, corrected "
+        "across segments",
+        title_justify="left",
+    )
+    table.add_column("segment")
+    table.add_column("identities", justify="right")
+    table.add_column("SRM p", justify="right")
+    metrics = {m.metric: m for m in doc.metrics}
+    for metric in doc.metrics:
+        table.add_column(escape(metric.name), justify="right")
+    for segment in breakdown.segments:
+        cells = {m.metric: m for m in segment.metrics}
+        table.add_row(
+            escape(segment.value),
+            f.thousands(sum(v.n for v in segment.exposures)),
+            f.p_value(segment.srm.p_value),
+            *(_segment_cell(metrics[k], cells.get(k)) for k in metrics),
+        )
+    return table
+
+
+def _segment_cell(metric: MetricResult, sliced: SegmentMetric | None) -> str:
+    if sliced is None:
+        return f.MISSING
+    several = len(sliced.comparisons) > 1
+    parts = []
+    for x in sliced.comparisons:
+        scale = metric.comparisons[0].scale if metric.comparisons else Scale.RELATIVE
+        lift = f.lift_format(metric.metric_type, scale)(
+            None if x.estimate is None else x.estimate.estimate
+        )
+        evidence = (
+            f.percent(x.chance_to_win)
+            if x.chance_to_win is not None
+            else f.p_value(x.p_value_adjusted)
+        )
+        star = " ★" if x.significant else ""
+        parts.append(f"{escape(x.variant) + ': ' if several else ''}{lift} ({evidence}){star}")
+    return "; ".join(parts)
 
 
 def _decisions(doc: ResultDocument, console: Console) -> None:

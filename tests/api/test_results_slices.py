@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 from statsmodels.stats.multitest import multipletests
 
+from liftlab.cli import main
+
 from . import paths
 from .expect import ok, refused
 from .results_data import results, simulate
@@ -74,3 +76,13 @@ def test_the_breakdown_parameter_picks_one_dimension(admin, environment, simulat
     assert [b["key"] for b in one["breakdowns"]] == ["sdk_language"]
     url = paths.experiments(environment.key, experiment["id"], "results")
     refused(admin.get(url + "?breakdown=country"), 400, "breakdown")
+
+
+def test_the_cli_prints_the_days_and_the_segments(environment, simulated, capsys):
+    experiment, document = simulated
+    assert main(["results", environment.key, str(experiment["id"])]) == 0
+    printed = capsys.readouterr().out
+    assert f"{document['metrics'][0]['name']} over time" in printed
+    assert document["timeline"][-1]["date"] in printed
+    assert "By sdk_language (sdk_language) — exploratory, corrected across segments" in printed
+    assert "inflates false" in printed
