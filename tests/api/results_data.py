@@ -119,3 +119,11 @@ def simulate(environment_key: str, flag: str, variants: list[str], seed: int) ->
 def results(client, environment, experiment_id: int, **query) -> dict:
     suffix = "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
     return ok(client.get(paths.experiments(environment.key, experiment_id, "results") + suffix))
+
+
+def simulate_with(admin, environment, experiment: dict, analysis: dict, seed: int) -> dict:
+    """Set the experiment's analysis settings, then store random traffic for it (``simulate``)."""
+    url = paths.experiments(environment.key, experiment["id"])
+    ok(admin.patch(url, {"analysis": analysis}, format="json"))
+    variants = [v["key"] for v in experiment["variants"]]
+    return simulate(environment.key, experiment["feature_name"], variants, seed=seed)

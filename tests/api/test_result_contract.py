@@ -18,7 +18,7 @@ from liftlab.experiments.models import (
 
 from . import paths
 from .expect import created, ok, refused
-from .results_data import results, simulate
+from .results_data import results, simulate, simulate_with
 
 
 @pytest.fixture
@@ -48,14 +48,7 @@ def test_a_running_experiments_document_fits_the_published_schema(
     admin, environment, experiment_with_metrics, result_schema, analysis
 ):
     experiment, _ = experiment_with_metrics
-    url = paths.experiments(environment.key, experiment["id"])
-    ok(admin.patch(url, {"analysis": analysis}, format="json"))
-    simulate(
-        environment.key,
-        experiment["feature_name"],
-        [v["key"] for v in experiment["variants"]],
-        seed=11,
-    )
+    simulate_with(admin, environment, experiment, analysis, seed=11)
     document = results(admin, environment, experiment["id"])
     assert document["schema_version"] == 2
     assert document["decisions"] and document["metrics"]

@@ -12,22 +12,14 @@ from statsmodels.stats.multitest import multipletests
 from liftlab.cli import main
 
 from . import paths
-from .expect import ok, refused
-from .results_data import results, simulate
+from .expect import refused
+from .results_data import results, simulate_with
 
 
 @pytest.fixture
 def simulated(admin, environment, experiment_with_metrics):
     experiment, _ = experiment_with_metrics
-    analysis = {"breakdowns": [{"source": "sdk_language"}]}
-    url = paths.experiments(environment.key, experiment["id"])
-    ok(admin.patch(url, {"analysis": analysis}, format="json"))
-    simulate(
-        environment.key,
-        experiment["feature_name"],
-        [v["key"] for v in experiment["variants"]],
-        seed=3,
-    )
+    simulate_with(admin, environment, experiment, {"breakdowns": [{"source": "sdk_language"}]}, 3)
     return experiment, results(admin, environment, experiment["id"], refresh="true")
 
 

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import partial
 
 import numpy as np
 
@@ -93,32 +94,18 @@ def build_report(
     """The whole result document of one computation, with its days and segments when given
     (``timeline``: ``analysis.timeline.query_timeline``'s days; ``segments``:
     ``analysis.segments.query_segments``'s)."""
-    document = _document(
-        spec,
-        stats,
-        attached,
+    report = partial(
+        _document,
+        attached=attached,
         header=header,
         weights=weights,
         control=control,
         settings=settings,
         thresholds=thresholds,
-        daily=daily,
     )
+    document = report(spec, stats, daily=daily)
     if not timeline and not segments:
         return document
-
-    def report(sliced: ExperimentSpec, sliced_stats: ResultStats) -> c.ResultDocument:
-        return _document(
-            sliced,
-            sliced_stats,
-            attached,
-            header=header,
-            weights=weights,
-            control=control,
-            settings=settings,
-            thresholds=thresholds,
-        )
-
     return document.model_copy(
         update={
             "timeline": slices.days(spec, timeline, cutoffs(spec), report),
@@ -131,8 +118,8 @@ def build_report(
 def _document(
     spec: ExperimentSpec,
     stats: ResultStats,
-    attached: Sequence[AttachedMetric],
     *,
+    attached: Sequence[AttachedMetric],
     header: Header,
     weights: Sequence[float],
     control: str,
