@@ -12,7 +12,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from liftlab.analysis.contract import MetricPower, MetricResult
+from liftlab.analysis.contract import MetricPower, MetricResult, SegmentMetric
 from liftlab.analysis.definition import CapType, MetricType
 from liftlab.analysis.settings import AnalysisSettings, Engine
 from liftlab.stats import Correction, Scale
@@ -276,3 +276,22 @@ def results_age(computed_at: datetime, now: datetime, *, final: bool = False) ->
         days = minutes // (24 * 60)
         words = f"{days} day{'s' if days > 1 else ''} ago"
     return f"final, computed {words}" if final else f"updated {words}"
+
+
+def segment_cell(metric: MetricResult, sliced: SegmentMetric | None) -> str:
+    """A metric in one segment: each treatment's judged lift, its evidence (the p-value
+    corrected across the dimension, or the chance to win) and ★ where significant."""
+    if sliced is None:
+        return MISSING
+    scale = metric.comparisons[0].scale if metric.comparisons else Scale.RELATIVE
+    lift = lift_format(metric.metric_type, scale)
+    several = len(sliced.comparisons) > 1
+    parts = []
+    for x in sliced.comparisons:
+        shown = lift(None if x.estimate is None else x.estimate.estimate)
+        evidence = (
+            percent(x.chance_to_win) if x.chance_to_win is not None else p_value(x.p_value_adjusted)
+        )
+        star = " ★" if x.significant else ""
+        parts.append(f"{x.variant + ': ' if several else ''}{shown} ({evidence}){star}")
+    return "; ".join(parts)

@@ -23,7 +23,6 @@ from liftlab.analysis.contract import (
     Method,
     MetricResult,
     ResultDocument,
-    SegmentMetric,
 )
 from liftlab.analysis.definition import MetricType
 from liftlab.analysis.documents import as_current
@@ -141,29 +140,9 @@ def breakdown_table(doc: ResultDocument, breakdown: Breakdown) -> Table:
             escape(segment.value),
             f.thousands(sum(v.n for v in segment.exposures)),
             f.p_value(segment.srm.p_value),
-            *(_segment_cell(metrics[k], cells.get(k)) for k in metrics),
+            *(escape(f.segment_cell(metrics[k], cells.get(k))) for k in metrics),
         )
     return table
-
-
-def _segment_cell(metric: MetricResult, sliced: SegmentMetric | None) -> str:
-    if sliced is None:
-        return f.MISSING
-    several = len(sliced.comparisons) > 1
-    parts = []
-    for x in sliced.comparisons:
-        scale = metric.comparisons[0].scale if metric.comparisons else Scale.RELATIVE
-        lift = f.lift_format(metric.metric_type, scale)(
-            None if x.estimate is None else x.estimate.estimate
-        )
-        evidence = (
-            f.percent(x.chance_to_win)
-            if x.chance_to_win is not None
-            else f.p_value(x.p_value_adjusted)
-        )
-        star = " ★" if x.significant else ""
-        parts.append(f"{escape(x.variant) + ': ' if several else ''}{lift} ({evidence}){star}")
-    return "; ".join(parts)
 
 
 def _decisions(doc: ResultDocument, console: Console) -> None:

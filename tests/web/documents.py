@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from liftlab.analysis.breakdowns import Breakdown
 from liftlab.analysis.definition import parse_definition
 from liftlab.analysis.report import AttachedMetric, Header, build_report
 from liftlab.analysis.results import ExposureCounts, Moments, ResultStats, TimelinePoint
@@ -118,10 +119,12 @@ def build(
     changed_after_start: bool = False,
     daily: Sequence[TimelinePoint] = DAILY,
     days: bool = False,
+    segments: Sequence[str] = (),
 ) -> dict:
     """The JSON document the engine computes for these moments (as the results code stores it).
 
-    ``days``: each day of the experiment has these moments too (a timeline to draw).
+    ``days``: each day of the experiment has these moments too (a timeline to draw);
+    ``segments``: values of a ``country`` trait breakdown, each with these moments.
     """
     variants = tuple(n)
     definition = parse_definition({"version": 1, "event": "e"})
@@ -133,6 +136,7 @@ def build(
         START,
         COMPUTED_AT,
         tuple(MetricSpec(str(c.metric), c.aggregation, definition) for c in chosen),
+        breakdowns=(Breakdown(source="trait", property="country"),) if segments else (),
     )
     stats = ResultStats(
         ExposureCounts(dict(n), quarantined=12, unknown_variant=0),
@@ -154,6 +158,7 @@ def build(
         settings=parse_settings(analysis or {}),
         daily=daily,
         timeline=[(day, stats) for day, _ in cutoffs(spec)] if days else (),
+        segments={"country": dict.fromkeys(segments, stats)} if segments else None,
     )
     return document.model_dump(mode="json")
 

@@ -347,3 +347,16 @@ def test_each_metric_card_draws_its_lift_over_time_and_says_whether_daily_readin
     assert len(lines[0]["x"]) == len(document["timeline"]) == 4
     note = "Sequential testing is on" if sequential else "inflates false positives"
     assert note in text(html)
+
+
+def test_the_page_shows_progress_to_a_decision_and_the_segments(metrics, experiment, viewer):
+    document = for_experiment(experiment, metrics, segments=["US", "FR"])
+    cache_document(experiment, document)
+    page = text(experiment_page(client_for(viewer), experiment))
+    checkout = next(m for m in document["metrics"] if m["role"] == "primary")
+    days = checkout["power"]["days_to_decision"]
+    assert "Progress to a decision" in page
+    assert f"Checkout : 3 days run of {3 + days} needed" in page
+    segments = page[page.index("By country") :]
+    assert "exploratory: p-values corrected across segments" in segments
+    assert segments.index("US") < segments.index("FR")

@@ -196,6 +196,87 @@ class ResultsView:
     bayesian: bool
     interval_header: str
     groups: list[tuple[str, list[MetricCard]]] = field(default_factory=list)
+    progress: list[ProgressView] = field(default_factory=list)
+    breakdowns: list[BreakdownView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    """A running primary metric's way to a decision: days run against days needed."""
+
+    metric: str
+    days_run: int
+    days_needed: int | None  # in all; None: cannot be dated yet
+    text: str
+
+    @property
+    def percent(self) -> int:
+        """How far along, 0–100, for the progress bar."""
+        if self.days_needed is None or self.days_needed <= 0:
+            return 0
+        return min(100, round(100 * self.days_run / self.days_needed))
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    value: str
+    identities: str
+    srm: str
+    cells: list[str]
+
+
+@dataclass(frozen=True)
+class BreakdownView:
+    key: str
+    source: str
+    metrics: list[str]
+    rows: list[SegmentRow]
+
+
+def progress_views(doc: ResultDocument) -> list[ProgressView]:
+    """One bar per primary metric that has power figures (a running frequentist experiment)."""
+    days_run = max(0, (doc.window.end - doc.window.start).days)
+    views = []
+    for metric in doc.metrics:
+        power = metric.power
+        if power is None:
+            continue
+        left = power.days_to_decision
+        views.append(
+            ProgressView(
+                metric=metric.name,
+                days_run=days_run,
+                days_needed=None if left is None else days_run + left,
+                text=formatting.metric_notes(metric)[-1],
+            )
+        )
+    return views
+
+
+def breakdown_views(doc: ResultDocument) -> list[BreakdownView]:
+    """Each dimension's segments as table rows, a cell per metric (``formatting.segment_cell``)."""
+    return [
+        BreakdownView(
+            key=b.key,
+            source=b.source,
+            metrics=[m.name for m in doc.metrics],
+            rows=[
+                SegmentRow(
+                    value=segment.value,
+                    identities=formatting.thousands(sum(v.n for v in segment.exposures)),
+                    srm=formatting.p_value(segment.srm.p_value),
+                    cells=[
+                        formatting.segment_cell(
+                            m, next((x for x in segment.metrics if x.metric == m.metric), None)
+                        )
+                        for m in doc.metrics
+                    ],
+                )
+                for segment in b.segments
+            ],
+        )
+        for b in doc.breakdowns
+    ]
 
 
 def definition_sentences(metric_ids: list[int]) -> dict[int, str]:
@@ -477,6 +558,8 @@ def results_view(document: dict[str, Any] | ResultDocument, control: str) -> Res
         bayesian=bayesian,
         interval_header=formatting.interval_name(doc.interval_level, bayesian=bayesian),
         groups=grouped_cards(doc),
+        progress=progress_views(doc),
+        breakdowns=breakdown_views(doc),
     )
 
 
