@@ -12,6 +12,7 @@ from tests.analysis.test_query import COLLIDING, assert_close, assert_stats_matc
 from tests.analysis.test_query_moments import Events, definition
 
 from liftlab.analysis import query
+from liftlab.analysis.definition import CapType
 from liftlab.analysis.results import ResultStats, query_results
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.analysis.timeline import build_timeline_query, cutoffs, query_timeline, read_timeline
@@ -60,6 +61,35 @@ def test_every_day_matches_brute_force_at_its_cutoff(
     rows = s.event_rows(env, exposed, others)
     store.insert(rows)
     assert_timeline_matches(store, replace(s.experiment(env, chosen), end=s.DAYS_END), rows)
+
+
+def unranked(chosen) -> bool:
+    """Neither a quantile nor percentile-capped: the timeline sums such metrics per arm."""
+    cap = chosen[1].cap
+    return chosen[0] != "quantile" and (cap is None or cap.type is not CapType.PERCENTILE)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    exposed=st.one_of(
+        s.assignments(s.days_times), st.lists(s.multi_day_exposures, min_size=1, max_size=14)
+    ),
+    others=st.lists(s.multi_day_events, min_size=10, max_size=40),
+    chosen=st.lists(s.any_metric.filter(unranked), min_size=1, max_size=5),
+)
+def test_every_day_of_metrics_without_ranks_matches_brute_force(
+    store: EventStore, exposed, others, chosen
+) -> None:
+    env = fresh_env()
+    rows = s.event_rows(env, exposed, others)
+    store.insert(rows)
+    spec = replace(s.experiment(env, chosen), end=s.DAYS_END)
+    assert "arm_days" in build_timeline_query(spec)[0]
+    assert_timeline_matches(store, spec, rows)
 
 
 def test_cutoffs_are_each_days_end_and_the_experiments_end() -> None:

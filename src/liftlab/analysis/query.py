@@ -385,7 +385,7 @@ class ResultsQuery(_Common):
             return [f"groupArray(tuple({numbers})) AS values_{plan.index}"]
         return [
             f"sum({' * '.join(plan.number(name) for name in factors)}) AS {name}"
-            for name, factors in _products(plan.index, plan.metric)
+            for name, factors in products(plan.index, plan.metric)
         ]
 
     def _ranked(self, plan: Plan) -> list[str]:
@@ -459,7 +459,7 @@ class ResultsQuery(_Common):
             computed = ranked.percentile_cap(i, level, values, "identities", self.window())
             computed.append(f"per_variant.values_{i} AS values_{i}")
         else:
-            passed += [name for name, _ in _products(plan.index, plan.metric)]
+            passed += [name for name, _ in products(plan.index, plan.metric)]
         return computed + [f"ifNull(per_variant.{name}, 0) AS {name}" for name in passed]
 
     def _results(self, plan: Plan) -> list[str]:
@@ -472,7 +472,7 @@ class ResultsQuery(_Common):
         i = plan.index
         position = {name: k for k, name in enumerate(plan.numbers, start=1)}
         sums = []
-        for name, factors in _products(i, plan.metric):
+        for name, factors in products(i, plan.metric):
             product = [(position[number], number in CAPPED) for number in factors]
             total = ranked.capped_sum(f"values_{i}", product, column(i, "cap"), "missing")
             sums.append(f"{total} AS {name}")
@@ -505,7 +505,7 @@ class ResultsQuery(_Common):
         )
 
 
-def _products(index: int, metric: MetricSpec) -> list[tuple[str, tuple[str, ...]]]:
+def products(index: int, metric: MetricSpec) -> list[tuple[str, tuple[str, ...]]]:
     """Each of the metric's sums: its result column and the numbers it multiplies."""
     return [
         (column(index, group, field), factors)
@@ -526,7 +526,7 @@ def quantile_fields(metric: MetricSpec) -> tuple[str, ...]:
 
 def result_columns(index: int, metric: MetricSpec) -> list[str]:
     """The result columns of metric ``index``: its sums, then its cap and quantile columns."""
-    names = [name for name, _ in _products(index, metric)]
+    names = [name for name, _ in products(index, metric)]
     if is_percentile_capped(metric):
         names.append(column(index, "cap"))
     return names + [column(index, "quantile", f) for f in quantile_fields(metric)]

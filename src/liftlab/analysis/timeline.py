@@ -35,6 +35,8 @@ from liftlab.analysis.query import (
     PartSource,
     Plan,
     ResultsQuery,
+    is_percentile_capped,
+    products,
     select_list,
 )
 from liftlab.analysis.results import (
@@ -178,6 +180,10 @@ class TimelineQuery(ResultsQuery):
         return columns
 
     def expansions(self) -> list[str]:
+        """Unless a metric ranks, the sums per arm as arrays over the days (``arm_days``);
+        else every identity expanded over its days (``per_day``)."""
+        if not self.ranks:
+            return [self.arm_days()]
         columns = ["day", "arm", "collided"]
         columns += [column for plan in self.plans for column in self._on_day(plan)]
         return [
@@ -191,6 +197,57 @@ class TimelineQuery(ResultsQuery):
 
     def slices(self) -> str:
         return "per_day"
+
+    @property
+    def ranks(self) -> bool:
+        """Does a metric rank values per day (a percentile cap, a quantile)? Ranks need every
+        identity's numbers on each day; sums need only their sum over each day."""
+        return any(is_percentile_capped(p.metric) or p.metric.quantile for p in self.plans)
+
+    def _daily_sum(self, plan: Plan, factors: tuple[str, ...]) -> str:
+        """Per day, Σ over the arm's identities assigned that day of the product of
+        ``factors``: ``sumForEach`` of each identity's array of products, 0 on the days it is
+        not assigned (no row per identity and day, unlike ``per_day``)."""
+        arrays = [plan.number(f) for f in factors if not NUMBERS[f][1]]
+        lambda_names = [f"v{k}" for k in range(len(arrays))]
+        names = iter(lambda_names)
+        product = " * ".join(plan.number(f) if NUMBERS[f][1] else next(names) for f in factors)
+        parameters = ", ".join(["d", *lambda_names])
+        inputs = ", ".join([f"range({self.days})", *(f"days_{a}" for a in arrays)])
+        masked = f"if(d >= first_day AND d < until_day, {product}, 0)"
+        return f"sumForEach(arrayMap(({parameters}) -> {masked}, {inputs}))"
+
+    def arm_days(self) -> str:
+        columns = ["arm", "sum(collided) AS collisions"]
+        for plan in self.plans:
+            columns += [
+                f"{self._daily_sum(plan, f)} AS days_{name}"
+                for name, f in products(plan.index, plan.metric)
+            ]
+        return f"""arm_days AS (
+    SELECT
+    {select_list(columns)}
+    FROM per_identity
+    GROUP BY arm
+)"""
+
+    def per_variant(self) -> str:
+        """Without ranks: each arm's arrays of sums, a row per day."""
+        if self.ranks:
+            return super().per_variant()
+        sums = [name for plan in self.plans for name, _ in products(plan.index, plan.metric)]
+        columns = [
+            "day",
+            "arm",
+            "collisions",
+            *(f"days_{name}[day + 1] AS {name}" for name in sums),
+        ]
+        return f"""per_variant AS (
+    SELECT
+    {select_list(columns)}
+    FROM arm_days
+    ARRAY JOIN range({self.days}) AS day
+)"""
 
 
 def build_timeline_query(
