@@ -14,9 +14,12 @@ cutoff. The query is the results query (``query.ResultsQuery``) with the day as 
    the number over the rows up to cutoff d (a mean divides the cumulated sum by the cumulated
    count; an occurrence and an absolute cap apply to the cumulated numbers). Pre-period
    numbers do not depend on the cutoff (their rows precede the first exposure).
-4. ``per_day`` expands each identity over the days it is assigned (``range(first_day,
-   until_day)``) and picks that day's numbers; ``per_variant`` and the percentile caps are
-   then the results query's, per (day, arm) and per day.
+4. With a ranking metric (a percentile cap, a quantile), ``per_day`` expands each identity
+   over the days it is assigned (``range(first_day, until_day)``) and picks that day's
+   numbers; ``per_variant`` and the percentile caps are then the results query's, per
+   (day, arm) and per day. Without one, ``arm_days`` sums per arm each identity's products
+   as arrays over the days (``sumForEach``, 0 on days it is not assigned), a row per arm
+   instead of one per identity and day, and ``per_variant`` is a row per day of them.
 """
 
 from __future__ import annotations
