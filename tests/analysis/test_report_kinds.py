@@ -332,3 +332,13 @@ def test_a_running_primary_metric_says_what_it_can_detect_and_when() -> None:
     assert treatment.days_remaining is not None
     assert abs(treatment.days_remaining - days) <= 1
     assert power.days_to_decision == treatment.days_remaining
+
+
+def test_an_arm_without_spread_has_no_narrowing_rather_than_an_error() -> None:
+    flat, pre = np.full(100, 3.0), RNG.normal(5, 1, 100)
+    doc = report(
+        [metric("1", "sum", SUM, lookback=14)],
+        {"1": {"control": adjusted_moments(flat, pre), "treatment": adjusted_moments(flat, pre)}},
+    )
+    (comparison,) = doc.metrics[0].comparisons
+    assert comparison.cuped is not None and comparison.cuped.narrower_by is None

@@ -380,7 +380,8 @@ def _cuped(inference: MetricInference, i: int, alpha: float) -> c.Cuped | None:
     if unadjusted is None:
         return None
     scale = inference.scale
-    narrower = 1.0 - _spread(inference.answers[scale], i) / _spread(unadjusted[scale], i)
+    plain = _spread(unadjusted[scale], i)
+    narrower = 1.0 - _spread(inference.answers[scale], i) / plain if plain > 0 else math.nan
     return c.Cuped(
         theta=None if inference.theta is None else _num(inference.theta[i]),
         absolute=_estimate_of(unadjusted[Scale.ABSOLUTE], alpha, Scale.ABSOLUTE, i),
