@@ -42,16 +42,21 @@ def assert_same_stats(got: ResultStats, want: ResultStats) -> None:
             assert_close(got.metrics[key][variant], moments, (key, variant))
 
 
-@settings(
+DAYS_EXAMPLES = settings(
     max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+EXPOSED = st.one_of(
+    s.assignments(s.days_times), st.lists(s.multi_day_exposures, min_size=1, max_size=14)
+)
+OTHERS = st.lists(s.multi_day_events, min_size=10, max_size=40)
+
+
+@DAYS_EXAMPLES
 @given(
-    exposed=st.one_of(
-        s.assignments(s.days_times), st.lists(s.multi_day_exposures, min_size=1, max_size=14)
-    ),
-    others=st.lists(s.multi_day_events, min_size=10, max_size=40),
+    exposed=EXPOSED,
+    others=OTHERS,
     chosen=s.metrics_v2,
 )
 def test_every_day_matches_brute_force_at_its_cutoff(
@@ -69,16 +74,10 @@ def unranked(chosen) -> bool:
     return chosen[0] != "quantile" and (cap is None or cap.type is not CapType.PERCENTILE)
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@DAYS_EXAMPLES
 @given(
-    exposed=st.one_of(
-        s.assignments(s.days_times), st.lists(s.multi_day_exposures, min_size=1, max_size=14)
-    ),
-    others=st.lists(s.multi_day_events, min_size=10, max_size=40),
+    exposed=EXPOSED,
+    others=OTHERS,
     chosen=st.lists(s.any_metric.filter(unranked), min_size=1, max_size=5),
 )
 def test_every_day_of_metrics_without_ranks_matches_brute_force(
