@@ -7,7 +7,7 @@ fuzzing phases, valid and invalid input), with path parameters drawn mostly from
 that exist. A run fails on any 5xx, on a response whose body or headers the schema does not
 describe, on an undocumented status code, on invalid input accepted, on a wrong 405.
 
-``CONTRACT_MAX_EXAMPLES`` (default 15) and ``CONTRACT_SEED`` (default fixed, so that CI is
+``CONTRACT_MAX_EXAMPLES`` (default 10) and ``CONTRACT_SEED`` (default fixed, so that CI is
 repeatable) tune a run; a failure prints schemathesis' report with a curl line to replay it.
 """
 
@@ -24,7 +24,7 @@ import pytest
 
 from .world import IDENTITIES, SENDER, LiveServer, World
 
-MAX_EXAMPLES = int(os.environ.get("CONTRACT_MAX_EXAMPLES", "15"))
+MAX_EXAMPLES = int(os.environ.get("CONTRACT_MAX_EXAMPLES", "10"))
 SEED = os.environ.get("CONTRACT_SEED", "20261201")
 MIN_CASES = 2_000
 # Every check (schemathesis' default) but positive_data_acceptance: a body can fit the schema
