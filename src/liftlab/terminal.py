@@ -227,9 +227,7 @@ def _about(metric: MetricResult) -> list[str]:
 def comparison_cells(
     metric: MetricResult, c: Comparison, *, bayesian: bool, guardrail: bool
 ) -> list[str]:
-    judged, other = (
-        (c.relative, c.absolute) if c.scale is Scale.RELATIVE else (c.absolute, c.relative)
-    )
+    judged, other = c.judged, c.on(c.scale.other)
     judged_fmt = f.lift_format(metric.metric_type, c.scale)
     other_fmt = f.lift_format(metric.metric_type, c.scale.other)
     cells = [_with_interval(judged, judged_fmt), _with_interval(other, other_fmt)]

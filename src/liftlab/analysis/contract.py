@@ -151,6 +151,15 @@ class Comparison(_Model):
     verdict: Verdict
     reason: str = Field(description="the verdict in words")
 
+    def on(self, scale: Scale) -> Estimate | None:
+        """The estimate on ``scale``: ``relative`` or ``absolute``."""
+        return self.relative if scale is Scale.RELATIVE else self.absolute
+
+    @property
+    def judged(self) -> Estimate | None:
+        """The estimate on the scale the verdict is judged on."""
+        return self.on(self.scale)
+
 
 class AppliedCap(_Model):
     """The cap each identity's number was held to."""

@@ -512,7 +512,7 @@ def _decision(
 
 def describe(x: c.Comparison) -> str:
     """A comparison in a few words: its lift on the judged scale, interval and evidence."""
-    estimate = x.relative if x.scale is Scale.RELATIVE else x.absolute
+    estimate = x.judged
     if estimate is None or estimate.estimate is None:
         return x.reason
     fmt = _percent if x.scale is Scale.RELATIVE else _plain

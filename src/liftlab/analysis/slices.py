@@ -21,14 +21,10 @@ from liftlab.analysis.breakdowns import Breakdown
 from liftlab.analysis.results import ResultStats
 from liftlab.analysis.settings import AnalysisSettings, Engine
 from liftlab.analysis.spec import ExperimentSpec
-from liftlab.stats import Correction, Scale, adjust
+from liftlab.stats import Correction, adjust
 
 Report = Callable[[ExperimentSpec, ResultStats], c.ResultDocument]
 """``build_report`` with everything but the spec and the statistics fixed."""
-
-
-def _judged(x: c.Comparison) -> c.Estimate | None:
-    return x.relative if x.scale is Scale.RELATIVE else x.absolute
 
 
 def days(
@@ -54,7 +50,7 @@ def days(
                         comparisons=[
                             c.DayComparison(
                                 variant=x.variant,
-                                estimate=_judged(x),
+                                estimate=x.judged,
                                 p_value_adjusted=x.p_value_adjusted,
                                 chance_to_win=x.chance_to_win,
                                 verdict=x.verdict,
@@ -151,7 +147,7 @@ def _segment_comparison(
         significant = p_adjusted is not None and p_adjusted < settings.alpha
     return c.SegmentComparison(
         variant=x.variant,
-        estimate=_judged(x),
+        estimate=x.judged,
         p_value=x.p_value,
         p_value_adjusted=p_adjusted,
         chance_to_win=x.chance_to_win,

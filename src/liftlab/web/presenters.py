@@ -295,10 +295,6 @@ def _is_rate(metric: MetricResult) -> bool:
     return metric.metric_type is MetricType.CONVERSION
 
 
-def _on(c: Comparison, scale: Scale) -> Estimate | None:
-    return c.relative if scale is Scale.RELATIVE else c.absolute
-
-
 def _interval(estimate: Estimate | None, fmt: Format) -> str:
     if estimate is None:
         return ""
@@ -376,7 +372,7 @@ def variant_rows(doc: ResultDocument, metric: MetricResult) -> list[VariantRow]:
             continue
         judged_fmt = formatting.lift_format(metric.metric_type, c.scale)
         other_fmt = formatting.lift_format(metric.metric_type, c.scale.other)
-        judged, other = _on(c, c.scale), _on(c, c.scale.other)
+        judged, other = c.judged, c.on(c.scale.other)
         adjusted_level, adjusted_ci = _adjusted(c, judged_fmt, doc.interval_level)
         risk_treatment, risk_control = _risk(metric, c)
         rows.append(
@@ -407,7 +403,7 @@ def forest_points(metric: MetricResult) -> list[dict]:
     control mean) is kept as ``None`` so the chart leaves it out while the table lists it."""
     points = []
     for c in metric.comparisons:
-        judged = _on(c, c.scale)
+        judged = c.judged
         defined = judged is not None and None not in (
             judged.estimate,
             judged.ci.low,
