@@ -104,6 +104,9 @@ def build_report(
         thresholds=thresholds,
     )
     document = report(spec, stats, daily=daily)
+    if not header.is_final:  # only the experiment's own document: days and segments have none
+        powered = [_with_power(m, spec, weights, control, settings) for m in document.metrics]
+        document = document.model_copy(update={"metrics": powered})
     if not timeline and not segments:
         return document
     return document.model_copy(
@@ -137,8 +140,6 @@ def _document(
         _metric(a, specs[a.key], inference, spec, control, settings, thresholds)
         for a, inference in zip(attached, inferences, strict=True)
     ]
-    if not header.is_final:
-        metrics = [_with_power(m, spec, weights, settings) for m in metrics]
     return c.ResultDocument(
         experiment=header.experiment,
         status=header.status,
@@ -251,6 +252,7 @@ def _with_power(
     metric: c.MetricResult,
     spec: ExperimentSpec,
     weights: Sequence[float],
+    control_key: str,
     settings: AnalysisSettings,
 ) -> c.MetricResult:
     """A running primary metric's MDE today and days to decision (unadjusted variances, so
@@ -258,7 +260,7 @@ def _with_power(
     arms = metric.variants
     if metric.role is not MetricRole.PRIMARY or settings.engine is Engine.BAYESIAN:
         return metric
-    control = next(v for v in arms if v.variant not in {x.variant for x in metric.comparisons})
+    control = next(v for v in arms if v.variant == control_key)
     ordered = [control, *(v for v in arms if v is not control)]
     if control.mean is None or any(v.variance is None or v.n < 2 for v in ordered):
         return metric
