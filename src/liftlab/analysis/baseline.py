@@ -21,11 +21,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from liftlab.analysis import arms, ranked
-from liftlab.analysis.definition import Aggregation, CapType, MetricType
+from liftlab.analysis.definition import CapType, MetricType
 from liftlab.analysis.query import EXACT, HASHED, IdentityKey
 from liftlab.analysis.results import CrossMoments, Moments, Run, Table, collisions
 from liftlab.analysis.spec import MetricSpec, Part
-from liftlab.analysis.sql import VALUE_NUMBER, FilterCompiler, Params, PropertyReads, column
+from liftlab.analysis.sql import (
+    VALUE_NUMBER,
+    FilterCompiler,
+    Params,
+    PropertyReads,
+    column,
+    identity_number,
+)
 
 DEFAULT_DAYS = 28
 MAX_DAYS = 365
@@ -102,20 +109,6 @@ def _check(metric: MetricSpec) -> None:
         )
 
 
-def _per_identity(aggregation: Aggregation, counted: str, number: str) -> str:
-    """An identity's number of a part over its ``counted`` rows, as the results query counts
-    it (never NULL): events, 0/1, the sum or the mean of the events' numbers (0 without any)."""
-    if aggregation is Aggregation.COUNT:
-        return f"countIf({counted})"
-    if aggregation is Aggregation.OCCURRENCE:
-        return f"toUInt8(countIf({counted}) > 0)"
-    counted += f" AND NOT isNaN({number})"
-    total = f"sumIf({number}, {counted})"
-    if aggregation is Aggregation.SUM:
-        return total
-    return f"if(countIf({counted}) = 0, 0., {total} / countIf({counted}))"
-
-
 def _lines(items: Sequence[str], indent: str = "    ") -> str:
     return f",\n{indent}".join(items)
 
@@ -153,7 +146,7 @@ class _BaselineQuery:
         if self.metric.window_hours is not None:
             hours = self.params.bind(self.metric.window_hours * 3_600_000, "Int64")
             counted += f" AND time <= first_time + {hours}"
-        number = _per_identity(part.aggregation, counted, f"number_{index}")
+        number = identity_number(part.aggregation, counted, f"number_{index}")
         cap = self.metric.cap
         if index == 0 and cap is not None and cap.type is CapType.ABSOLUTE:
             number = f"least(toFloat64({number}), {self.params.bind(cap.value, 'Float64')})"

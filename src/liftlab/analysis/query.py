@@ -37,7 +37,14 @@ from liftlab.analysis import ranked
 from liftlab.analysis.definition import Aggregation, CapType, QuantileLevel
 from liftlab.analysis.filters import Filter
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec, Part
-from liftlab.analysis.sql import VALUE_NUMBER, FilterCompiler, Params, PropertyReads, column
+from liftlab.analysis.sql import (
+    VALUE_NUMBER,
+    FilterCompiler,
+    Params,
+    PropertyReads,
+    column,
+    identity_number,
+)
 
 ASSIGNED = "assigned"
 QUARANTINED = "quarantined"
@@ -286,18 +293,8 @@ class ResultsQuery(_Common):
         return period
 
     def _aggregate(self, source: PartSource, counted: str) -> str:
-        """The identity's number of one part over its ``counted`` rows: never NULL, even where
-        a filter on a missing property is (a NULL number would drop out of a cap's ranks)."""
-        aggregation = source.part.aggregation
-        if aggregation is Aggregation.COUNT:
-            return f"countIf({counted})"
-        if aggregation is Aggregation.OCCURRENCE:  # not max(): a filter may be NULL
-            return f"toUInt8(countIf({counted}) > 0)"
-        counted += f" AND NOT isNaN({source.number})"
-        total = f"sumIf({source.number}, {counted})"
-        if aggregation is Aggregation.SUM:
-            return total
-        return f"if(countIf({counted}) = 0, 0., {total} / countIf({counted}))"
+        """The identity's number of one part over its ``counted`` rows."""
+        return identity_number(source.part.aggregation, counted, source.number)
 
     def _numbers(self, plan: Plan) -> list[str]:
         """The identity's numbers of the metric (``x_{i}``, …), then what its quantile ranks."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
+from liftlab.analysis.definition import Aggregation
 from liftlab.analysis.filters import Filter, FilterOp, Scalar
 
 VALUE_NUMBER = "ifNotFinite(toFloat64OrNull(value), nan)"
@@ -154,3 +155,19 @@ class FilterCompiler:
 
 
 _COMPARISONS = {FilterOp.GT: ">", FilterOp.GTE: ">=", FilterOp.LT: "<", FilterOp.LTE: "<="}
+
+
+def identity_number(aggregation: Aggregation, counted: str, number: str) -> str:
+    """An identity's number of a part over its ``counted`` rows: events, 0/1, the sum or the
+    mean of the events' ``number`` (0 without any). Never NULL, even where a filter on a
+    missing property is (a NULL number would drop out of a cap's ranks), so an occurrence is
+    ``countIf(…) > 0``, not ``max()``."""
+    if aggregation is Aggregation.COUNT:
+        return f"countIf({counted})"
+    if aggregation is Aggregation.OCCURRENCE:
+        return f"toUInt8(countIf({counted}) > 0)"
+    counted += f" AND NOT isNaN({number})"
+    total = f"sumIf({number}, {counted})"
+    if aggregation is Aggregation.SUM:
+        return total
+    return f"if(countIf({counted}) = 0, 0., {total} / countIf({counted}))"
