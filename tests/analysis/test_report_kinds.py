@@ -18,6 +18,7 @@ from statsmodels.stats.power import NormalIndPower
 from liftlab import formatting, terminal
 from liftlab.analysis.contract import ResultDocument
 from liftlab.analysis.definition import parse_definition
+from liftlab.analysis.documents import as_current
 from liftlab.analysis.report import AttachedMetric, Header, build_report
 from liftlab.analysis.results import (
     CrossMoments,
@@ -342,3 +343,34 @@ def test_an_arm_without_spread_has_no_narrowing_rather_than_an_error() -> None:
     )
     (comparison,) = doc.metrics[0].comparisons
     assert comparison.cuped is not None and comparison.cuped.narrower_by is None
+
+
+ADDED_IN_ENGINE_2_1 = {
+    "document": ("timeline", "timeline_always_valid", "breakdowns"),
+    "metric": ("description", "lookback_days", "cap", "quantile", "power"),
+    "variant": ("denominator_sum", "values"),
+    "comparison": ("cuped",),
+}
+
+
+def test_a_snapshot_frozen_by_engine_2_0_still_reads_as_version_2() -> None:
+    (y_c, x_c), (y_t, x_t) = correlated(500, 0.5), correlated(500, 0.5)
+    doc = report(
+        [metric("1", "sum", SUM, lookback=14)],
+        {"1": {"control": adjusted_moments(y_c, x_c), "treatment": adjusted_moments(y_t, x_t)}},
+    ).model_dump(mode="json")
+    for key in ADDED_IN_ENGINE_2_1["document"]:
+        del doc[key]
+    for m in doc["metrics"]:
+        for key in ADDED_IN_ENGINE_2_1["metric"]:
+            del m[key]
+        for v in m["variants"]:
+            for key in ADDED_IN_ENGINE_2_1["variant"]:
+                del v[key]
+        for x in m["comparisons"]:
+            for key in ADDED_IN_ENGINE_2_1["comparison"]:
+                del x[key]
+    read = as_current(doc, "control")
+    assert read.schema_version == 2 and read.timeline == [] and read.breakdowns == []
+    assert read.metrics[0].comparisons[0].cuped is None
+    assert read.metrics[0].description is None and read.metrics[0].power is None
