@@ -31,7 +31,7 @@ serve: $(STAMP)
 
 test: $(STAMP) $(GBSTATS_STAMP)
 	$(BIN)/ruff check src tests bench
-	GBSTATS_PYTHON=$(GBSTATS_PYTHON) $(BIN)/pytest $(PYTEST_ARGS)
+	GBSTATS_PYTHON=$(GBSTATS_PYTHON) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
