@@ -62,11 +62,11 @@ def post(base: str, secret: str, events: list[dict]) -> dict:
     return response.json()
 
 
-def batches(count: int) -> list[list[dict]]:
+def batches(count: int, size: int = BATCH) -> list[list[dict]]:
     return [
         [
             {"event": "purchase", "identifier": f"u{b}-{i}", "event_id": str(uuid.uuid4())}
-            for i in range(BATCH)
+            for i in range(size)
         ]
         for b in range(count)
     ]
@@ -133,36 +133,48 @@ def test_concurrent_senders_through_a_sigkill_lose_and_double_nothing(home, tmp_
     """Four senders post at once; the server is killed mid-load; every sender then retries
     every batch with the same event ids, as the SDKs do: what was acknowledged must come back
     as duplicates, and the store must hold each event exactly once."""
+    through_a_sigkill(home, tmp_path, senders=4, sent=batches(24), kill_after=8)
+
+
+def test_small_batches_sharing_inserts_through_a_sigkill_lose_and_double_nothing(home, tmp_path):
+    """SDK traffic: eight senders of 100-event batches, so requests queue behind each other's
+    INSERTs and are stored in groups (liftlab.eventstore.group); each 202 still means its
+    events are on disk."""
+    through_a_sigkill(home, tmp_path, senders=8, sent=batches(64, 100), kill_after=24)
+
+
+def through_a_sigkill(home, tmp_path, senders: int, sent: list[list[dict]], kill_after: int):
+    """``senders`` post ``sent`` at once; the server is SIGKILLed once ``kill_after`` were
+    acknowledged; then every batch is retried with the same ids against a restarted one."""
     key, secret = new_environment(home)
-    sent = batches(24)
     acknowledged: set[int] = set()
     server, base = serve_on_free_port(home, str(tmp_path / "server.log"))
     try:
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=senders) as pool:
             outcomes = {
                 pool.submit(send_until_refused, base, secret, b): i for i, b in enumerate(sent)
             }
             for done in as_completed(outcomes):
                 if done.result():
                     acknowledged.add(outcomes[done])
-                if len(acknowledged) == 8 and server.poll() is None:
+                if len(acknowledged) == kill_after and server.poll() is None:
                     kill(server)  # in the middle of the load: no shutdown, no flush
     finally:
         if server.poll() is None:
             kill(server)
-    assert 8 <= len(acknowledged) < len(sent)
+    assert kill_after <= len(acknowledged) < len(sent)
 
     server, base = serve_on_free_port(home, str(tmp_path / "server.log"))
     try:
         retried = [post(base, secret, events) for events in sent]
     finally:
         kill(server)
-    for i, answer in enumerate(retried):
+    for i, (events, answer) in enumerate(zip(sent, retried, strict=True)):
         if i in acknowledged:
-            assert (answer["accepted"], answer["duplicates"]) == (0, BATCH), i
-        assert answer["accepted"] + answer["duplicates"] == BATCH
+            assert (answer["accepted"], answer["duplicates"]) == (0, len(events)), i
+        assert answer["accepted"] + answer["duplicates"] == len(events)
 
     stats = run(home, "-m", "liftlab", "events", "stats", f"--environment={key}")
     assert stats.returncode == 0, stats.stderr
     stored = sum(int(line.split()[2]) for line in stats.stdout.splitlines()[1:])
-    assert stored == len(sent) * BATCH
+    assert stored == sum(map(len, sent))

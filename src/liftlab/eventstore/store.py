@@ -26,6 +26,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from liftlab.eventstore import arrow_batch
 from liftlab.eventstore.dedup import FilteredStoredIdCheck, StoredIdCheck
 from liftlab.eventstore.errors import EventStoreError, reason_for
+from liftlab.eventstore.group import GroupCommit
 from liftlab.eventstore.guard import FolderGuard, table_paths
 from liftlab.eventstore.location import StoreLocation
 from liftlab.eventstore.migration import migrate_to_months
@@ -80,11 +81,13 @@ class EventStore(Protocol):
 class ClickHouseEventStore:
     """The ``events`` table in chDB or on a ClickHouse server, through clickhouse-connect.
 
-    Concurrency: the duplicate check and the insert of a batch hold a lock of the batch's
-    environment(s) only, so one environment's batch never waits behind another's, and each
-    concurrent call takes a connection of its own (chDB serialises the calls of one
-    connection). A statement that may write behind the store's back (an ALTER, a migration)
-    waits for the inserts in flight and runs alone.
+    Concurrency: batches of the same environment(s) that arrive while one of them is being
+    inserted share the next INSERT (group commit, ``liftlab.eventstore.group``); the
+    duplicate check and the insert of a group hold a lock of its environment(s) only, so one
+    environment's batch never waits behind another's, and each concurrent call takes a
+    connection of its own (chDB serialises the calls of one connection). A statement that
+    may write behind the store's back (an ALTER, a migration) waits for the inserts in
+    flight and runs alone.
     """
 
     def __init__(self, location: StoreLocation) -> None:
@@ -92,6 +95,7 @@ class ClickHouseEventStore:
         self._pool = _ClientPool(location)
         self._gate = _Gate()
         self._environments = _EnvironmentLocks()
+        self._groups = GroupCommit(self._insert_group)
         self._schema_lock = threading.Lock()
         self._schema_ready = False
         self._by_day = False  # the table still has the former (daily) partitions
@@ -124,10 +128,20 @@ class ClickHouseEventStore:
         return self.insert_columns(EventColumns.from_rows(rows))
 
     def insert_columns(self, columns: EventColumns) -> InsertOutcome:
-        total = columns.size
-        if not total:
+        if not columns.size:
             return InsertOutcome(0, 0)
+        if sum(map(len, columns.event_id)) != 16 * columns.size:
+            raise ValueError("every event_id must be 16 bytes")  # before it can join a group
         self._ready()
+        return self._groups.insert(frozenset(columns.environment_key), columns)
+
+    def _insert_group(self, columns: EventColumns) -> Sequence[int]:
+        """Store the events whose ids are new; their positions (sorted), once on disk.
+
+        Concurrent batches of the same environments arrive here concatenated
+        (``liftlab.eventstore.group``), so one duplicate check and one INSERT serve them all.
+        """
+        total = columns.size
         with self._gate.shared(), self._environments.holding(set(columns.environment_key)):
             self._check_folder()
             fresh = self._ids.new_positions(columns.environment_key, columns.event_id)
@@ -138,7 +152,7 @@ class ClickHouseEventStore:
                 # Accepted means where a restart reads it: the folder must still be the one
                 # the table was opened in (liftlab.eventstore.guard).
                 self._check_folder()
-        return InsertOutcome(accepted=len(fresh), duplicates=total - len(fresh))
+        return fresh if len(fresh) < total else range(total)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
         self._ready()
