@@ -1,16 +1,13 @@
-"""What the pages show: lists, the experiment page's decisions, settings and results, the metric
-library, plotly.js."""
+"""What the pages show: lists, the experiment page's decisions, settings and results, the charts,
+the metric library."""
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from datetime import timedelta
 from html import unescape
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from tests.web.conftest import cache_document, client_for, freeze_document, new_experiment
@@ -18,7 +15,6 @@ from tests.web.documents import for_experiment, v1_document
 
 from liftlab import formatting
 from liftlab.experiments.models import Metric
-from liftlab.web.vendor import PLOTLY_JS_VERSION
 
 pytestmark = pytest.mark.django_db
 
@@ -55,10 +51,16 @@ def signed_percent(value: float | None) -> str:
     return formatting.percent(value, signed=True)
 
 
-def figure(html: str, script_id: str) -> dict:
-    found = re.search(rf'<script id="{script_id}" type="application/json">(.*?)</script>', html)
-    assert found, f"no figure {script_id}"
-    return json.loads(found.group(1))
+def figure(html: str, chart_id: str) -> str:
+    """The inline SVG (and its data table) of the chart with this id."""
+    found = re.search(rf'<figure class="chart" id="{chart_id}">(.*?)</figure>', html, flags=re.S)
+    assert found, f"no chart {chart_id}"
+    return found.group(1)
+
+
+def description(chart: str) -> str:
+    """What a screen reader hears of an SVG chart: its ``<desc>``."""
+    return unescape(re.search(r"<desc>(.*?)</desc>", chart, flags=re.S).group(1))
 
 
 def test_experiments_list_shows_decisions_and_the_sample_ratio_flag(
@@ -161,10 +163,11 @@ def test_metric_cards_show_the_judged_lift_p_values_and_the_guardrail_bound(
     assert "Pass (treatment)" in page
 
     forest = figure(html, f"forest-{checkout}")
-    assert forest["data"][0]["x"] == [pytest.approx(0.25)]
-    assert forest["data"][0]["y"] == ["treatment"]
-    margin_line = figure(html, f"forest-{latency}")["layout"]["shapes"][-1]
-    assert margin_line["x0"] == pytest.approx(0.01)  # harm is up: the margin is +1 %
+    assert description(forest) == f"treatment: +25.0% {relative_ci}, win"
+    assert forest.count('class="mark tone-good"') == 1
+    guardrail = figure(html, f"forest-{latency}")
+    assert 'class="margin"' in guardrail and ">margin</text>" in guardrail
+    assert "<script" not in html  # the charts are drawn on the server
 
 
 def test_bayesian_cards_show_a_chance_to_win_bar_with_its_value_and_credible_intervals(
@@ -245,7 +248,7 @@ def test_a_draft_has_no_results_yet_but_shows_its_settings_and_metrics(environme
     assert "No results yet" in page and "Checkout (primary, expected increase)" in page
     assert "Method frequentist, fixed horizon" in page
     assert "Change analysis settings" in page and "a change is recorded" not in page
-    assert "plotly" not in html
+    assert "<svg" not in html
 
 
 def test_metric_library_describes_each_metric(environment, metrics, viewer):
@@ -274,18 +277,6 @@ def test_metric_library_describes_each_metric(environment, metrics, viewer):
         in page
     )
     assert "&lt;b&gt;Bold&lt;/b&gt;" in html and "<code>&lt;i&gt;x&lt;/i&gt;</code>" in html
-
-
-def test_plotly_is_served_from_the_installed_package_gzipped_and_cacheable():
-    url = reverse("web:plotly-js")
-    assert PLOTLY_JS_VERSION in url
-    plain = Client().get(url)
-    assert plain.status_code == 200 and plain["Content-Type"] == "text/javascript"
-    assert f"v{PLOTLY_JS_VERSION}".encode() in plain.content[:2000]
-    packed = Client().get(url, headers={"Accept-Encoding": "gzip, br"})
-    assert packed["Content-Encoding"] == "gzip"
-    assert gzip.decompress(packed.content) == plain.content
-    assert "immutable" in packed["Cache-Control"] and "Accept-Encoding" in packed["Vary"]
 
 
 def aged(document: dict, age: timedelta) -> dict:
@@ -331,20 +322,16 @@ def test_each_metric_card_draws_its_lift_over_time_and_says_whether_daily_readin
     cache_document(experiment, document)
     html = experiment_page(client_for(viewer), experiment)
     checkout = metrics["checkout"].pk
-    figure = json.loads(
-        re.search(
-            rf'<script id="forest-{checkout}-days" type="application/json">(.*?)</script>',
-            html,
-            re.S,
-        ).group(1)
-    )
-    lines = [t for t in figure["data"] if t.get("mode") == "lines+markers"]
-    judged = [
-        day["metrics"][0]["comparisons"][0]["estimate"]["estimate"] for day in document["timeline"]
+    chart = figure(html, f"forest-{checkout}-days")
+    judged = [day["metrics"][0]["comparisons"][0]["estimate"] for day in document["timeline"]]
+    cells = re.findall(r'<th scope="row">([^<]*)</th><td>([^<]*)</td>', chart)
+    assert len(cells) == len(document["timeline"]) == 4
+    assert [text(c) for _, c in cells] == [
+        f"{signed_percent(e['estimate'])} "
+        + formatting.interval((e["ci"]["low"], e["ci"]["high"]), signed_percent)
+        for e in judged
     ]
-    assert [t["name"] for t in lines] == ["treatment"]
-    assert lines[0]["y"] == pytest.approx(judged)
-    assert len(lines[0]["x"]) == len(document["timeline"]) == 4
+    assert chart.count('class="line series-0"') == 1
     note = "Sequential testing is on" if sequential else "inflates false positives"
     assert note in text(html)
 

@@ -153,10 +153,10 @@ class MetricCard:
     interval_header: str  # "95 % CI", "90 % credible interval"
     margin: str  # the non-inferiority margin, for guardrails
     rows: list[VariantRow]
-    figure: dict | None
+    figure: charts.Chart | None
     chart_id: str
     method: str
-    timeline_figure: dict | None = None  # the judged lift at the end of each day
+    timeline_figure: charts.Chart | None = None  # the judged lift at the end of each day
     timeline_note: str = ""  # whether reading it every day is safe
 
     @property
@@ -186,7 +186,7 @@ class ResultsView:
     quarantined: int
     unknown_variant: int
     exposure_rows: list[ExposureRow]
-    exposure_figure: dict | None
+    exposure_figure: charts.Chart | None
     srm_p_value: str
     srm_mismatch: bool
     decisions: list[DecisionView]

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
 from liftlab.accounts.models import ENVIRONMENT_KEY_PATTERN
-from liftlab.web import keys, power, vendor, views
+from liftlab.web import keys, power, views
 
 app_name = "web"
 
@@ -34,5 +34,4 @@ urlpatterns = [
     re_path(EXPERIMENT + "$", views.experiment_detail, name="experiment"),
     re_path(EXPERIMENT + "analysis/$", views.experiment_analysis, name="analysis"),
     re_path(EXPERIMENT + r"(?P<action>[a-z]+)/$", views.experiment_action, name="action"),
-    path(f"vendor/plotly-{vendor.PLOTLY_JS_VERSION}.min.js", vendor.plotly_js, name="plotly-js"),
 ]
