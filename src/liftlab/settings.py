@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "liftlab.experiments",
     "liftlab.events",
     "liftlab.ingestion_keys",
+    "liftlab.sources",
     "liftlab.web",
 ]
 

@@ -1,0 +1,118 @@
+"""Who is sending, for the Segment and PostHog endpoints: the same ingestion keys (or, while
+the environment allows it, the legacy environment key) as ``POST /api/v1/events/``.
+
+Segment's SDKs send the write key as HTTP Basic auth's username (analytics.js, which cannot
+set headers cheaply, as ``writeKey`` in the body); PostHog's send it as ``api_key`` (or
+``token``) in the body. Both are read once the body is, by the views. A key that is not valid
+is a 401, which neither SDK retries; the key alone names the environment, so no event
+reaches another one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from liftlab.accounts.models import ENVIRONMENT_KEY_PATTERN, Environment
+from liftlab.api.scoping import EXPERIMENTATION_DISABLED
+from liftlab.ingestion_keys.auth import INVALID_KEY, LEGACY_OFF, IngestionCredential
+from liftlab.ingestion_keys.services import authenticate
+
+SEND_A_WRITE_KEY = (
+    "Send an ingestion key (ll_ik_…) as the write key: HTTP Basic auth, the key as the "
+    "username and no password (or as writeKey in the body)."
+)
+SEND_AN_API_KEY = "Send an ingestion key (ll_ik_…) as api_key in the body."
+
+
+def credential_of(secret: object, missing: str) -> IngestionCredential:
+    """The environment ``secret`` sends for, or a 401 saying why not (``missing`` when there
+    is no key at all); a 403 if the environment does not experiment: the native endpoint's
+    answers for the same keys."""
+    if not isinstance(secret, str) or not secret:
+        raise exceptions.NotAuthenticated(missing)
+    key = authenticate(secret)
+    if key is not None:
+        credential = IngestionCredential(key.environment, key)
+    else:
+        environment = None
+        if re.fullmatch(ENVIRONMENT_KEY_PATTERN, secret):
+            environment = Environment.objects.filter(key=secret).first()
+        if environment is None:
+            raise exceptions.AuthenticationFailed(INVALID_KEY)
+        if not environment.legacy_environment_key_ingestion:
+            raise exceptions.AuthenticationFailed(LEGACY_OFF)
+        credential = IngestionCredential(environment)
+    if not credential.environment.experimentation_enabled:
+        raise exceptions.PermissionDenied(EXPERIMENTATION_DISABLED)
+    return credential
+
+
+def basic_username(authorization: str) -> str | None:
+    """The username of ``Authorization: Basic base64(user:password)``; None without such a
+    header, a 401 when it is there but cannot be read."""
+    words = authorization.split()
+    if not words or words[0].lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(words[1] if len(words) == 2 else "", validate=True)
+        username = decoded.decode().partition(":")[0]
+    except (binascii.Error, UnicodeDecodeError):
+        username = ""
+    if not username:
+        raise exceptions.AuthenticationFailed(f"Malformed Basic credentials. {SEND_A_WRITE_KEY}")
+    return username
+
+
+class WriteKeyAuthentication(BaseAuthentication):
+    """Names Segment's scheme so that a refused write key is a 401 with ``WWW-Authenticate``
+    (DRF answers 403 without one); the key itself is read by the view, with the body."""
+
+    def authenticate(self, request):
+        return None
+
+    def authenticate_header(self, request) -> str:
+        return 'Basic realm="liftlab ingestion"'
+
+
+class BodyKeyAuthentication(BaseAuthentication):
+    """PostHog's key travels in the body, which the view reads: nothing to do here but name
+    the scheme, so that a refused key is a 401."""
+
+    def authenticate(self, request):
+        return None
+
+    def authenticate_header(self, request) -> str:
+        return 'ApiKey realm="liftlab ingestion"'
+
+
+class WriteKeyScheme(OpenApiAuthenticationExtension):
+    target_class = WriteKeyAuthentication
+    name = "segmentWriteKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "Segment's write key: an ingestion key (`ll_ik_…`) as the Basic "
+            "auth username, no password.",
+        }
+
+
+class BodyKeyScheme(OpenApiAuthenticationExtension):
+    target_class = BodyKeyAuthentication
+    name = "posthogApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "query",
+            "name": "api_key",
+            "description": "PostHog's project key: an ingestion key (`ll_ik_…`) as `api_key` "
+            "in the JSON body.",
+        }

@@ -1,0 +1,194 @@
+"""Segment's tracking API and PostHog's capture API, answered by liftlab.
+
+Each view reads the body as the native endpoint does (``read_body``: the same byte limit),
+inflates gzip, finds the sender's key (``liftlab.sources.auth``), maps every message to a
+native event and stores them with ``liftlab.ingest`` under the same rules as
+``POST /api/v1/events/``: an event is accepted or refused for the same reasons, a retried
+message keeps its id and is stored once, and the answer comes only once accepted events are
+on disk. Answers are what each SDK treats as success (a 200) or as a refusal it does not
+retry (400, 401, 403, 413); a failing event store is a 503, which both retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from liftlab.accounts.models import Environment
+from liftlab.api.parsers import PayloadTooLarge
+from liftlab.api.scoping import MethodsFirst
+from liftlab.events.services import ingestion_rules
+from liftlab.events.views import read_body
+from liftlab.eventstore import open_store
+from liftlab.ingest import BodyTooLargeError, IngestResult, Limits, MalformedBodyError, ingest
+from liftlab.ingest.body import gunzip, loads
+from liftlab.ingest.memory import collector_paused
+from liftlab.ingest.pipeline import now_ms
+from liftlab.ingestion_keys.auth import IngestionCredential
+from liftlab.sources import posthog, segment
+from liftlab.sources.auth import (
+    SEND_A_WRITE_KEY,
+    SEND_AN_API_KEY,
+    BodyKeyAuthentication,
+    WriteKeyAuthentication,
+    basic_username,
+    credential_of,
+)
+from liftlab.sources.mapping import ShapeError
+
+_GZIP_MAGIC = b"\x1f\x8b"
+Mapper = Callable[[Any, Any, datetime], Any]
+
+RESULT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "accepted": {"type": "integer"},
+        "duplicates": {"type": "integer"},
+        "ignored": {"type": "integer", "description": "messages that store nothing (identify)"},
+        "rejected": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"index": {"type": "integer"}, "error": {"type": "string"}},
+            },
+        },
+    },
+}
+REFUSALS = {
+    400: OpenApiResponse(description="Not JSON (or gzip of it), or not the API's shape."),
+    401: OpenApiResponse(description="No valid ingestion key (unknown, revoked, rotated away)."),
+    403: OpenApiResponse(description="Experimentation is disabled for the environment."),
+    413: OpenApiResponse(description="More bytes or events than the limits allow."),
+    503: OpenApiResponse(description="The event store failed; the SDK retries the batch."),
+}
+
+
+def read_document(request: Request, limits: Limits) -> Any:
+    """The body as JSON, inflated first when it is gzip: said by ``Content-Encoding`` or, as
+    posthog-js sends it (``?compression=gzip-js``, no header), by its magic bytes."""
+    raw = read_body(request, limits)
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        raise exceptions.ParseError(f"unsupported Content-Encoding {encoding!r} (use gzip)")
+    try:
+        if encoding == "gzip" or raw[:2] == _GZIP_MAGIC:
+            raw = gunzip(raw, limits)
+        return loads(raw)
+    except MalformedBodyError as exc:
+        raise exceptions.ParseError(str(exc)) from exc
+    except BodyTooLargeError as exc:
+        raise PayloadTooLarge(str(exc)) from exc
+    except (ValueError, RecursionError) as exc:
+        raise exceptions.ParseError(f"body is not valid JSON: {exc}") from exc
+
+
+def store_messages(
+    messages: list[Any], sent_at: Any, to_event: Mapper, environment: Environment, limits: Limits
+) -> dict[str, Any]:
+    """Map and store a request's messages; rejections are indexed by message, as sent.
+
+    A mapping that stores nothing (Segment's identify) answers None: counted as ignored.
+    """
+    if len(messages) > limits.max_events:
+        raise PayloadTooLarge(
+            f"{len(messages)} messages, more than the limit of {limits.max_events}"
+        )
+    received = now_ms()
+    events, positions = [], []
+    for index, message in enumerate(messages):
+        event = to_event(message, sent_at, received)
+        if event is not None:
+            events.append(event)
+            positions.append(index)
+    result = IngestResult(0, 0, [])
+    if events:
+        with collector_paused():
+            try:
+                result = ingest(
+                    events, environment.key, open_store(), rules=ingestion_rules(environment)
+                )
+            except MalformedBodyError as exc:  # more months than one request may span
+                raise exceptions.ParseError(str(exc)) from exc
+    return {
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+        "ignored": len(messages) - len(events),
+        "rejected": [
+            {"index": positions[refused["index"]], "error": refused["error"]}
+            for refused in result.rejected
+        ],
+    }
+
+
+class SegmentView(MethodsFirst, APIView):
+    """``POST /v1/batch`` and the single-message ``/v1/track``, ``/v1/page``, ``/v1/screen``,
+    ``/v1/identify``, ``/v1/group`` and ``/v1/alias``."""
+
+    authentication_classes = [WriteKeyAuthentication]
+    permission_classes: list = []  # the write key is checked in post(), with the body
+    parser_classes: list = []
+
+    @extend_schema(
+        summary="Segment tracking API",
+        description="Segment's HTTP tracking API: the write key (an ingestion key) as the "
+        "Basic auth username. userId (else anonymousId) is the identifier, messageId the "
+        "event id; a `$flag_exposure` track or an `Experiment Viewed` one is an exposure.",
+        request={"application/json": {"type": "object"}},
+        responses={
+            200: OpenApiResponse(RESULT_SCHEMA, "Accepted messages are on disk."),
+            **REFUSALS,
+        },
+        operation_id="segment_message",
+    )
+    def post(self, request: Request, kind: str) -> Response:
+        limits = Limits.from_env()
+        write_key = basic_username(str(request.META.get("HTTP_AUTHORIZATION", "")))
+        credential = credential_of(write_key, SEND_A_WRITE_KEY) if write_key else None
+        document = read_document(request, limits)
+        if credential is None:
+            in_body = document.get("writeKey") if isinstance(document, dict) else None
+            credential = credential_of(in_body, SEND_A_WRITE_KEY)
+        try:
+            messages, sent_at = segment.batch_messages(document, kind)
+        except ShapeError as exc:
+            raise exceptions.ParseError(str(exc)) from exc
+        answer = store_messages(messages, sent_at, segment.to_event, credential.environment, limits)
+        return Response({"success": True, **answer}, status=status.HTTP_200_OK)
+
+
+class PostHogView(MethodsFirst, APIView):
+    """PostHog's ``/batch/``, ``/capture/`` and ``/e/``: the project key in the body."""
+
+    authentication_classes = [BodyKeyAuthentication]
+    permission_classes: list = []  # the key is in the body: checked in post()
+    parser_classes: list = []
+
+    @extend_schema(
+        summary="PostHog capture API",
+        description="PostHog's capture API: `api_key` (an ingestion key) in the body, gzip "
+        "as the SDKs send it. distinct_id is the identifier, uuid the event id; "
+        "`$feature_flag_called` is an exposure of `$feature_flag` to "
+        "`$feature_flag_response`.",
+        request={"application/json": {"type": "object"}},
+        responses={200: OpenApiResponse(RESULT_SCHEMA, "Accepted events are on disk."), **REFUSALS},
+        operation_id="posthog_capture",
+    )
+    def post(self, request: Request) -> Response:
+        limits = Limits.from_env()
+        document = read_document(request, limits)
+        credential: IngestionCredential = credential_of(
+            posthog.project_key(document), SEND_AN_API_KEY
+        )
+        try:
+            events, sent_at = posthog.batch_events(document)
+        except ShapeError as exc:
+            raise exceptions.ParseError(str(exc)) from exc
+        answer = store_messages(events, sent_at, posthog.to_event, credential.environment, limits)
+        return Response({"status": 1, **answer}, status=status.HTTP_200_OK)

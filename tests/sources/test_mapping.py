@@ -1,0 +1,102 @@
+"""The Segment and PostHog mappings on their own: ids, clocks, exposures (no server)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from liftlab.sources import posthog, segment
+from liftlab.sources.mapping import event_id_of
+from liftlab.vocabulary import EXPOSURE_EVENT
+
+RECEIVED = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def test_a_device_clock_ahead_by_an_hour_is_taken_back():
+    message = {
+        "type": "track",
+        "userId": "u1",
+        "event": "purchase",
+        "timestamp": "2026-05-01T12:59:00+00:00",  # a minute before it was sent, device time
+        "sentAt": "2026-05-01T13:00:00+00:00",
+    }
+    event = segment.to_event(message, None, RECEIVED)
+    assert datetime.fromisoformat(event["timestamp"]) == datetime(2026, 5, 1, 11, 59, tzinfo=UTC)
+    # The batch's sentAt serves when the message has none; PostHog's sent_at the same way.
+    del message["sentAt"]
+    batch = segment.to_event(message, "2026-05-01T13:00:00Z", RECEIVED)
+    assert batch["timestamp"] == event["timestamp"]
+    capture = {"event": "purchase", "distinct_id": "u1", "timestamp": message["timestamp"]}
+    assert (
+        posthog.to_event(capture, "2026-05-01T13:00:00Z", RECEIVED)["timestamp"]
+        == event["timestamp"]
+    )
+
+
+def test_an_unreadable_timestamp_is_left_for_ingest_to_refuse():
+    message = {
+        "userId": "u1",
+        "event": "x",
+        "timestamp": "yesterday",
+        "sentAt": "2026-05-01T13:00:00Z",
+    }
+    assert segment.to_event(message, None, RECEIVED)["timestamp"] == "yesterday"
+
+
+def test_message_ids_are_event_ids_and_other_ids_stay_the_same_on_retry():
+    message_id = str(uuid.uuid4())
+    assert (
+        segment.to_event({"userId": "u", "event": "x", "messageId": message_id}, None, RECEIVED)[
+            "event_id"
+        ]
+        == message_id
+    )
+    assert event_id_of("ajs-1", "segment") == event_id_of("ajs-1", "segment")
+    assert event_id_of("ajs-1", "segment") != event_id_of("ajs-1", "posthog")
+    assert event_id_of("", "segment") is None
+
+
+def test_user_id_before_anonymous_id_and_numbers_as_text():
+    assert (
+        segment.to_event({"userId": 7, "anonymousId": "a", "event": "x"}, None, RECEIVED)[
+            "identifier"
+        ]
+        == "7"
+    )
+    assert (
+        segment.to_event({"userId": "", "anonymousId": "a", "event": "x"}, None, RECEIVED)[
+            "identifier"
+        ]
+        == "a"
+    )
+
+
+def test_exposures_from_each_source():
+    viewed = {
+        "userId": "u",
+        "event": "Experiment Viewed",
+        "properties": {"experiment_id": "checkout", "variation_id": "b"},
+    }
+    exposure = segment.to_event(viewed, None, RECEIVED)
+    assert (exposure["event"], exposure["feature_name"], exposure["value"]) == (
+        EXPOSURE_EVENT,
+        "checkout",
+        "b",
+    )
+    called = {
+        "event": "$feature_flag_called",
+        "distinct_id": "u",
+        "properties": {"$feature_flag": "checkout", "$feature_flag_response": True},
+    }
+    event = posthog.to_event(called, None, RECEIVED)
+    assert (event["event"], event["feature_name"], event["value"]) == (
+        EXPOSURE_EVENT,
+        "checkout",
+        "true",
+    )
+
+
+def test_page_and_screen_are_events_and_identify_is_nothing():
+    page = segment.to_event({"type": "page", "userId": "u", "name": "Docs"}, None, RECEIVED)
+    assert page["event"] == "$page" and page["properties"] == {"name": "Docs"}
+    assert segment.to_event({"type": "identify", "userId": "u"}, None, RECEIVED) is None
