@@ -335,6 +335,53 @@ def test_a_running_primary_metric_says_what_it_can_detect_and_when() -> None:
     assert power.days_to_decision == treatment.days_remaining
 
 
+def _mde_at_400(sd: float) -> float:
+    """statsmodels' two-sided normal MDE of two arms of 400 identities of spread ``sd``."""
+    return NormalIndPower().solve_power(nobs1=400, alpha=0.05, power=0.8, ratio=1.0) * sd
+
+
+def test_a_regression_adjusted_metric_is_planned_with_its_adjusted_variance() -> None:
+    (y_c, x_c), (y_t, x_t) = correlated(400, 0.7), correlated(400, 0.7)
+    doc = report(
+        [metric("1", "sum", SUM, lookback=14)],
+        {"1": {"control": adjusted_moments(y_c, x_c), "treatment": adjusted_moments(y_t, x_t)}},
+        {"scale": "absolute"},
+    )
+    x, y = np.concatenate([x_c, x_t]), np.concatenate([y_c, y_t])
+    theta = np.cov(x, y)[0, 1] / np.var(x, ddof=1)
+    adjusted = [y_c - theta * x_c, y_t - theta * x_t]
+    sd = math.sqrt(sum(a.var(ddof=1) for a in adjusted) / 2)
+    power = doc.metrics[0].power
+    assert power is not None
+    (treatment,) = power.treatments
+    assert treatment.mde == pytest.approx(_mde_at_400(sd), rel=1e-6)
+    unadjusted = math.sqrt((y_c.var(ddof=1) + y_t.var(ddof=1)) / 2)
+    assert treatment.mde < 0.8 * _mde_at_400(unadjusted)  # ρ = 0.7: about √(1 − ρ²) = 0.71
+
+
+def test_a_bayesian_metric_is_planned_as_the_test_its_threshold_amounts_to() -> None:
+    """A chance to win past 0.9 under a flat prior is a two-sided test at 0.2."""
+    small_c, small_t = RNG.normal(10, 4, 400), RNG.normal(10, 4, 400)
+    doc = report(
+        [metric("1", "sum", SUM)],
+        {
+            "1": {
+                "control": Moments(400, *_sums(small_c)),
+                "treatment": Moments(400, *_sums(small_t)),
+            }
+        },
+        {"scale": "absolute", "engine": "bayesian", "chance_to_win_threshold": 0.9},
+    )
+    power = doc.metrics[0].power
+    assert power is not None
+    sd = math.sqrt((small_c.var(ddof=1) + small_t.var(ddof=1)) / 2)
+    # statsmodels' power at the MDE stated (its solve_power is only good to 10⁻⁵ here).
+    d = power.treatments[0].mde / sd
+    assert NormalIndPower().power(d, nobs1=400, alpha=0.2, ratio=1.0) == pytest.approx(
+        0.8, abs=1e-9
+    )
+
+
 def test_an_arm_without_spread_has_no_narrowing_rather_than_an_error() -> None:
     flat, pre = np.full(100, 3.0), RNG.normal(5, 1, 100)
     doc = report(

@@ -178,7 +178,7 @@ class TreatmentPower(_Model):
 
 
 class MetricPower(_Model):
-    """A running primary metric's distance from a decision (frequentist engines)."""
+    """A running primary metric's distance from a decision (any engine, power.md)."""
 
     scale: Scale
     target_mde: float = Field(description="the change the experiment should be able to detect")
@@ -205,9 +205,7 @@ class MetricResult(_Model):
     non_inferiority_margin: float | None = Field(description="guardrails and no_change metrics")
     variants: list[VariantStats]
     comparisons: list[Comparison]
-    power: MetricPower | None = Field(
-        None, description="primary metrics of a running frequentist experiment"
-    )
+    power: MetricPower | None = Field(None, description="primary metrics of a running experiment")
     verdict: Verdict = Field(description="the most telling verdict across treatments")
     verdict_variant: str | None = Field(description="the treatment that verdict belongs to")
 

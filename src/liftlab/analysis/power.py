@@ -324,6 +324,7 @@ def running_power(
     sequential_tuning: float = DEFAULT_SEQUENTIAL_TUNING,
     correction: TreatmentCorrection | str = TreatmentCorrection.BONFERRONI,
     target_mde: float | None = None,
+    variance_factors: Sequence[float] | None = None,
 ) -> RunningPower:
     """Today's detectable change and the days still needed, from a running experiment's data.
 
@@ -333,12 +334,15 @@ def running_power(
     is the identities so far over ``days_run``, assumed to go on at that rate. ``target_mde`` is
     on ``scale``; without one it is ``DEFAULT_TARGET_MDE`` relative (that share of |control
     mean| on the absolute scale). alpha is shared by the treatments as ``correction`` says.
+    ``variance_factors``, per treatment, scale both arms' variances in that comparison (a
+    regression-adjusted one is judged on a smaller variance); a conversion so scaled is
+    planned as a numeric metric of variance p(1 − p) times the factor.
     """
     scale = Scale(scale)
     target = _target(target_mde, scale, control_mean)
     split = shares(weights)
     conversion = MetricType(metric_type) is MetricType.CONVERSION
-    comparison = _observed(control_mean, variances, split, conversion)
+    comparison = _observed(control_mean, variances, split, conversion, variance_factors)
     level = comparison_alpha(alpha, len(weights) - 1, TreatmentCorrection(correction))
     design = designs(alpha, sequential_tuning)[
         Method.SEQUENTIAL if sequential else Method.FIXED_HORIZON
@@ -366,14 +370,24 @@ def _target(target_mde: float | None, scale: Scale, control_mean: float) -> floa
 
 
 def _observed(
-    mean: float, variances: Sequence[float], split: np.ndarray, conversion: bool
+    mean: float,
+    variances: Sequence[float],
+    split: np.ndarray,
+    conversion: bool,
+    factors: Sequence[float] | None,
 ) -> PlannedComparison:
     """The control against each treatment as observed: its rate, or each arm's variance."""
     weights = {"control_weight": split[0], "treatment_weight": split[1:]}
-    if conversion:
+    if conversion and factors is None:
         return PlannedComparison.of_proportion(mean, **weights)
+    if conversion:
+        variances = [mean * (1.0 - mean)] * len(split)
+    scaled = np.ones(len(split) - 1) if factors is None else np.asarray(factors, float)
     return PlannedComparison.of(
-        mean, variances[0], treatment_variance=np.asarray(variances[1:], float), **weights
+        np.full(len(scaled), mean),
+        variances[0] * scaled,
+        treatment_variance=np.asarray(variances[1:], float) * scaled,
+        **weights,
     )
 
 

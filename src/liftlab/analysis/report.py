@@ -22,7 +22,7 @@ from liftlab.analysis.definition import describe as describe_definition
 from liftlab.analysis.inference import Answer, Interval, MetricInference, MetricInput, infer
 from liftlab.analysis.power import DEFAULT_POWER, running_power
 from liftlab.analysis.results import Moments, ResultStats, TimelinePoint
-from liftlab.analysis.settings import AnalysisSettings, Engine
+from liftlab.analysis.settings import AnalysisSettings
 from liftlab.analysis.spec import ExperimentSpec, MetricSpec
 from liftlab.analysis.timeline import cutoffs
 from liftlab.analysis.verdicts import Evidence, Judged, decide, summary_verdict, verdict
@@ -255,10 +255,16 @@ def _with_power(
     control_key: str,
     settings: AnalysisSettings,
 ) -> c.MetricResult:
-    """A running primary metric's MDE today and days to decision (unadjusted variances, so
-    conservative for a regression-adjusted metric); the bayesian engine has no power."""
+    """A running primary metric's MDE today and days to decision.
+
+    A regression-adjusted comparison is planned with the variance it is judged on: each arm's
+    variance times (1 − narrower_by)², the adjusted over the unadjusted standard error
+    squared. The bayesian engine is planned as the fixed-horizon test its verdict amounts to
+    under a flat prior: a chance to win past the threshold t is a two-sided test at
+    2·(1 − t) (``settings.interval_alpha``).
+    """
     arms = metric.variants
-    if metric.role is not MetricRole.PRIMARY or settings.engine is Engine.BAYESIAN:
+    if metric.role is not MetricRole.PRIMARY:
         return metric
     control = next(v for v in arms if v.variant == control_key)
     ordered = [control, *(v for v in arms if v is not control)]
@@ -274,7 +280,8 @@ def _with_power(
         days_run=days_run,
         metric_type=metric.metric_type,
         scale=settings.scale,
-        alpha=settings.alpha,
+        alpha=settings.interval_alpha,
+        variance_factors=_variance_factors(metric, [v.variant for v in ordered[1:]]),
         sequential=settings.sequential,
         sequential_tuning=settings.sequential_tuning,
     )
@@ -290,6 +297,15 @@ def _with_power(
         ],
     )
     return metric.model_copy(update={"power": power})
+
+
+def _variance_factors(metric: c.MetricResult, treatments: list[str]) -> list[float] | None:
+    """Per treatment, how much regression adjustment scaled its comparison's variance; None
+    for a metric without it."""
+    narrower = {x.variant: x.cuped.narrower_by for x in metric.comparisons if x.cuped}
+    if not narrower:
+        return None
+    return [(1.0 - (narrower.get(t) or 0.0)) ** 2 for t in treatments]
 
 
 def _cap(metric_spec: MetricSpec, moments: Moments) -> c.AppliedCap | None:
