@@ -101,6 +101,19 @@ def test_only_running_experiments_are_refreshed(
     )
 
 
+def test_environments_with_experimentation_off_are_not_refreshed(
+    environment, experiment_with_metrics, capsys
+):
+    environment.experimentation_enabled = False
+    environment.save()
+    assert main(["results", "refresh", "--all"]) == 0
+    assert capsys.readouterr().out == "no running experiments to refresh\n"
+    environment.experimentation_enabled = True
+    environment.save()
+    assert main(["results", "refresh", "--all"]) == 0
+    assert "1 refreshed, 0 failed" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "words",
     [["refresh"], ["refresh", "--all", "KEY", "1"], ["refresh", "KEY"]],

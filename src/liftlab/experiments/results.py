@@ -199,8 +199,14 @@ def refresh_now(experiment: Experiment) -> dict:
 
 
 def running_experiments() -> list[Experiment]:
-    """What a scheduled refresh recomputes: every running experiment, oldest first."""
-    experiments = Experiment.objects.alive().filter(status=ExperimentStatus.RUNNING)
+    """What a scheduled refresh recomputes: every running experiment, oldest first.
+
+    Environments with experimentation off are left out: nobody can read their results (the
+    API and the pages refuse them), so recomputing them would only load the event store.
+    """
+    experiments = Experiment.objects.alive().filter(
+        status=ExperimentStatus.RUNNING, environment__experimentation_enabled=True
+    )
     return list(experiments.select_related("environment").order_by("id"))
 
 
