@@ -33,6 +33,16 @@ def test_a_device_clock_ahead_by_an_hour_is_taken_back():
     )
 
 
+def test_a_clock_off_by_less_than_the_tolerance_is_left_alone():
+    # Two batches of one device: the second took longer in flight, yet keeps its order.
+    first = {"userId": "u", "event": "a", "timestamp": "2026-05-01T11:59:59.900+00:00"}
+    second = {"userId": "u", "event": "b", "timestamp": "2026-05-01T11:59:59.901+00:00"}
+    early = segment.to_event(first, "2026-05-01T11:59:59.990Z", RECEIVED)
+    late = segment.to_event(second, "2026-05-01T11:59:59.910Z", RECEIVED)
+    assert early["timestamp"] < late["timestamp"]
+    assert late["timestamp"] == second["timestamp"]
+
+
 def test_an_unreadable_timestamp_is_left_for_ingest_to_refuse():
     message = {
         "userId": "u1",

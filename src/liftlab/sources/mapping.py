@@ -8,7 +8,7 @@ message from an SDK is accepted or refused for the same reasons as a native even
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from liftlab.vocabulary import EXPOSURE_EVENT
@@ -16,6 +16,9 @@ from liftlab.vocabulary import EXPOSURE_EVENT
 # Non-UUID message ids (Segment's own SDKs send UUIDs, others need not) become this
 # namespace's uuid5, so a retried message keeps its id and is stored once.
 MESSAGE_ID_NAMESPACE = uuid.UUID("6f1c3b0e-5a52-4c0e-9d55-3f3b1f0d7a11")
+
+# A device clock off by no more than this is left alone (see ``skew_corrected``).
+CLOCK_TOLERANCE = timedelta(seconds=10)
 
 
 class ShapeError(ValueError):
@@ -45,15 +48,22 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def skew_corrected(timestamp: Any, sent_at: Any, received_at: datetime) -> Any:
-    """``timestamp + (receivedAt − sentAt)``: the device's clock error taken out.
+    """``timestamp + (receivedAt − sentAt)``: the device's clock error taken out, as Segment
+    documents it, when that error is more than ``CLOCK_TOLERANCE``.
 
-    Left as sent when it cannot be read (ingest then refuses it, naming the field) or when
-    there is no ``sentAt`` to measure the error by.
+    Within it the difference is mostly the request's time in flight, which differs from one
+    batch to the next: correcting by it would move a device's purchase, sent in the batch
+    after its exposure, before that exposure (and out of the experiment's metrics), while a
+    clock right to a few seconds needs no correction. Left as sent when it cannot be read
+    (ingest then refuses it, naming the field) or there is no ``sentAt`` to measure by.
     """
     moment, sent = parse_time(timestamp), parse_time(sent_at)
     if moment is None or sent is None:
         return timestamp
-    return (moment + (received_at - sent)).isoformat()
+    error = received_at - sent
+    if abs(error) <= CLOCK_TOLERANCE:
+        return timestamp
+    return (moment + error).isoformat()
 
 
 def number(value: Any) -> int | float | None:
