@@ -94,7 +94,9 @@ def test_the_decision_comes_first_with_its_reasons(metrics, experiment, viewer):
     assert decision.startswith("Decision treatment Ship")
     assert all(reason in decision for reason in reasons)
     assert "primary metric 'Checkout' won" in decision
-    assert page.index("Decision") < page.index("Exposures") < page.index("Primary metrics")
+    assert page.index("Decision") < page.index("Scorecard") < page.index("Exposures")
+    assert page.index("Exposures") < page.index("Primary metrics", page.index("Exposures"))
+    assert "Sample ratio: ok (p = " in decision
 
 
 def test_the_analysis_settings_are_shown_in_words(metrics, experiment, viewer):

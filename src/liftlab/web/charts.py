@@ -95,10 +95,12 @@ def marker(shape: str, x: float, y: float, css: str, size: float = MARKER) -> st
     return f'<circle class="{css}" cx="{x:.1f}" cy="{y:.1f}" r="{s * 0.85:.1f}"/>'
 
 
-def _svg(height: float, title: str, desc: str, body: Iterable[str], css: str) -> SafeString:
+def _svg(
+    height: float, title: str, desc: str, body: Iterable[str], css: str, width: int = WIDTH
+) -> SafeString:
     """The element around a chart's shapes: sized by its viewBox, labelled by title and desc."""
     return mark_safe(
-        f'<svg class="svg-chart {css}" viewBox="0 0 {WIDTH} {height:.0f}" role="img" '
+        f'<svg class="svg-chart {css}" viewBox="0 0 {width} {height:.0f}" role="img" '
         f'preserveAspectRatio="xMidYMid meet" focusable="false">'
         f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>{''.join(body)}</svg>"
     )
@@ -190,16 +192,86 @@ def forest_figure(
     return Chart(_svg(height, title or axis.title, desc, body, "forest"))
 
 
-def _better_side(x: Scale1D, higher_is_better: bool, bottom: float) -> str:
+def _better_side(x: Scale1D, higher_is_better: bool, bottom: float, top: float = TOP) -> str:
     start, stop = (x(0.0), x.stop) if higher_is_better else (x.start, x(0.0))
     return (
-        f'<rect class="better-side" x="{start:.1f}" y="{TOP}" width="{stop - start:.1f}" '
-        f'height="{bottom - TOP:.1f}"/>'
+        f'<rect class="better-side" x="{start:.1f}" y="{top}" width="{stop - start:.1f}" '
+        f'height="{bottom - top:.1f}"/>'
     )
 
 
-def _vline(at: float, bottom: float, css: str) -> str:
-    return f'<line class="{css}" x1="{at:.1f}" x2="{at:.1f}" y1="{TOP}" y2="{bottom:.1f}"/>'
+def _vline(at: float, bottom: float, css: str, top: float = TOP) -> str:
+    return f'<line class="{css}" x1="{at:.1f}" x2="{at:.1f}" y1="{top}" y2="{bottom:.1f}"/>'
+
+
+# The scorecard: one strip per metric × treatment, all on one shared axis, in a table column.
+STRIP_WIDTH = 320
+STRIP_HEIGHT = 26
+STRIP_PAD = 12
+STRIP_AXIS_HEIGHT = 22
+
+
+def _strip_scale(limits: tuple[float, float]) -> Scale1D:
+    return Scale1D(*limits, start=STRIP_PAD, stop=STRIP_WIDTH - STRIP_PAD)
+
+
+def strip(
+    point: dict,
+    limits: tuple[float, float],
+    higher_is_better: bool,
+    *,
+    axis: LiftAxis = RELATIVE_AXIS,
+    margin: float | None = None,
+) -> SafeString | None:
+    """One scorecard cell: a treatment's lift and interval on the scorecard's shared axis.
+
+    Every strip of a scorecard gets the same ``limits``, so intervals compare across metrics;
+    an interval beyond them ends in an arrow and a clipped lift is printed by its marker.
+    """
+    if point["lift"] is None:
+        return None
+    x = _strip_scale(limits)
+    bottom = STRIP_HEIGHT
+    body = [_better_side(x, higher_is_better, bottom, top=0)]
+    body.append(_vline(x(0.0), bottom, "zero", top=0))
+    if margin is not None and limits[0] <= margin <= limits[1]:
+        body.append(_vline(x(margin), bottom, "margin", top=0))
+    body.append(_forest_row(point, x, STRIP_HEIGHT / 2 + 2, axis, label=False))
+    desc = (
+        f"{axis.tick(point['lift'])} [{axis.tick(point['low'])}, {axis.tick(point['high'])}], "
+        f"{point['verdict'].lower()}"
+    )
+    return _svg(STRIP_HEIGHT, f"{point['variant']}: {axis.title}", desc, body, "strip", STRIP_WIDTH)
+
+
+def strip_axis(limits: tuple[float, float], axis: LiftAxis = RELATIVE_AXIS) -> SafeString:
+    """The scorecard's shared axis, drawn once in the column's header."""
+    x = _strip_scale(limits)
+    body = []
+    for value in _nice_ticks(x.low, x.high, 4):
+        body.append(_text(x(value), 14, axis.tick(value), "tick"))
+        body.append(_vline(x(value), STRIP_AXIS_HEIGHT, "grid", top=17))
+    words = f"from {axis.tick(x.low)} to {axis.tick(x.high)}"
+    return _svg(STRIP_AXIS_HEIGHT, "Shared axis", words, body, "strip-axis", STRIP_WIDTH)
+
+
+def shared_limits(
+    points: list[dict], margins: Iterable[float] = (), *, cap: float = 3.0
+) -> tuple[float, float]:
+    """An axis for many intervals at once: every lift, zero and each margin in sight.
+
+    Interval ends count too, but no further out than ``cap`` times the largest lift (at least
+    5 %), so one very wide interval does not squash every other row into a dot; it is clipped.
+    """
+    shown = [p for p in points if p["lift"] is not None]
+    if not shown:
+        return (-0.05, 0.05)
+    reach = cap * max(0.05 / cap, *(abs(p["lift"]) for p in shown))
+    values = [0.0, *margins, *(p["lift"] for p in shown)]
+    values += [min(max(p[k], -reach), reach) for p in shown for k in ("low", "high")]
+    low, high = min(values), max(values)
+    pad = (high - low) * FOREST_MARGIN
+    return low - pad, high + pad
 
 
 def _x_ticks(x: Scale1D, axis: LiftAxis, bottom: float) -> list[str]:
@@ -211,9 +283,9 @@ def _x_ticks(x: Scale1D, axis: LiftAxis, bottom: float) -> list[str]:
     return parts
 
 
-def _forest_row(p: dict, x: Scale1D, y: float, axis: LiftAxis) -> str:
+def _forest_row(p: dict, x: Scale1D, y: float, axis: LiftAxis, *, label: bool = True) -> str:
     tone = f"tone-{p['tone']}"
-    parts = [_text(LEFT - 8, y + 4, p["variant"], "label", "end")]
+    parts = [_text(LEFT - 8, y + 4, p["variant"], "label", "end")] if label else []
     left, right = x(p["low"]), x(p["high"])
     parts.append(
         f'<line class="interval {tone}" x1="{left:.1f}" x2="{right:.1f}" y1="{y}" y2="{y}"/>'

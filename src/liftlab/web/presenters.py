@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils.safestring import SafeString
+
 from liftlab import formatting
 from liftlab.analysis.contract import (
     Comparison,
@@ -85,11 +87,33 @@ class DecisionView:
     variant: str
     badge: Badge
     reasons: list[str]
+    guardrail_failures: list[str] = field(default_factory=list)  # "Latency (loss)"
+
+
+FAILED_GUARDRAIL = (Verdict.LOSS, Verdict.AT_RISK)
+
+
+def guardrail_failures(doc: ResultDocument, variant: str) -> list[str]:
+    """The guardrails this treatment harmed (or may have), by name: the reasons above give the
+    figures, and the scorecard the intervals."""
+    return [
+        f"{metric.name} ({formatting.label(c.verdict).lower()})"
+        for metric in doc.metrics
+        if metric.role == MetricRole.GUARDRAIL
+        for c in metric.comparisons
+        if c.variant == variant and c.verdict in FAILED_GUARDRAIL
+    ]
 
 
 def decision_views(doc: ResultDocument) -> list[DecisionView]:
     return [
-        DecisionView(d.variant, Badge.of_decision(d.decision), d.reasons) for d in doc.decisions
+        DecisionView(
+            d.variant,
+            Badge.of_decision(d.decision),
+            d.reasons,
+            guardrail_failures(doc, d.variant),
+        )
+        for d in doc.decisions
     ]
 
 
@@ -196,6 +220,7 @@ class ResultsView:
     bayesian: bool
     interval_header: str
     groups: list[tuple[str, list[MetricCard]]] = field(default_factory=list)
+    scorecard: Scorecard | None = None
     progress: list[ProgressView] = field(default_factory=list)
     breakdowns: list[BreakdownView] = field(default_factory=list)
 
@@ -398,28 +423,25 @@ def variant_rows(doc: ResultDocument, metric: MetricResult) -> list[VariantRow]:
     return rows
 
 
-def forest_points(metric: MetricResult) -> list[dict]:
-    """Each treatment's lift on the judged scale and its interval; a missing lift (a zero
-    control mean) is kept as ``None`` so the chart leaves it out while the table lists it."""
-    points = []
-    for c in metric.comparisons:
-        judged = c.judged
-        defined = judged is not None and None not in (
-            judged.estimate,
-            judged.ci.low,
-            judged.ci.high,
-        )
-        points.append(
-            {
-                "variant": c.variant,
-                "lift": judged.estimate if defined else None,
-                "low": judged.ci.low if defined else None,
-                "high": judged.ci.high if defined else None,
-                "tone": tone(c.verdict),
-                "verdict": formatting.label(c.verdict),
-            }
-        )
-    return points
+def forest_points(metric: MetricResult, scale: Scale | None = None) -> list[dict]:
+    """Each treatment's lift on ``scale`` (the judged one by default) and its interval; a
+    missing lift (a zero control mean) is kept as ``None`` so the chart leaves it out while the
+    table lists it."""
+    return [forest_point(c, scale) for c in metric.comparisons]
+
+
+def forest_point(c: Comparison, scale: Scale | None = None) -> dict:
+    """One treatment's point for ``charts``: lift, interval, and its verdict's tone and word."""
+    judged = c.judged if scale is None else c.on(scale)
+    defined = judged is not None and None not in (judged.estimate, judged.ci.low, judged.ci.high)
+    return {
+        "variant": c.variant,
+        "lift": judged.estimate if defined else None,
+        "low": judged.ci.low if defined else None,
+        "high": judged.ci.high if defined else None,
+        "tone": tone(c.verdict),
+        "verdict": formatting.label(c.verdict),
+    }
 
 
 def lift_axis(metric: MetricResult, scale: Scale, interval_header: str) -> charts.LiftAxis:
@@ -516,6 +538,156 @@ def grouped_cards(doc: ResultDocument) -> list[tuple[str, list[MetricCard]]]:
     ]
 
 
+@dataclass(frozen=True)
+class ScorecardRow:
+    """One metric × treatment of the scorecard: the relative lift on the shared axis."""
+
+    metric: int
+    name: str
+    variant: str
+    lift: str
+    ci: str
+    strip: SafeString | None
+    p_value: str
+    p_value_adjusted: str
+    chance_to_win: str
+    verdict: Badge
+    first: bool  # the metric's first row: it carries the name, spanning ``span`` rows
+    span: int
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """Every metric × treatment in one table, grouped primary / secondary / guardrail."""
+
+    groups: list[tuple[str, list[ScorecardRow]]]
+    axis: SafeString
+    bayesian: bool
+    lift_header: str  # "Relative lift, 95 % CI"
+
+    @property
+    def column_count(self) -> int:
+        """Metric, treatment, lift, the strip, two (or one) evidence columns, verdict."""
+        return 6 + int(not self.bayesian)
+
+
+def _relative_margin(c: Comparison) -> float | None:
+    """A guardrail's margin, when it is on the relative scale the scorecard draws."""
+    ni = c.non_inferiority
+    if ni is None or c.scale is not Scale.RELATIVE:
+        return None
+    return ni.threshold
+
+
+def scorecard(doc: ResultDocument) -> Scorecard:
+    """The relative lift of every comparison on one axis, so intervals compare across metrics.
+
+    The relative lift is the one scale that every metric shares (an absolute one is in each
+    metric's own unit); the verdict is the engine's, on whichever scale it judged.
+    """
+    bayesian = doc.analysis.engine is Engine.BAYESIAN
+    pairs = [(m, c) for m in doc.metrics for c in m.comparisons]
+    points = {(m.metric, c.variant): forest_point(c, Scale.RELATIVE) for m, c in pairs}
+    margins = [x for _, c in pairs if (x := _relative_margin(c)) is not None]
+    limits = charts.shared_limits(list(points.values()), margins)
+    interval_header = formatting.interval_name(doc.interval_level, bayesian=bayesian)
+    groups = []
+    for role, title in ROLE_TITLES.items():
+        rows = []
+        for metric in (m for m in doc.metrics if m.role == role):
+            better = improves_upward(metric.expected_direction, metric.higher_is_better)
+            for i, c in enumerate(metric.comparisons):
+                relative = c.on(Scale.RELATIVE)
+                fmt = formatting.lift_format(metric.metric_type, Scale.RELATIVE)
+                rows.append(
+                    ScorecardRow(
+                        metric=metric.metric,
+                        name=metric.name,
+                        variant=c.variant,
+                        lift=_estimate(relative, fmt),
+                        ci=_interval(relative, fmt),
+                        strip=charts.strip(
+                            points[(metric.metric, c.variant)],
+                            limits,
+                            better,
+                            margin=_relative_margin(c),
+                        ),
+                        p_value=formatting.p_value(c.p_value),
+                        p_value_adjusted=formatting.p_value(c.p_value_adjusted),
+                        chance_to_win=formatting.percent(c.chance_to_win),
+                        verdict=Badge.of(c.verdict, c.variant),
+                        first=i == 0,
+                        span=len(metric.comparisons),
+                    )
+                )
+        if rows:
+            groups.append((title, rows))
+    return Scorecard(
+        groups=groups,
+        axis=charts.strip_axis(limits),
+        bayesian=bayesian,
+        lift_header=f"Relative lift, {interval_header}",
+    )
+
+
+def scorecard_csv(doc: ResultDocument) -> list[list[Any]]:
+    """The scorecard as rows for a CSV file: raw numbers (not rounded for reading), one row per
+    metric × treatment, with the treatment's decision and when the results were computed."""
+    decisions = {d.variant: d.decision.value for d in doc.decisions}
+    header = [
+        "role",
+        "metric_id",
+        "metric",
+        "variant",
+        "verdict",
+        "decision",
+        "judged_scale",
+        "relative_lift",
+        "relative_low",
+        "relative_high",
+        "absolute_lift",
+        "absolute_low",
+        "absolute_high",
+        "interval_level",
+        "p_value",
+        "p_value_adjusted",
+        "chance_to_win",
+        "computed_at",
+        "final",
+    ]
+    rows: list[list[Any]] = [header]
+    for role in ROLE_TITLES:
+        for metric in (m for m in doc.metrics if m.role == role):
+            for c in metric.comparisons:
+                relative, absolute = c.on(Scale.RELATIVE), c.absolute
+                rows.append(
+                    [
+                        metric.role,
+                        metric.metric,
+                        metric.name,
+                        c.variant,
+                        c.verdict.value,
+                        decisions.get(c.variant, ""),
+                        c.scale.value,
+                        *_csv_estimate(relative),
+                        *_csv_estimate(absolute),
+                        doc.interval_level,
+                        c.p_value,
+                        c.p_value_adjusted,
+                        c.chance_to_win,
+                        doc.computed_at.isoformat() if doc.computed_at else "",
+                        doc.is_final,
+                    ]
+                )
+    return rows
+
+
+def _csv_estimate(estimate: Estimate | None) -> tuple[Any, Any, Any]:
+    if estimate is None:
+        return ("", "", "")
+    return (estimate.estimate, estimate.ci.low, estimate.ci.high)
+
+
 def exposure_rows(doc: ResultDocument) -> list[ExposureRow]:
     variants = doc.exposures.variants
     assigned = sum(v.n for v in variants)
@@ -554,6 +726,7 @@ def results_view(document: dict[str, Any] | ResultDocument, control: str) -> Res
         bayesian=bayesian,
         interval_header=formatting.interval_name(doc.interval_level, bayesian=bayesian),
         groups=grouped_cards(doc),
+        scorecard=scorecard(doc) if doc.metrics else None,
         progress=progress_views(doc),
         breakdowns=breakdown_views(doc),
     )

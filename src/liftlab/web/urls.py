@@ -33,5 +33,11 @@ urlpatterns = [
     re_path(ENVIRONMENT + "legacy-ingestion/$", keys.legacy_off, name="legacy-ingestion"),
     re_path(EXPERIMENT + "$", views.experiment_detail, name="experiment"),
     re_path(EXPERIMENT + "analysis/$", views.experiment_analysis, name="analysis"),
+    re_path(EXPERIMENT + r"results\.csv$", views.results_csv, name="results-csv"),
+    re_path(
+        EXPERIMENT + r"results/(?P<stamp>\d{8}T\d{6}Z)/$",
+        views.experiment_snapshot,
+        name="snapshot",
+    ),
     re_path(EXPERIMENT + r"(?P<action>[a-z]+)/$", views.experiment_action, name="action"),
 ]

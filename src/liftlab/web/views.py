@@ -6,6 +6,7 @@ page never repeats an action; what happened is told with a one-line message.
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -16,11 +17,13 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from liftlab import formatting
 from liftlab.accounts.models import Environment, Membership, Role
+from liftlab.analysis.documents import as_current
 from liftlab.eventstore import EventStoreError
 from liftlab.experiments import services
 from liftlab.experiments.errors import Conflict, Refused
@@ -118,13 +121,22 @@ def experiment_list(request: HttpRequest, key: str) -> HttpResponse:
     return keys.never_cached_if_secret(render(request, "web/experiments.html", context), ingestion)
 
 
-@login_required
-@store_errors_as_503
-def experiment_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
-    access = environment_access(request, key)
-    experiment = _experiment(access, pk)
-    document = _document(experiment)
+SNAPSHOT_STAMP = "%Y%m%dT%H%M%SZ"
+
+
+def snapshot_stamp(document: dict | None) -> str | None:
+    """The frozen results' time as it appears in their permanent link; ``None`` until final."""
+    if document is None or not document["is_final"]:
+        return None
+    return datetime.fromisoformat(document["computed_at"]).strftime(SNAPSHOT_STAMP)
+
+
+def _render_experiment(
+    request: HttpRequest, access: Access, experiment: Experiment, document: dict | None
+) -> HttpResponse:
     results = document and presenters.results_view(document, experiment.control_variant)
+    stamp = snapshot_stamp(document)
+    key = access.environment.key
     context = {
         "access": access,
         "experiment": experiment,
@@ -140,8 +152,56 @@ def experiment_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
         "analysis": presenters.analysis_panel(experiment, results),
         "analysis_form": access.is_admin and analysis.analysis_form(experiment),
         "attached": experiment.experiment_metrics.select_related("metric").order_by("id"),
+        "csv_url": reverse("web:results-csv", kwargs={"key": key, "pk": experiment.pk}),
+        "snapshot_url": stamp
+        and reverse("web:snapshot", kwargs={"key": key, "pk": experiment.pk, "stamp": stamp}),
     }
     return render(request, "web/experiment.html", context)
+
+
+@login_required
+@store_errors_as_503
+def experiment_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
+    access = environment_access(request, key)
+    experiment = _experiment(access, pk)
+    return _render_experiment(request, access, experiment, _document(experiment))
+
+
+@login_required
+def experiment_snapshot(request: HttpRequest, key: str, pk: str, stamp: str) -> HttpResponse:
+    """The permanent link to a completed experiment's frozen results.
+
+    The link names the time the results were frozen, so it shows exactly those results or
+    none: a 404 that says why, never other numbers under the same address.
+    """
+    access = environment_access(request, key)
+    experiment = _experiment(access, pk)
+    document = _document(experiment) if experiment.status == ExperimentStatus.COMPLETED else None
+    if snapshot_stamp(document) != stamp:
+        raise Http404("No results were frozen at that time for this experiment.")
+    return _render_experiment(request, access, experiment, document)
+
+
+@login_required
+@store_errors_as_503
+def results_csv(request: HttpRequest, key: str, pk: str) -> HttpResponse:
+    """The scorecard as CSV: the frozen results of a completed experiment, else the current."""
+    access = environment_access(request, key)
+    experiment = _experiment(access, pk)
+    document = _document(experiment)
+    if document is None:
+        return HttpResponse(
+            "This experiment has no results yet: it has not started.",
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
+    doc = as_current(document, experiment.control_variant)
+    stamp = doc.computed_at.strftime(SNAPSHOT_STAMP) if doc.computed_at else "results"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"{experiment.feature_name}-{stamp}{'-final' if doc.is_final else ''}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    csv.writer(response).writerows(presenters.scorecard_csv(doc))
+    return response
 
 
 @login_required
