@@ -55,14 +55,15 @@ def running_experiment(served: Served) -> Running:
             "control_variant": VARIANTS[0],
         },
     )
-    for name, value in (("purchases", None), ("revenue", "value")):
+    # Revenue sums the events' value column: each source maps its own field to it.
+    for name, aggregation in (("purchases", "count"), ("revenue", "sum")):
         metric = _post(
             served,
             f"{root}/experiment-metrics/",
             {
                 "name": name,
-                "aggregation": "count" if value is None else "sum",
-                "definition": {"version": 1, "event": "purchase", "value": value, "filters": []},
+                "aggregation": aggregation,
+                "definition": {"version": 1, "event": "purchase", "value": None, "filters": []},
             },
         )
         _post(

@@ -1,41 +1,36 @@
-"""Simulated events through the real ingestion API, in batches, surviving a flaky server.
+"""Simulated events through the real ingestion API, by ``liftlab.sdk.Client``.
 
-Batches are authenticated by an ingestion key (``Authorization: Bearer ll_ik_…``), never by
-the environment's key. A batch is serialised once and re-sent byte for byte on a connection
-error, a timeout, a 429 or a 5xx, with exponential backoff: the event ids never change, so a
-batch the server stored before failing to answer comes back as duplicates, not as double counts.
+The client batches the events (``BATCH_SIZE`` each), gzips them and posts them from its
+worker thread, authenticated by an ingestion key (``Authorization: Bearer ll_ik_…``), never
+by the environment's key. A batch is re-sent byte for byte on a connection error, a timeout,
+a 429 or a 5xx, with exponential backoff: the event ids never change, so a batch the server
+stored before failing to answer comes back as duplicates, not as double counts. The
+generator waits when the client's queue is full (it would rather slow down than drop), and
+a batch the server refuses, or that stays undelivered, stops the run (``SendError``).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import requests
-
-from liftlab.simulate.model import Counts, Event, EventChunk, generate
+from liftlab.sdk import Client, RetryPolicy
+from liftlab.simulate.model import Counts, EventChunk, generate
 from liftlab.simulate.plan import SimulationPlan
 from liftlab.simulate.progress import Advance, user_progress
 
 BATCH_SIZE = 5000
+# Batches are cut by size: the generator outruns the sender, so this wait is never reached
+# but by the last, partial batch, which ``flush`` sends at once anyway.
+_FLUSH_SECONDS = 60.0
 _TIMEOUT = (5.0, 120.0)
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+__all__ = ["RetryPolicy", "SendError", "SendSummary", "send_events", "simulate_to_api"]
 
 
 class SendError(Exception):
     """The server refused a batch, or stayed unavailable through every retry."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 6
-    first_wait: float = 0.5
-    max_wait: float = 10.0
-
-    def wait(self, retry: int) -> float:
-        return min(self.first_wait * 2**retry, self.max_wait)
 
 
 @dataclass(frozen=True)
@@ -51,85 +46,21 @@ class SendSummary:
     seconds: float
 
 
-def _tally(answer: object) -> tuple[int, int, int]:
-    """(accepted, duplicates, rejected) from a 202 answer; ``rejected`` may list the events."""
-    if not isinstance(answer, dict):
-        raise SendError(f"unexpected answer from the ingestion API: {answer!r:.200}")
-    rejected = answer.get("rejected", 0)
-    return (
-        int(answer.get("accepted", 0)),
-        int(answer.get("duplicates", 0)),
-        len(rejected) if isinstance(rejected, list) else int(rejected),
-    )
+def _raise_if_failed(client: Client) -> None:
+    if client.last_error is not None:
+        raise SendError(str(client.last_error))
 
 
-class EventSender:
-    """Posts batches to ``POST /api/v1/events/`` and keeps the running totals."""
-
-    def __init__(self, base_url: str, ingestion_key: str, retry: RetryPolicy) -> None:
-        self.url = f"{base_url.rstrip('/')}/api/v1/events/"
-        self.retry = retry
-        self.session = requests.Session()
-        self.session.headers.update(
-            {"Authorization": f"Bearer {ingestion_key}", "Content-Type": "application/json"}
-        )
-        self.accepted = self.duplicates = self.rejected = self.batches = self.retries = 0
-
-    def send(self, batch: list[Event]) -> None:
-        body = json.dumps(batch, separators=(",", ":")).encode()
-        accepted, duplicates, rejected = _tally(self._post(body))
-        self.accepted += accepted
-        self.duplicates += duplicates
-        self.rejected += rejected
-        self.batches += 1
-
-    def _post(self, body: bytes) -> object:
-        problem = ""
-        for attempt in range(self.retry.attempts):
-            if attempt:
-                time.sleep(self.retry.wait(attempt - 1))
-                self.retries += 1
-            try:
-                response = self.session.post(self.url, data=body, timeout=_TIMEOUT)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-                continue
-            if response.status_code not in _RETRYABLE_STATUS:
-                return self._answer(response)
-            problem = f"HTTP {response.status_code}"
-        raise SendError(f"{self.url}: gave up after {self.retry.attempts} attempts ({problem})")
-
-    def _answer(self, response: requests.Response) -> object:
-        if not response.ok:
-            raise SendError(
-                f"{self.url} refused a batch: HTTP {response.status_code} {response.text[:300]}"
-            )
-        try:
-            return response.json()
-        except ValueError:
-            raise SendError(f"{self.url} answered with something that is not JSON") from None
-
-    def close(self) -> None:
-        self.session.close()
-
-
-def send_events(
-    chunks: Iterable[EventChunk],
-    sender: EventSender,
-    advance: Advance,
-    batch_size: int = BATCH_SIZE,
-) -> Counts:
-    """Re-batch the chunks into ``batch_size`` events per request; returns what was generated."""
-    total, pending = Counts(), []
+def send_events(chunks: Iterable[EventChunk], client: Client, advance: Advance) -> Counts:
+    """Queue every chunk's events on ``client``; returns what was generated. Stops with
+    ``SendError`` as soon as a batch has failed."""
+    total = Counts()
     for chunk in chunks:
-        pending.extend(chunk.events)
-        while len(pending) >= batch_size:
-            sender.send(pending[:batch_size])
-            del pending[:batch_size]
+        for event in chunk.events:
+            client.send(event)
+        _raise_if_failed(client)
         total += chunk.counts
         advance(chunk.counts)
-    if pending:
-        sender.send(pending)
     return total
 
 
@@ -145,19 +76,32 @@ def simulate_to_api(
     """Generate the plan's events and post them to the service at ``base_url``, authenticated
     by ``ingestion_key`` (the environment is the key's)."""
     began = time.monotonic()
-    chunks = generate(plan)
-    sender = EventSender(base_url, ingestion_key, retry or RetryPolicy())
+    client = Client(
+        ingestion_key,
+        base_url,
+        batch_size=batch_size,
+        flush_interval=_FLUSH_SECONDS,
+        max_queue=2 * batch_size,
+        when_full="wait",
+        timeout=_TIMEOUT,
+        retry=retry,
+    )
+    delivered = False
     try:
         with user_progress(f"sending to {base_url}", plan.users, progress) as advance:
-            counts = send_events(chunks, sender, advance, batch_size)
+            counts = send_events(generate(plan), client, advance)
+            client.flush()
+        _raise_if_failed(client)
+        delivered = True
     finally:
-        sender.close()
+        client.close(timeout=None, drain=delivered)  # after a failure the rest is not sent
+    tally = client.tally
     return SendSummary(
         counts,
-        sender.accepted,
-        sender.duplicates,
-        sender.rejected,
-        sender.batches,
-        sender.retries,
+        tally.accepted,
+        tally.duplicates,
+        tally.rejected,
+        tally.batches,
+        tally.retries,
         time.monotonic() - began,
     )
