@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from tests.web.conftest import cache_document, client_for, freeze_document, new_experiment
-from tests.web.documents import for_experiment, v1_document
+from tests.web.documents import build, checkout, for_experiment, latency, v1_document
 
 from liftlab import formatting
 from liftlab.experiments.models import Metric
@@ -63,7 +63,7 @@ def description(chart: str) -> str:
     return unescape(re.search(r"<desc>(.*?)</desc>", chart, flags=re.S).group(1))
 
 
-def test_experiments_list_shows_decisions_and_the_sample_ratio_flag(
+def test_experiments_list_shows_decisions_the_sample_ratio_and_guardrail_flags(
     environment, metrics, experiment, viewer
 ):
     cache_document(experiment, for_experiment(experiment, metrics))
@@ -77,11 +77,28 @@ def test_experiments_list_shows_decisions_and_the_sample_ratio_flag(
     dark, skew, cart = (text(r) for r in rows)  # newest first
     assert dark.startswith("Dark mode dark Draft") and "Ship" not in dark
     assert "New cart" in cart and "new-cart" in cart and "Running" in cart and "10,024" in cart
-    assert cart.endswith("ok treatment: Ship")
+    assert re.search(r"treatment: Ship ok p = 0\.\d{3} ok$", cart)
     assert re.search(r'class="badge tone-good">Ship</span>', rows[2])
     assert "Win" not in cart  # a decision, not a metric's verdict
-    assert skew.endswith("⚠ Mismatch treatment: Investigate assignment")
-    assert 'title="Sample-ratio check: p &lt; 0.001"' in rows[1]
+    assert "treatment: Investigate assignment ⚠ Mismatch p < 0.001" in skew
+
+
+def test_the_list_flags_a_failed_guardrail_next_to_the_decision(
+    environment, metrics, experiment, viewer
+):
+    """A three-arm experiment whose treatment_b harmed Latency: the list says so, by name."""
+    three = {"control": 5000, "treatment": 5012, "treatment_b": 4990}
+    document = build(
+        experiment.pk,
+        [checkout(metrics["checkout"].pk, three), latency(metrics["latency"].pk, three)],
+        n=three,
+        weights=[0.34, 0.33, 0.33],
+    )
+    cache_document(experiment, document)
+    page = client_for(viewer).get(reverse("web:experiments", kwargs={"key": environment.key}))
+    (listed,) = (text(r) for r in re.findall(r"<tr>(.*?)</tr>", page.content.decode(), re.S)[1:])
+    assert "treatment: Ship treatment_b: Do not ship" in listed
+    assert listed.endswith("⚠ Failed Latency (loss, treatment_b)")
 
 
 def test_the_decision_comes_first_with_its_reasons(metrics, experiment, viewer):

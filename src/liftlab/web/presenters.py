@@ -93,16 +93,20 @@ class DecisionView:
 FAILED_GUARDRAIL = (Verdict.LOSS, Verdict.AT_RISK)
 
 
-def guardrail_failures(doc: ResultDocument, variant: str) -> list[str]:
-    """The guardrails this treatment harmed (or may have), by name: the reasons above give the
-    figures, and the scorecard the intervals."""
+def failed_guardrails(doc: ResultDocument, variant: str) -> list[tuple[str, str]]:
+    """The guardrails this treatment harmed (or may have): name and verdict in words. The
+    decision's reasons give the figures, and the scorecard the intervals."""
     return [
-        f"{metric.name} ({formatting.label(c.verdict).lower()})"
+        (metric.name, formatting.label(c.verdict).lower())
         for metric in doc.metrics
         if metric.role == MetricRole.GUARDRAIL
         for c in metric.comparisons
         if c.variant == variant and c.verdict in FAILED_GUARDRAIL
     ]
+
+
+def guardrail_failures(doc: ResultDocument, variant: str) -> list[str]:
+    return [f"{name} ({verdict})" for name, verdict in failed_guardrails(doc, variant)]
 
 
 def decision_views(doc: ResultDocument) -> list[DecisionView]:
@@ -754,23 +758,31 @@ def analysis_panel(experiment: Experiment, results: ResultsView | None) -> Analy
 
 @dataclass(frozen=True)
 class ListSummary:
-    """What the experiments list shows of a result document: exposures, decisions, SRM."""
+    """What the experiments list shows of a result document: exposures, decisions, SRM, and
+    each guardrail a treatment failed (so a list never reads "Ship" past a harmed guardrail)."""
 
     exposures: str
     decisions: list[tuple[str, Badge]]
     no_decision: str
     srm_mismatch: bool
     srm_p_value: str
+    guardrail_failures: list[str] = field(default_factory=list)  # "Latency (loss, treatment_b)"
 
 
 def list_summary(document: dict[str, Any] | None, control: str) -> ListSummary | None:
     if document is None:
         return None
     doc = as_current(document, control)
+    variants = [v.variant for v in doc.exposures.variants if v.variant != doc.control]
     return ListSummary(
         exposures=formatting.thousands(doc.exposures.total),
         decisions=[(d.variant, Badge.of_decision(d.decision)) for d in doc.decisions],
         no_decision=no_decision_note(doc),
         srm_mismatch=doc.srm.mismatch,
         srm_p_value=formatting.p_statement(doc.srm.p_value),
+        guardrail_failures=[
+            f"{name} ({verdict}, {variant})"
+            for variant in variants
+            for name, verdict in failed_guardrails(doc, variant)
+        ],
     )
