@@ -1,27 +1,37 @@
-"""Benchmark: events/s into the event store, three ways, on the same events, in one run.
+"""Benchmark: events/s into the event store, through every way in, on the same events, in one run.
 
-1. raw     - ``store.insert_columns`` of validated events (dedup check + insert; the ceiling);
-2. import  - ``liftlab events import FILE`` on the same events as NDJSON (run in-process:
-             decode, validate, insert, with the command's own code and batch size);
-3. api     - ``POST /api/v1/events/`` in batches of 5,000 from this one client process
-             (``--connections`` keep-alive connections, default 2) against a ``liftlab serve``
-             child on loopback.
+1. raw      - ``store.insert_columns`` of validated events, one batch of ``--batch`` after
+              another (dedup check + insert; the ceiling every other path is a ratio of);
+2. import   - ``liftlab events import FILE`` on the same events as NDJSON (run in-process:
+              decode, validate, insert, with the command's own code and batch size);
+3. over HTTP, against one ``liftlab serve`` child on loopback, ``--clients`` concurrent
+   clients (default 8, each its own keep-alive connection), each load on a fresh
+   environment:
+   - native-100   ``POST /api/v1/events/`` of 100-event requests (what SDKs flush);
+   - native-5000  the same in requests of ``--batch`` events;
+   - segment-100  ``POST /v1/batch`` (Segment's tracking API, write key as Basic auth);
+   - posthog-100  ``POST /batch/`` (PostHog's capture API, ``api_key`` in the body).
+   An endpoint this build does not have (a 404) is reported as such and skipped.
 
-Every event carries a client event_id, as an SDK's retry-safe events do. Raw and import use
-a temporary LIFTLAB_HOME in this process; the server child gets its own (chDB: one process
-per data folder). Results are printed as events/s and as ratios to the raw rate.
+Every event carries a client event_id, as an SDK's retry-safe events do; the Segment and
+PostHog bodies carry the same events in their own shapes (messageId/uuid as the id). Bodies
+are encoded before the clock starts; every answer is checked (all events accepted). Raw and
+import use a temporary LIFTLAB_HOME in this process; the server child gets its own (chDB:
+one process per data folder).
 
-    .venv/bin/python bench/ingest.py [--events 200000] [--batch 5000] [--connections 2]
-                                     [--rounds 3]
+    .venv/bin/python bench/ingest.py [--events 100000] [--batch 5000] [--clients 8]
+                                     [--rounds 3] [--only native-100,...]
 
-Each round runs the three paths one after the other and its ratios compare rates measured
-minutes apart at most; the medians over rounds smooth the shared machine's swings.
+Each round runs every path once, in turn, and its ratios compare rates measured a minute
+or two apart at most; the medians over rounds smooth the shared machine's swings.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import http.client
 import io
 import json
 import os
@@ -30,13 +40,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import requests
+from urllib.parse import urlsplit
 
 from liftlab.demo.server import serve_on_free_port
 
@@ -117,79 +127,266 @@ def import_rate(events: list[dict], folder: Path) -> float:
     return rate(len(events), elapsed)
 
 
-def api_rate(events: list[dict], batch: int, connections: int, home: Path) -> float:
-    """POSTs of pre-encoded batches, ``connections`` at a time, to a fresh server child."""
-    env = dict(os.environ, LIFTLAB_HOME=str(home))
-    _, secret = subprocess.run(
+def native_request(chunk: list[dict], secret: str) -> tuple[bytes, dict[str, str]]:
+    return json.dumps(chunk).encode(), {"Authorization": f"Bearer {secret}"}
+
+
+def segment_request(chunk: list[dict], secret: str) -> tuple[bytes, dict[str, str]]:
+    """Segment's /v1/batch: track messages, the write key as Basic auth's username."""
+    messages = []
+    for e in chunk:
+        properties = dict(e.get("properties") or {})
+        if e["event"] == "$flag_exposure":
+            properties.update(feature_name=e["feature_name"], value=e["value"])
+        messages.append(
+            {
+                "type": "track",
+                "event": e["event"],
+                "userId": e["identifier"],
+                "properties": properties,
+                "traits": e["traits"],
+                "messageId": e["event_id"],
+                "timestamp": e["timestamp"],
+                "context": {"library": {"name": "analytics-python", "version": "2.3.3"}},
+            }
+        )
+    body = {"batch": messages, "sentAt": datetime.now(UTC).isoformat()}
+    basic = base64.b64encode(f"{secret}:".encode()).decode()
+    return json.dumps(body).encode(), {"Authorization": f"Basic {basic}"}
+
+
+def posthog_request(chunk: list[dict], secret: str) -> tuple[bytes, dict[str, str]]:
+    """PostHog's /batch/: capture events, the project key as ``api_key`` in the body."""
+    batch = []
+    for e in chunk:
+        properties = dict(e.get("properties") or {}, **{"$lib": "posthog-python"})
+        properties["$set"] = e["traits"]
+        name = e["event"]
+        if name == "$flag_exposure":
+            name = "$feature_flag_called"
+            properties.update(
+                {"$feature_flag": e["feature_name"], "$feature_flag_response": e["value"]}
+            )
+        batch.append(
+            {
+                "event": name,
+                "distinct_id": e["identifier"],
+                "properties": properties,
+                "uuid": e["event_id"],
+                "timestamp": e["timestamp"],
+            }
+        )
+    body = {"api_key": secret, "batch": batch, "sent_at": datetime.now(UTC).isoformat()}
+    return json.dumps(body).encode(), {}
+
+
+Request = Callable[[list[dict], str], tuple[bytes, dict[str, str]]]
+# name -> (path, events per request or None for --batch, request builder)
+LOADS: dict[str, tuple[str, int | None, Request]] = {
+    "native-100": ("/api/v1/events/", 100, native_request),
+    "native-5000": ("/api/v1/events/", None, native_request),
+    "segment-100": ("/v1/batch", 100, segment_request),
+    "posthog-100": ("/batch/", 100, posthog_request),
+}
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    user, system, *_ = os.times()
+    return user + system
+
+
+class Cpu:
+    """CPU seconds the server and this client spent on one load, and its requests."""
+
+    def __init__(self, server: int) -> None:
+        self.server_pid = server
+        self.server = self.client = 0.0
+        self.requests = 0
+
+    @contextlib.contextmanager
+    def measuring(self, requests: int):
+        server, client = process_cpu(self.server_pid), own_cpu()
+        yield
+        self.server = process_cpu(self.server_pid) - server
+        self.client = own_cpu() - client
+        self.requests = requests
+
+    def per_request(self) -> str:
+        server, client = (1000 * t / self.requests for t in (self.server, self.client))
+        return f"server {server:.1f} ms, client {client:.1f} ms of CPU per request"
+
+
+def new_environment(env: dict[str, str]) -> str:
+    """The secret of an ingestion key for a new environment of ``env``'s LIFTLAB_HOME."""
+    return subprocess.run(
         [sys.executable, "-c", CREATE_ENVIRONMENT],
         env=env,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.split()
-    bodies = [json.dumps(chunk).encode() for chunk in in_batches(events, batch)]
-    server, base = serve_on_free_port(env, str(home / "server.log"))
-    try:
-        url, headers = base + "/api/v1/events/", {"Authorization": f"Bearer {secret}"}
-        sessions = [requests.Session() for _ in range(connections)]
-        warm_up = json.dumps([{"event": "warm_up", "identifier": "bench"}]).encode()
-        for session in sessions:
-            assert session.post(url, data=warm_up, headers=headers).status_code == 202
+    ).stdout.split()[1]
 
-        def send(numbered: tuple[int, bytes]) -> int:
-            index, body = numbered
-            response = sessions[index % connections].post(url, data=body, headers=headers)
-            assert response.status_code == 202, response.text
-            return response.json()["accepted"]
 
+def http_rate(
+    base: str,
+    env: dict[str, str],
+    load: tuple[str, int, Request],
+    events: list[dict],
+    clients: int,
+    cpu: Cpu,
+) -> float | None:
+    """``clients`` threads, each on a keep-alive connection of its own, send the events in
+    requests of ``size`` (taken from one shared queue) as fast as answers come back; None
+    when the server has no such endpoint."""
+    path, size, build = load
+    secret = new_environment(env)
+    requests_ = [build(chunk, secret) for chunk in in_batches(events, size)]
+    host = urlsplit(base)
+    connect = lambda: http.client.HTTPConnection(host.hostname, host.port, timeout=120)  # noqa: E731
+    probe = connect()
+    body, headers = build([dict(events[0], event_id=str(uuid.uuid4()))], secret)
+    probe.request("POST", path, body, {"Content-Type": "application/json", **headers})
+    answer = probe.getresponse()
+    answer.read()
+    probe.close()
+    if answer.status == 404:
+        return None
+    assert answer.status in (200, 202), answer.status
+
+    pending = iter(range(len(requests_)))
+    taking = threading.Lock()
+    accepted = [0] * clients
+    failures: list[str] = []
+
+    def client(number: int) -> None:
+        connection = connect()
+        try:
+            while True:
+                with taking:
+                    index = next(pending, None)
+                if index is None:
+                    return
+                body, headers = requests_[index]
+                connection.request(
+                    "POST", path, body, {"Content-Type": "application/json", **headers}
+                )
+                response = connection.getresponse()
+                text = response.read()
+                if response.status not in (200, 202):
+                    failures.append(f"{response.status}: {text[:200]!r}")
+                    return
+                accepted[number] += json.loads(text)["accepted"]
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    with cpu.measuring(len(requests_)):
         started = time.perf_counter()
-        with ThreadPoolExecutor(connections) as pool:
-            accepted = sum(pool.map(send, enumerate(bodies)))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         elapsed = time.perf_counter() - started
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    assert accepted == len(events), f"{accepted} of {len(events)} accepted"
-    return rate(accepted, elapsed)
+    assert not failures, failures[:3]
+    assert sum(accepted) == len(events), f"{sum(accepted)} of {len(events)} accepted"
+    return rate(len(events), elapsed)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=5000)
-    parser.add_argument("--connections", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
-        "--rounds", type=int, default=3, help="each round runs the three paths once, in turn"
+        "--rounds", type=int, default=3, help="each round runs every path once, in turn"
     )
+    parser.add_argument(
+        "--only", default="", help=f"comma-separated HTTP loads, of {', '.join(LOADS)}"
+    )
+    parser.add_argument("--no-import", action="store_true", help="skip `liftlab events import`")
     args = parser.parse_args()
+    loads = [name for name in LOADS if not args.only or name in args.only.split(",")]
 
     work = Path(tempfile.mkdtemp(prefix="liftlab-bench-ingest-"))
     os.environ["LIFTLAB_HOME"] = str(work / "local")
     os.environ.pop("EVENTSTORE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liftlab.settings")
     events = make_events(args.events)
-    print(f"{args.events:,} events in batches of {args.batch:,}; work folder {work}")
-
-    print(f"{'round':<6} {'raw/s':>10} {'import/s':>10} {'api/s':>10} {'import':>7} {'api':>7}")
-    rates = []
+    print(
+        f"{args.events:,} events per path; raw and native-5000 in batches of {args.batch:,}; "
+        f"{args.clients} HTTP clients; work folder {work}"
+    )
+    paths = ["raw", *([] if args.no_import else ["import"]), *loads]
+    print(f"{'round':<7}" + "".join(f"{name:>13}" for name in paths))
+    rates: list[dict[str, float | None]] = []
+    cpu: dict[str, Cpu] = {}  # of the last round
     for round_ in range(args.rounds):
         # Fresh ids each time, so every path stores every event.
-        raw = raw_insert_rate(with_new_ids(events), args.batch, f"bench-raw-{round_}")
-        imported = import_rate(with_new_ids(events), work)
-        api = api_rate(with_new_ids(events), args.batch, args.connections, work / f"api-{round_}")
-        rates.append((raw, imported, api))
-        print(
-            f"{round_ + 1:<6} {raw:>10,.0f} {imported:>10,.0f} {api:>10,.0f} "
-            f"{imported / raw:>7.0%} {api / raw:>7.0%}"
-        )
+        measured: dict[str, float | None] = {
+            "raw": raw_insert_rate(with_new_ids(events), args.batch, f"bench-raw-{round_}")
+        }
+        if not args.no_import:
+            measured["import"] = import_rate(with_new_ids(events), work)
+        home = work / f"server-{round_}"
+        env = dict(os.environ, LIFTLAB_HOME=str(home))
+        new_environment(env)  # migrates before the server starts
+        server, base = serve_on_free_port(env, str(home / "server.log"))
+        try:
+            for name in loads:
+                path, size, build = LOADS[name]
+                load = (path, size or args.batch, build)
+                cpu[name] = Cpu(server.pid)
+                measured[name] = http_rate(
+                    base, env, load, with_new_ids(events), args.clients, cpu[name]
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        rates.append(measured)
+        print(f"{round_ + 1:<7}" + "".join(cell(measured, name) for name in paths))
+    print_cpu(cpu, os.cpu_count() or 1)
     if args.rounds > 1:
-        raw, imported, api = (statistics.median(column) for column in zip(*rates, strict=True))
-        ratios = [(i / r, a / r) for r, i, a in rates]
-        import_ratio, api_ratio = (statistics.median(c) for c in zip(*ratios, strict=True))
+        median = {}
+        for name in paths:
+            values = [r[name] for r in rates]
+            median[name] = None if None in values else statistics.median(values)
+        print(f"{'median':<7}" + "".join(cell(median, name) for name in paths))
+        ratios = {
+            name: statistics.median(r[name] / r["raw"] for r in rates)
+            for name in paths[1:]
+            if median[name] is not None
+        }
         print(
-            f"{'median':<6} {raw:>10,.0f} {imported:>10,.0f} {api:>10,.0f} "
-            f"{import_ratio:>7.0%} {api_ratio:>7.0%}"
+            f"{'÷ raw':<7}{'':>13}"
+            + "".join(
+                f"{ratios[name]:>13.0%}" if name in ratios else f"{'-':>13}" for name in paths[1:]
+            )
         )
+
+
+def print_cpu(cpu: dict[str, Cpu], cores: int) -> None:
+    """Where the HTTP loads' time went (last round): the server's CPU per request, whose
+    Python part holds one GIL, and the client's, which shares the machine's cores."""
+    print(f"CPU of the last round ({cores} cores):")
+    for name, spent in cpu.items():
+        if spent.requests:
+            print(f"  {name:<12} {spent.per_request()}")
+
+
+def cell(measured: dict[str, float | None], name: str) -> str:
+    value = measured[name]
+    if value is None:
+        return f"{'no endpoint':>13}"
+    text = f"{value:,.0f}"
+    if name != "raw":
+        text += f" {value / measured['raw']:.0%}"
+    return f"{text:>13}"
 
 
 def with_new_ids(events: list[dict]) -> list[dict]:

@@ -112,6 +112,7 @@ class EventsView(MethodsFirst, APIView):
                 request.content_type or "application/json",
                 request.headers.get("Content-Encoding", ""),
                 limits,
+                typed=True,
             )
             rules = ingestion_rules(self.environment)
             # Slices are validated as they are parsed; a failing store is a 503

@@ -32,6 +32,7 @@ import orjson
 from liftlab.ingest import scan
 from liftlab.ingest.errors import BodyTooLargeError, MalformedBodyError
 from liftlab.ingest.limits import Limits
+from liftlab.ingest.typed import typed_events
 from liftlab.ingest.validation import Unreadable
 
 NDJSON_TYPES = {"application/x-ndjson", "application/jsonlines", "application/jsonl"}
@@ -72,12 +73,18 @@ def decode_slices(
     content_type: str = "application/json",
     content_encoding: str = "",
     limits: Limits | None = None,
+    *,
+    typed: bool = False,
 ) -> Iterator[list[Any]]:
     """The raw events of a body, a slice at a time, in order.
 
     The body's size and number of events are checked before this returns, so a 413 never
     comes after a slice was handed out; a malformed slice raises MalformedBodyError when it
     is reached (the caller stores nothing before the last slice).
+
+    ``typed``: a JSON array of well-typed events (what SDKs send) comes back as
+    ``TypedEvent`` structs, decoded and type-checked in one pass (``liftlab.ingest.typed``);
+    any other body as dicts, as without it. ``to_event_columns`` takes either.
     """
     limits = limits or Limits()
     _check_size(len(body), limits)
@@ -89,7 +96,9 @@ def decode_slices(
     media_type = content_type.split(";")[0].strip().lower()
     ndjson = media_type in NDJSON_TYPES
     if len(body) <= SMALL_BODY_BYTES and _values_at_most(body) <= EVENT_VALUES:
-        events = _ndjson(body) if ndjson else _json_events(body)
+        events = typed_events(body) if typed and not ndjson else None
+        if events is None:
+            events = _ndjson(body) if ndjson else _json_events(body)
         _check_count(len(events), limits)
         return iter([events])
     return _ndjson_slices(body, limits) if ndjson else _array_slices(body, limits)
