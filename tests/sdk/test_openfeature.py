@@ -1,0 +1,172 @@
+"""``liftlab.sdk.openfeature`` with openfeature-sdk, and with Flagsmith's SDK in offline mode
+(a local environment document holding a multivariate flag) behind openfeature_flagsmith,
+against a running ``liftlab serve``: results count exactly the variants the flags served."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from flagsmith import Flagsmith
+from flagsmith.offline_handlers import LocalFileHandler
+from openfeature import api
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.flag_evaluation import FlagResolutionDetails, Reason
+from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
+from openfeature.track import TrackingEventDetails
+from openfeature_flagsmith.provider import FlagsmithProvider
+from tests.sources.experiments import (
+    VARIANTS,
+    User,
+    counted,
+    expected,
+    running_experiment,
+    workload,
+)
+
+from liftlab.sdk import Client
+from liftlab.sdk.openfeature import TrackingProvider
+
+
+@pytest.fixture
+def domain() -> Iterator[str]:
+    """An OpenFeature domain of the test's own; its providers are shut down after it."""
+    yield f"test-{uuid.uuid4().hex[:8]}"
+    api.shutdown()
+    api.clear_providers()
+
+
+def by_workload(users: list[User]):
+    """An in-memory flag's evaluator that serves each user the variant the workload gave."""
+    variants = {user.identifier: user.variant for user in users}
+
+    def evaluate(flag: InMemoryFlag, context: EvaluationContext) -> FlagResolutionDetails:
+        variant = variants.get(context.targeting_key, flag.default_variant)
+        return FlagResolutionDetails(flag.variants[variant], reason=Reason.SPLIT, variant=variant)
+
+    return evaluate
+
+
+def evaluate_and_buy(domain: str, flag: str, users: list[User], evaluations: int = 3) -> list[User]:
+    """Each user evaluates ``flag`` ``evaluations`` times, then tracks their purchases; the
+    users as served (with the variant each evaluation returned)."""
+    flags = api.get_client(domain)
+    served = []
+    for user in users:
+        context = EvaluationContext(user.identifier, {"plan": "pro"})
+        details = [flags.get_string_details(flag, "off", context) for _ in range(evaluations)]
+        assert {d.variant for d in details} == {details[0].variant} and not details[0].error_code
+        served.append(User(user.identifier, details[0].variant, user.purchases))
+        for value in user.purchases:
+            flags.track(
+                "purchase", context, TrackingEventDetails(value=value, attributes={"sku": "a"})
+            )
+    return served
+
+
+def test_the_hook_and_track_through_any_provider(server, domain):
+    running, users = running_experiment(server), workload(40)
+    other_flag = InMemoryFlag("on", {"on": "yes", "off": "no"})
+    inner = InMemoryProvider(
+        {
+            running.flag: InMemoryFlag(
+                "control", {v: v for v in VARIANTS}, context_evaluator=by_workload(users)
+            ),
+            "no-experiment": other_flag,
+        }
+    )
+    client = Client(running.secret, server.base, batch_size=20, flush_interval=0.05)
+    api.set_provider(TrackingProvider(inner, client, flags={running.flag}), domain)
+    served = evaluate_and_buy(domain, running.flag, users)
+    flags = api.get_client(domain)
+    flags.get_string_value("no-experiment", "off", EvaluationContext("user-0"))  # not recorded
+    flags.get_string_value("missing", "off", EvaluationContext("user-0"))  # an error: not either
+    assert client.close()
+    purchases = sum(len(user.purchases) for user in users)
+    # One exposure per user despite three evaluations each, and one event per purchase.
+    assert client.tally.accepted == len(users) + purchases and client.tally.duplicates == 0
+    assert counted(running) == expected(served) == expected(users)
+    assert inner._tracking_events["purchase"].value is not None  # passed on to the provider too
+
+
+FLAGSMITH_DOCUMENT = {
+    "api_key": "ser.offline-test",
+    "name": "offline",
+    "project": {"segments": []},
+    "identity_overrides": [],
+    "feature_states": [
+        {
+            "django_id": 1,
+            "feature": {"id": 1, "name": "FLAG", "type": "MULTIVARIATE"},
+            "enabled": True,
+            "feature_state_value": "the current checkout",
+            "multivariate_feature_state_values": [
+                {
+                    "id": 10,
+                    "percentage_allocation": 50,
+                    "multivariate_feature_option": {"key": "treatment", "value": "one click"},
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_flagsmith_offline_behind_openfeature(server, domain, tmp_path):
+    running, users = running_experiment(server), workload(60, prefix="fs")
+    document = json.dumps(FLAGSMITH_DOCUMENT).replace('"FLAG"', json.dumps(running.flag))
+    (tmp_path / "environment.json").write_text(document)
+    flagsmith = Flagsmith(
+        offline_mode=True, offline_handler=LocalFileHandler(str(tmp_path / "environment.json"))
+    )
+    client = Client(running.secret, server.base, batch_size=20, flush_interval=0.05)
+    api.set_provider(
+        TrackingProvider(FlagsmithProvider(flagsmith), client, flags={running.flag}), domain
+    )
+    served = evaluate_and_buy(domain, running.flag, users)
+    assert client.close()
+    assert {user.variant for user in served} == set(VARIANTS)  # Flagsmith split them
+    assert counted(running) == expected(served)
+
+
+def test_what_the_hook_records(serve, domain):
+    recorder = serve()
+    client = Client("ll_ik_k", recorder.url, batch_size=100)
+    provider = InMemoryProvider(
+        {
+            "beta": InMemoryFlag("on", {"on": True, "off": False}),
+            "paused": InMemoryFlag(
+                "on",
+                {"on": True},
+                context_evaluator=lambda flag, context: FlagResolutionDetails(
+                    False, reason=Reason.DISABLED
+                ),
+            ),
+        }
+    )
+    # Variants are named by the provider; a provider that names none gets the value's text.
+    unnamed = type(
+        "Unnamed",
+        (InMemoryProvider,),
+        {
+            "resolve_boolean_details": lambda self, key, default, context=None: (
+                FlagResolutionDetails(True, reason=Reason.TARGETING_MATCH)
+            )
+        },
+    )({})
+    api.set_provider(TrackingProvider(provider, client), domain)
+    api.set_provider(TrackingProvider(unnamed, client), domain + "-unnamed")
+    for user in ("a", "b", "a"):
+        api.get_client(domain).get_boolean_value("beta", False, EvaluationContext(user))
+        api.get_client(domain).get_boolean_value("paused", False, EvaluationContext(user))
+    api.get_client(domain).get_boolean_value("beta", False, EvaluationContext())  # nobody
+    api.get_client(domain + "-unnamed").get_boolean_value("gamma", False, EvaluationContext("c"))
+    assert client.close()
+    [batch] = [json.loads(body) for _, _, body in recorder.posts]
+    assert [(e["identifier"], e["feature_name"], e["value"]) for e in batch] == [
+        ("a", "beta", "on"),
+        ("b", "beta", "on"),
+        ("c", "gamma", "true"),
+    ]
