@@ -110,3 +110,8 @@ def test_page_and_screen_are_events_and_identify_is_nothing():
     page = segment.to_event({"type": "page", "userId": "u", "name": "Docs"}, None, RECEIVED)
     assert page["event"] == "$page" and page["properties"] == {"name": "Docs"}
     assert segment.to_event({"type": "identify", "userId": "u"}, None, RECEIVED) is None
+
+
+def test_a_type_that_is_no_name_is_a_track():
+    event = segment.to_event({"type": ["page"], "userId": "u", "event": "e"}, None, RECEIVED)
+    assert event["event"] == "e"

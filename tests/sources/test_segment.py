@@ -158,3 +158,10 @@ def test_refusals_name_the_field_and_keep_their_index(server):
         timeout=30,
     )
     assert garbled.status_code == 400 and "gzip" in garbled.json()["detail"]
+
+
+def test_the_environment_key_as_write_key_only_where_the_environment_allows_it(server):
+    running = running_experiment(server)  # new environments never accept their key
+    track = {"userId": "u1", "event": "purchase"}
+    answer = post(server, running.environment, "track", track)
+    assert answer.status_code == 401 and "no longer accepts" in answer.json()["detail"]

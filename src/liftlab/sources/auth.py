@@ -14,7 +14,6 @@ import base64
 import binascii
 import re
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
@@ -89,30 +88,3 @@ class BodyKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'ApiKey realm="liftlab ingestion"'
-
-
-class WriteKeyScheme(OpenApiAuthenticationExtension):
-    target_class = WriteKeyAuthentication
-    name = "segmentWriteKey"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "basic",
-            "description": "Segment's write key: an ingestion key (`ll_ik_…`) as the Basic "
-            "auth username, no password.",
-        }
-
-
-class BodyKeyScheme(OpenApiAuthenticationExtension):
-    target_class = BodyKeyAuthentication
-    name = "posthogApiKey"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "query",
-            "name": "api_key",
-            "description": "PostHog's project key: an ingestion key (`ll_ik_…`) as `api_key` "
-            "in the JSON body.",
-        }

@@ -52,7 +52,8 @@ def to_event(message: Any, sent_at: Any, received_at: datetime) -> dict[str, Any
     """
     if not isinstance(message, dict):
         return message
-    kind = message.get("type", "track")
+    kind = message.get("type")
+    kind = kind if isinstance(kind, str) else "track"  # a type that is no name: the default
     if kind in IGNORED_TYPES:
         return None
     context = as_object(message.get("context")) or {}

@@ -7,6 +7,10 @@ native event and stores them with ``liftlab.ingest`` under the same rules as
 message keeps its id and is stored once, and the answer comes only once accepted events are
 on disk. Answers are what each SDK treats as success (a 200) or as a refusal it does not
 retry (400, 401, 403, 413); a failing event store is a 503, which both retry.
+
+They speak Segment's and PostHog's protocols, not liftlab's, so they stay out of the
+OpenAPI schema (and its contract tests): docs/sources/ describes them, and the tests drive
+them with the vendors' own SDKs.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,29 +49,6 @@ from liftlab.sources.mapping import ShapeError
 
 _GZIP_MAGIC = b"\x1f\x8b"
 Mapper = Callable[[Any, Any, datetime], Any]
-
-RESULT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "accepted": {"type": "integer"},
-        "duplicates": {"type": "integer"},
-        "ignored": {"type": "integer", "description": "messages that store nothing (identify)"},
-        "rejected": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"index": {"type": "integer"}, "error": {"type": "string"}},
-            },
-        },
-    },
-}
-REFUSALS = {
-    400: OpenApiResponse(description="Not JSON (or gzip of it), or not the API's shape."),
-    401: OpenApiResponse(description="No valid ingestion key (unknown, revoked, rotated away)."),
-    403: OpenApiResponse(description="Experimentation is disabled for the environment."),
-    413: OpenApiResponse(description="More bytes or events than the limits allow."),
-    503: OpenApiResponse(description="The event store failed; the SDK retries the batch."),
-}
 
 
 def read_document(request: Request, limits: Limits) -> Any:
@@ -135,18 +116,7 @@ class SegmentView(MethodsFirst, APIView):
     permission_classes: list = []  # the write key is checked in post(), with the body
     parser_classes: list = []
 
-    @extend_schema(
-        summary="Segment tracking API",
-        description="Segment's HTTP tracking API: the write key (an ingestion key) as the "
-        "Basic auth username. userId (else anonymousId) is the identifier, messageId the "
-        "event id; a `$flag_exposure` track or an `Experiment Viewed` one is an exposure.",
-        request={"application/json": {"type": "object"}},
-        responses={
-            200: OpenApiResponse(RESULT_SCHEMA, "Accepted messages are on disk."),
-            **REFUSALS,
-        },
-        operation_id="segment_message",
-    )
+    @extend_schema(exclude=True)
     def post(self, request: Request, kind: str) -> Response:
         limits = Limits.from_env()
         write_key = basic_username(str(request.META.get("HTTP_AUTHORIZATION", "")))
@@ -170,16 +140,7 @@ class PostHogView(MethodsFirst, APIView):
     permission_classes: list = []  # the key is in the body: checked in post()
     parser_classes: list = []
 
-    @extend_schema(
-        summary="PostHog capture API",
-        description="PostHog's capture API: `api_key` (an ingestion key) in the body, gzip "
-        "as the SDKs send it. distinct_id is the identifier, uuid the event id; "
-        "`$feature_flag_called` is an exposure of `$feature_flag` to "
-        "`$feature_flag_response`.",
-        request={"application/json": {"type": "object"}},
-        responses={200: OpenApiResponse(RESULT_SCHEMA, "Accepted events are on disk."), **REFUSALS},
-        operation_id="posthog_capture",
-    )
+    @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         limits = Limits.from_env()
         document = read_document(request, limits)
