@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -90,11 +91,112 @@ def interval(bounds: list[float] | tuple[float, float] | None, fmt) -> str:
     return f"[{fmt(low)}, {fmt(high)}]"
 
 
-def p_value(value: float | None) -> str:
-    """p-values below 0.001 are shown as a bound: more digits would be false precision."""
+def p_value(value: float | None, *, significant: int | None = None) -> str:
+    """p-values below 0.001 are shown as a bound: more digits would be false precision.
+
+    Above it, three decimals; or, given ``significant``, that many significant digits
+    (0.029, 0.58, 0.0017), which is what a reader compares against α.
+    """
     if _is_missing(value):
         return MISSING
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+    if value < 0.001:
+        return "< 0.001"
+    if significant is None:
+        return f"{value:.3f}"
+    decimals = significant - 1 - math.floor(math.log10(value))
+    rounded = round(value, decimals)
+    if rounded >= 1.0:
+        return f"{1.0:.{significant - 1}f}"
+    return f"{rounded:.{decimals}f}"
+
+
+# Figures read together (a lift, its interval, a table column) share one number of decimals,
+# chosen from the narrowest interval among them: two significant digits of its width.
+WIDTH_DIGITS = 2
+MOST_DECIMALS = 4
+
+
+def fixed(value: float | None, decimals: int, *, signed: bool = False, suffix: str = "") -> str:
+    """``value`` with exactly ``decimals`` decimals and separators, then ``suffix``: +1.20 pp.
+
+    No sign on a value whose shown digits are all zero ("0.0%", not "+0.0%" or "−0.0%").
+    """
+    if _is_missing(value):
+        return MISSING
+    return _with_sign(f"{abs(value):,.{decimals}f}", value, signed) + suffix
+
+
+def interval_decimals(
+    intervals: Iterable[tuple[float | None, float | None]], factor: float = 1.0, at_least: int = 0
+) -> int:
+    """Decimals for figures shown with these intervals (in display units, ``factor`` × value):
+    enough for two significant digits of the narrowest width, so no figure claims more
+    precision than its interval has (no "−0.0241%" beside "[−9.1%, +8.2%]")."""
+    widths = [
+        abs(high - low) * factor
+        for low, high in intervals
+        if not _is_missing(low) and not _is_missing(high) and high != low
+    ]
+    if not widths:
+        return max(at_least, 1)
+    decimals = WIDTH_DIGITS - 1 - math.floor(math.log10(min(widths)))
+    return min(max(decimals, at_least), MOST_DECIMALS)
+
+
+def unit_suffix(unit: str) -> str:
+    """How a metric's unit follows a number: " ms", " USD"; nothing for a plain count."""
+    return "" if unit in ("", "count") else f" {unit}"
+
+
+def lift_column(
+    metric_type: str,
+    scale: Scale,
+    intervals: Iterable[tuple[float | None, float | None]],
+    unit: str = "",
+) -> Callable[[float | None], str]:
+    """One format for a column of lifts and their intervals: relative lifts in %, rate
+    differences in percentage points, other differences in the metric's unit; every figure
+    with the decimals the narrowest interval of the column supports."""
+    if scale is Scale.RELATIVE:
+        factor, suffix, at_least = 100.0, "%", 1
+    elif metric_type == MetricType.CONVERSION:
+        factor, suffix, at_least = 100.0, " pp", 1
+    else:
+        factor, suffix, at_least = 1.0, unit_suffix(unit), 0
+    decimals = interval_decimals(intervals, factor, at_least)
+
+    def shown(value: float | None) -> str:
+        scaled = None if value is None else value * factor
+        return fixed(scaled, decimals, signed=True, suffix=suffix)
+
+    return shown
+
+
+def value_column(
+    metric_type: str, values: Iterable[float | None], unit: str = ""
+) -> Callable[[float | None], str]:
+    """One format for a column of means or rates: three significant digits of the largest,
+    the same decimals for every row, the metric's unit after a mean (1,195 ms, 12.30 USD)."""
+    rate = metric_type == MetricType.CONVERSION
+    factor = 100.0 if rate else 1.0
+    finite = [abs(v) * factor for v in values if not _is_missing(v)]
+    decimals = min(_decimals(max(finite)) if finite and max(finite) else 1, MAX_DECIMALS)
+    if rate:
+        decimals = max(decimals, 1)
+    suffix = "%" if rate else unit_suffix(unit)
+
+    def shown(value: float | None) -> str:
+        return fixed(None if value is None else value * factor, decimals, suffix=suffix)
+
+    return shown
+
+
+def window(hours: int) -> str:
+    """An attribution window as people say it: whole days in days ("7 days"), else hours."""
+    if hours % 24 == 0:
+        days = hours // 24
+        return f"{days} day{'s' if days != 1 else ''}"
+    return f"{hours} h"
 
 
 def p_statement(value: float | None) -> str:

@@ -32,13 +32,28 @@ def test_a_metric_has_the_documented_fields_and_defaults(post):
         "metric_type",
         "aggregation",
         "higher_is_better",
+        "unit",
         "definition",
         "created_at",
     }
     assert metric["name"] == "Purchases"
     assert metric["description"] == ""
+    assert metric["unit"] == ""
     assert metric["higher_is_better"] is True
     assert metric["created_at"]
+
+
+@pytest.mark.parametrize("unit", ["ms", "s", "count", "USD", "EUR", ""])
+def test_a_metric_takes_a_unit_a_time_a_count_or_a_currency(post, unit):
+    metric = created(post(aggregation="sum", definition=AMOUNT, unit=unit))
+    assert metric["unit"] == unit
+    assert Metric.objects.get(pk=metric["id"]).unit == unit
+
+
+@pytest.mark.parametrize("unit", ["usd", "dollars", "m s", "US", "€"])
+def test_an_unknown_unit_is_refused_naming_the_field_and_what_it_takes(post, unit):
+    body = refused(post(aggregation="sum", definition=AMOUNT, unit=unit), 400, "unit")
+    assert "three-letter currency code" in body["unit"][0]
 
 
 def test_the_definition_is_stored_in_its_complete_canonical_form(post):

@@ -89,7 +89,8 @@ def test_forest_markers_sit_at_the_lift_and_differ_in_shape_by_verdict():
     assert up[0] < up[1]  # the win's triangle points up, the loss's down
     assert x_of(win) == pytest.approx(scale(0.1), abs=0.2)
     desc = root.find(f"{SVG}desc").text
-    assert desc == "b: +10.0% [+2.00%, +30.0%], win; c: −20.0% [−35.0%, −5.00%], loss"
+    # one number of decimals for every figure, from the narrowest interval (28 points wide)
+    assert desc == "b: +10.0% [+2.0%, +30.0%], win; c: −20.0% [−35.0%, −5.0%], loss"
 
 
 def test_forest_plot_leaves_out_undefined_lifts():
@@ -107,7 +108,8 @@ def test_rate_differences_are_drawn_in_percentage_points_with_the_margin_line():
     assert float(zero.get("x1")) == pytest.approx(scale(0.0), abs=0.1)
     ticks = [t.text for t in having(root, "tick")]
     assert all(t.endswith(" pp") for t in ticks)
-    assert "+1.00 pp [−0.200 pp, +2.20 pp]" in root.find(f"{SVG}desc").text
+    assert "+1.0 pp [−0.2 pp, +2.2 pp]" in root.find(f"{SVG}desc").text
+    assert ticks == ["0 pp", "+1 pp", "+2 pp"]  # tick labels: the decimals of their step
 
 
 def test_on_a_shared_axis_an_interval_beyond_it_is_clipped_with_an_arrow_and_its_value_printed():
@@ -141,5 +143,5 @@ def test_lift_over_time_needs_two_days_and_lists_each_day():
     assert chart.rows == [
         ["2026-11-20", "+10.0% [0.0%, +20.0%]"],
         ["2026-11-21", "—"],
-        ["2026-11-22", "+5.00% [+1.00%, +9.00%]"],
+        ["2026-11-22", "+5.0% [+1.0%, +9.0%]"],
     ]

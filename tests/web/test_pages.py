@@ -162,11 +162,15 @@ def test_metric_cards_show_the_judged_lift_p_values_and_the_guardrail_bound(
 
     won = document["metrics"][0]["comparisons"][0]
     relative, absolute = won["relative"]["ci"], won["absolute"]["ci"]
+    # each column's decimals follow its interval's width (about 19 % and 3.3 pp): one decimal
+    assert 10 < (relative["high"] - relative["low"]) * 100 < 100
+    assert 1 < (absolute["high"] - absolute["low"]) * 100 < 10
+    one_decimal_pp = lambda v: formatting.fixed(v * 100, 1, signed=True, suffix=" pp")  # noqa: E731
     relative_ci = formatting.interval((relative["low"], relative["high"]), signed_percent)
-    absolute_ci = formatting.interval((absolute["low"], absolute["high"]), formatting.points)
+    absolute_ci = formatting.interval((absolute["low"], absolute["high"]), one_decimal_pp)
     assert row(html, checkout, "control") == "control control 5,000 20.0% baseline"
     assert row(html, checkout, "treatment") == (
-        f"treatment 5,012 25.0% +25.0% {relative_ci} +5.00 pp {absolute_ci} "
+        f"treatment 5,012 25.0% +25.0% {relative_ci} +5.0 pp {absolute_ci} "
         f"< 0.001 < 0.001 Win Why treatment is win: {won['reason']}"
     )
     assert re.search(r'id="metric-\d+-name">Checkout</h3>', html)
@@ -174,8 +178,8 @@ def test_metric_cards_show_the_judged_lift_p_values_and_the_guardrail_bound(
 
     held = document["metrics"][1]["comparisons"][0]
     latency_row = row(html, latency, "treatment")
-    bound = formatting.percent(held["non_inferiority"]["bound"], signed=True)
-    assert f"{bound} needs < +1.00% Pass Why treatment is pass:" in latency_row
+    bound = formatting.fixed(held["non_inferiority"]["bound"] * 100, 1, signed=True, suffix="%")
+    assert f"{bound} needs < +1.0% Pass Why treatment is pass:" in latency_row
     assert held["reason"] in latency_row
     assert "non-inferiority margin 1.00%" in page
     assert "Non-inferiority harm-side bound" in page
@@ -250,7 +254,7 @@ def test_a_version_1_snapshot_still_renders_without_a_decision(environment, metr
     assert "Correction no correction" in text(section(html, "analysis"))
     assert "Judged on the absolute lift" in text(section(html, "analysis"))
     assert row(html, metrics["checkout"].pk, "treatment").startswith(
-        "treatment 5,012 25.0% +5.00 pp [+2.40 pp, +7.60 pp] +25.0% [+20.0%, +30.0%] "
+        "treatment 5,012 25.0% +5.0 pp [+2.4 pp, +7.6 pp] +25.0% [+20.0%, +30.0%] "
         "< 0.001 — Win Why treatment is win: computed by engine version 1"
     )
     assert "Latency" in page and "Inconclusive" in page
@@ -289,7 +293,7 @@ def test_metric_library_describes_each_metric(environment, metrics, viewer):
     page = text(html)
     assert (
         "Latency Numeric Sum ↓ lower is better "
-        "sum of ms of page_load where page = cart, within 24 h of exposure" in page
+        "sum of ms of page_load where page = cart, within 1 day of exposure" in page
     )
     assert (
         "Checkout Conversion Occurrence ↑ higher is better identities with at least one purchase"
@@ -366,3 +370,20 @@ def test_the_page_shows_progress_to_a_decision_and_the_segments(metrics, experim
     segments = page[page.index("By country") :]
     assert "exploratory: p-values corrected across segments" in segments
     assert segments.index("US") < segments.index("FR")
+
+
+def test_a_metric_unit_follows_its_means_and_differences_and_p_values_have_two_digits(
+    metrics, experiment, viewer
+):
+    metrics["latency"].unit = "ms"
+    metrics["latency"].save()
+    document = for_experiment(experiment, metrics, analysis={"scale": "absolute"})
+    cache_document(experiment, document)
+    html = experiment_page(client_for(viewer), experiment)
+    latency = row(html, metrics["latency"].pk, "treatment")
+    assert latency.startswith("treatment 5,012 1,195 ms −5 ms [")
+    assert re.search(r"−5 ms \[−\d+ ms, \+\d+ ms\]", latency)
+    held = document["metrics"][1]["comparisons"][0]
+    assert f" {formatting.p_value(held['p_value'], significant=2)} " in latency
+    assert len(formatting.p_value(held["p_value"], significant=2).lstrip("0.")) == 2
+    assert row(html, metrics["latency"].pk, "control").startswith("control control 5,000 1,200 ms")

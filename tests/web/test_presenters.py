@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -26,6 +27,13 @@ def metric_of(document: dict, name: str):
     return doc, next(m for m in doc.metrics if m.name == name)
 
 
+def decimals(shown: str) -> list[int]:
+    """How many decimals each number in a cell has: ``"+5.0 pp [+3.4 pp, +6.6 pp]"`` → 1, 1, 1."""
+    return [
+        len(n.split(".")[1]) if "." in n else 0 for n in re.findall(r"\d[\d,]*(?:\.\d+)?", shown)
+    ]
+
+
 def test_conversion_rows_show_rates_the_judged_relative_lift_and_points():
     doc, metric = metric_of(d.build(1, [d.checkout(1)]), "Checkout")
     control, treatment = presenters.variant_rows(doc, metric)
@@ -33,7 +41,10 @@ def test_conversion_rows_show_rates_the_judged_relative_lift_and_points():
     assert control.verdict is None and control.lift == "—"
     assert (treatment.n, treatment.value) == ("5,012", "25.0%")
     assert treatment.lift == "+25.0%" and treatment.lift_ci.startswith("[+")
-    assert treatment.other_lift == "+5.00 pp" and treatment.other_ci.endswith(" pp]")
+    # the difference's interval is about 3.3 pp wide: one decimal, for the estimate and both ends
+    assert treatment.other_lift == "+5.0 pp" and treatment.other_ci.endswith(" pp]")
+    assert decimals(treatment.other_lift + treatment.other_ci) == [1, 1, 1]
+    assert decimals(treatment.lift + treatment.lift_ci) == [1, 1, 1]
     assert (treatment.p_value, treatment.p_value_adjusted) == ("< 0.001", "< 0.001")
     assert treatment.verdict == presenters.Badge("Win", "good")
     assert treatment.reason == metric.comparisons[0].reason
@@ -44,7 +55,10 @@ def test_a_zero_control_mean_has_no_relative_lift_and_says_why():
     doc, metric = metric_of(d.build(1, [d.refunds(1)]), "Refunds")
     _, treatment = presenters.variant_rows(doc, metric)
     assert treatment.lift == "—" and treatment.lift_ci == ""
-    assert treatment.other_lift == "+0.00798"
+    absolute = metric.comparisons[0].absolute
+    width = absolute.ci.high - absolute.ci.low
+    assert 0.01 <= width < 0.1  # two significant digits of the width: three decimals
+    assert treatment.other_lift == "+0.008" and decimals(treatment.other_ci) == [3, 3]
     assert treatment.verdict == presenters.Badge("Insufficient data", "muted")
     assert "control mean is 0" in treatment.reason
     assert presenters.forest_points(metric)[0]["lift"] is None
@@ -57,8 +71,9 @@ def test_guardrail_rows_show_the_harm_side_bound_and_what_it_must_beat():
     _, treatment = card.rows
     bound = metric.comparisons[0].non_inferiority.bound
     assert treatment.non_inferiority == presenters.NonInferiorityView(
-        formatting.percent(bound, signed=True), "needs < +1.00%", True
+        formatting.fixed(bound * 100, 1, signed=True, suffix="%"), "needs < +1.0%", True
     )
+    assert decimals(treatment.lift + treatment.lift_ci) == [1, 1, 1]
     assert card.verdict == presenters.Badge("Pass (treatment)", "pass")
 
 

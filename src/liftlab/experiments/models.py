@@ -32,6 +32,9 @@ class Metric(models.Model):
     metric_type = models.CharField(max_length=20, choices=choices(MetricType))
     aggregation = models.CharField(max_length=20, choices=choices(Aggregation))
     higher_is_better = models.BooleanField(default=True)
+    # What a mean of the metric is counted in, for the pages: "ms", "s", "count" or a currency
+    # code ("USD"); empty for none. Display only: no figure is computed from it.
+    unit = models.CharField(max_length=8, blank=True, default="")
     definition = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

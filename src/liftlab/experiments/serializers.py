@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +41,8 @@ from liftlab.experiments.models import (
 from liftlab.vocabulary import EXPOSURE_EVENT, judged_as_guardrail
 
 IMMUTABLE_METRIC_FIELDS = ("definition", "aggregation", "metric_type")
+METRIC_UNITS = ("", "count", "ms", "s")
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 DRAFT_ONLY_EXPERIMENT_FIELDS = ("feature_name", "variants", "control_variant", "exposure_event")
 MAX_VARIANTS = 20
 WEIGHT_TOLERANCE = 1e-9
@@ -67,6 +70,13 @@ class MetricSerializer(StrictModelSerializer):
     description = TextField(max_length=10_000, required=False, allow_blank=True)
     metric_type = serializers.ChoiceField(choices=[t.value for t in MetricType], required=False)
     aggregation = serializers.ChoiceField(choices=[a.value for a in Aggregation])
+    unit = serializers.CharField(
+        max_length=8,
+        required=False,
+        allow_blank=True,
+        help_text='What a mean is counted in, shown after it on the pages: "ms", "s", "count" '
+        'or a three-letter currency code ("USD"); empty for none.',
+    )
     definition = DefinitionField(
         help_text="Which events count and how: version 1, or version 2 with a cap, a quantile "
         "or a ratio's numerator and denominator. Never changes once the metric exists."
@@ -81,10 +91,19 @@ class MetricSerializer(StrictModelSerializer):
             "metric_type",
             "aggregation",
             "higher_is_better",
+            "unit",
             "definition",
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
+
+    def validate_unit(self, value: str) -> str:
+        if value in METRIC_UNITS or CURRENCY_CODE.fullmatch(value):
+            return value
+        raise serializers.ValidationError(
+            f"must be one of {', '.join(repr(u) for u in METRIC_UNITS if u)}, a three-letter "
+            "currency code in capitals (e.g. 'USD') or empty."
+        )
 
     def validate_name(self, value: str) -> str:
         environment = self.context["environment"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -56,17 +56,36 @@ class LiftAxis:
     """How an axis shows a lift: a percentage, or a number with a unit.
 
     ``factor`` scales the values drawn (100 for rate differences, shown in percentage points).
+    ``decimals`` is shared by every figure the chart prints (``for_values``), as in the tables.
     """
 
     title: str
     percent: bool = False
     factor: float = 1.0
     suffix: str = ""
+    decimals: int | None = None
 
-    def tick(self, value: float) -> str:
-        if self.percent:
-            return formatting.percent(value / self.factor, signed=True)
-        return formatting.number(value, signed=True) + self.suffix
+    @property
+    def _display_factor(self) -> float:
+        return 100.0 if self.percent else 1.0
+
+    def tick(self, value: float, decimals: int | None = None) -> str:
+        shown = value * self._display_factor
+        places = self.decimals if decimals is None else decimals
+        suffix = "%" if self.percent else self.suffix
+        if places is None:
+            return formatting.number(shown, signed=True) + suffix
+        return formatting.fixed(shown, places, signed=True, suffix=suffix)
+
+    def for_values(self, intervals: Iterable[tuple[float | None, float | None]]) -> LiftAxis:
+        """This axis printing figures with the decimals these intervals support."""
+        at_least = 1 if self.percent or self.factor != 1.0 else 0
+        decimals = formatting.interval_decimals(intervals, self._display_factor, at_least)
+        return replace(self, decimals=decimals)
+
+    def tick_decimals(self, step: float) -> int:
+        """Decimals for tick labels ``step`` apart: +10%, +2.5%, +0.5 pp."""
+        return max(0, -math.floor(math.log10(step * self._display_factor) + 1e-9))
 
 
 RELATIVE_AXIS = LiftAxis("relative lift vs control", percent=True)
@@ -170,6 +189,8 @@ def forest_figure(
     if not shown:
         return None
     margin = None if margin is None else margin * axis.factor
+    if axis.decimals is None:
+        axis = axis.for_values([(p["low"], p["high"]) for p in shown])
     low, high = limits if limits else lift_range(shown, margin)
     x = Scale1D(low, high)
     height = TOP + ROW_HEIGHT * len(shown) + AXIS_HEIGHT
@@ -248,8 +269,10 @@ def strip_axis(limits: tuple[float, float], axis: LiftAxis = RELATIVE_AXIS) -> S
     """The scorecard's shared axis, drawn once in the column's header."""
     x = _strip_scale(limits)
     body = []
-    for value in _nice_ticks(x.low, x.high, 4):
-        body.append(_text(x(value), 14, axis.tick(value), "tick"))
+    ticks = _nice_ticks(x.low, x.high, 4)
+    places = axis.tick_decimals(ticks[1] - ticks[0]) if len(ticks) > 1 else 0
+    for value in ticks:
+        body.append(_text(x(value), 14, axis.tick(value, places), "tick"))
         body.append(_vline(x(value), STRIP_AXIS_HEIGHT, "grid", top=17))
     words = f"from {axis.tick(x.low)} to {axis.tick(x.high)}"
     return _svg(STRIP_AXIS_HEIGHT, "Shared axis", words, body, "strip-axis", STRIP_WIDTH)
@@ -276,10 +299,12 @@ def shared_limits(
 
 def _x_ticks(x: Scale1D, axis: LiftAxis, bottom: float) -> list[str]:
     parts = [f'<line class="axis-line" x1="{x.start}" x2="{x.stop}" y1="{bottom}" y2="{bottom}"/>']
-    for value in _nice_ticks(x.low, x.high):
+    ticks = _nice_ticks(x.low, x.high)
+    places = axis.tick_decimals(ticks[1] - ticks[0]) if len(ticks) > 1 else 0
+    for value in ticks:
         at = x(value)
         parts.append(f'<line class="grid" x1="{at:.1f}" x2="{at:.1f}" y1="{TOP}" y2="{bottom}"/>')
-        parts.append(_text(at, bottom + 13, axis.tick(value), "tick"))
+        parts.append(_text(at, bottom + 13, axis.tick(value, places), "tick"))
     return parts
 
 
@@ -353,11 +378,15 @@ def _line_chart(
     *,
     title: str,
     y_title: str,
-    tick: Callable[[float], str],
+    tick: Callable[[float, float], str],
+    value_text: Callable[[float], str],
     zero_line: bool,
     css: str,
 ) -> SafeString:
-    """Dates along x, a line (and an optional band) per series, a legend under the plot."""
+    """Dates along x, a line (and an optional band) per series, a legend under the plot.
+
+    ``tick(value, step)`` labels the y axis; ``value_text`` says a value in the description.
+    """
     legend_rows = -(-len(lines) // 3)
     height = TOP + PLOT_HEIGHT + AXIS_HEIGHT + 18 * legend_rows
     bottom = TOP + PLOT_HEIGHT
@@ -371,12 +400,14 @@ def _line_chart(
     body = [
         f'<line class="axis-line" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{bottom}" y2="{bottom}"/>'
     ]
-    for value in _nice_ticks(y.low, y.high, 4):
+    ticks = _nice_ticks(y.low, y.high, 4)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    for value in ticks:
         at = y(value)
         body.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{at:.1f}" y2="{at:.1f}"/>'
         )
-        body.append(_text(LEFT - 6, at + 4, tick(value), "tick", "end"))
+        body.append(_text(LEFT - 6, at + 4, tick(value, step), "tick", "end"))
     if zero_line and y.low < 0:
         body.append(
             f'<line class="zero" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(0):.1f}" y2="{y(0):.1f}"/>'
@@ -399,7 +430,7 @@ def _line_chart(
         )
         body.append(_text(lx + 10, ly, line.name, "label", "start"))
     desc = "; ".join(
-        f"{line.name}: from {_first(line.values, tick)} to {_last(line.values, tick)}"
+        f"{line.name}: from {_first(line.values, value_text)} to {_last(line.values, value_text)}"
         for line in lines
     )
     return _svg(height, title, f"{dates[0]} to {dates[-1]}. {desc}", body, css)
@@ -441,7 +472,8 @@ def exposure_figure(daily: list[dict], variants: list[str]) -> Chart | None:
         lines,
         title="Cumulative identities per variant",
         y_title="identities",
-        tick=lambda v: formatting.thousands(round(v)),
+        tick=lambda v, _step: formatting.thousands(round(v)),
+        value_text=lambda v: formatting.thousands(round(v)),
         zero_line=False,
         css="exposure-chart",
     )
@@ -460,6 +492,15 @@ def lift_over_time_figure(series: dict[str, list[dict]], *, axis: LiftAxis) -> C
     if max((sum(p["lift"] is not None for p in days) for days in series.values()), default=0) < 2:
         return None
     dates = sorted({p["date"] for days in series.values() for p in days})
+    if axis.decimals is None:
+        axis = axis.for_values(
+            [
+                (p["low"], p["high"])
+                for days in series.values()
+                for p in days
+                if p["lift"] is not None
+            ]
+        )
     lines = []
     for variant, days in series.items():
         by_date = {p["date"]: _scaled(p, axis.factor) for p in days if p["lift"] is not None}
@@ -473,7 +514,8 @@ def lift_over_time_figure(series: dict[str, list[dict]], *, axis: LiftAxis) -> C
         lines,
         title=f"{axis.title}, at the end of each day",
         y_title="lift",
-        tick=axis.tick,
+        tick=lambda v, step: axis.tick(v, axis.tick_decimals(step)),
+        value_text=axis.tick,
         zero_line=True,
         css="lift-over-time",
     )

@@ -54,6 +54,7 @@ ROLE_TITLES = {
     MetricRole.GUARDRAIL: "Guardrail metrics",
 }
 LEVEL_TOLERANCE = 1e-9
+P_DIGITS = 2  # p-values are compared with α: two significant digits, "< 0.001" below
 
 
 def tone(verdict: str | None) -> str:
@@ -308,13 +309,29 @@ def breakdown_views(doc: ResultDocument) -> list[BreakdownView]:
     ]
 
 
-def definition_sentences(metric_ids: list[int]) -> dict[int, str]:
-    """Readable sentences for the metrics a document mentions (one query for all of them)."""
-    return {m.pk: sentence(m) for m in Metric.objects.filter(pk__in=metric_ids)}
+@dataclass(frozen=True)
+class LibraryFacts:
+    """What the page takes from the metric library rather than the document: its definition
+    in words and its unit (display only, so a frozen document never needs to carry it)."""
+
+    sentence: str
+    unit: str
+
+
+def library_facts(metric_ids: list[int]) -> dict[int, LibraryFacts]:
+    """The facts of the metrics a document mentions (one query for all of them)."""
+    return {
+        m.pk: LibraryFacts(sentence(m), m.unit) for m in Metric.objects.filter(pk__in=metric_ids)
+    }
 
 
 def sentence(metric: Metric) -> str:
-    return describe(parse_definition(metric.definition), metric.aggregation)
+    """The definition in words, its window in days when it is whole days ("within 7 days")."""
+    definition = parse_definition(metric.definition)
+    if definition.window is None:
+        return describe(definition, metric.aggregation)
+    text = describe(definition.model_copy(update={"window": None}), metric.aggregation)
+    return f"{text}, within {formatting.window(definition.window.hours)} of exposure"
 
 
 Format = Callable[[float | None], str]
@@ -383,9 +400,21 @@ def _adjusted(c: Comparison, fmt: Format, interval_level: float) -> tuple[str, s
     return f"{formatting.level(c.adjusted_level)} after correction", bounds
 
 
-def variant_rows(doc: ResultDocument, metric: MetricResult) -> list[VariantRow]:
-    """One row per variant: its mean or rate, and for treatments the comparison with control."""
-    value_fmt = formatting.value_format(metric.metric_type)
+def _column(metric: MetricResult, scale: Scale, unit: str) -> Format:
+    """One format for a card's lift column on ``scale``: every treatment's figures alike."""
+    intervals = [
+        (e.ci.low, e.ci.high) for c in metric.comparisons if (e := c.on(scale)) is not None
+    ]
+    return formatting.lift_column(metric.metric_type, scale, intervals, unit)
+
+
+def variant_rows(doc: ResultDocument, metric: MetricResult, unit: str = "") -> list[VariantRow]:
+    """One row per variant: its mean or rate, and for treatments the comparison with control.
+
+    Each column has one format (``formatting.lift_column``, ``value_column``): the same
+    decimals in every row, the metric's unit after means and absolute differences.
+    """
+    value_fmt = formatting.value_column(metric.metric_type, [v.mean for v in metric.variants], unit)
     comparisons = {c.variant: c for c in metric.comparisons}
     rows = []
     for v in metric.variants:
@@ -399,8 +428,8 @@ def variant_rows(doc: ResultDocument, metric: MetricResult) -> list[VariantRow]:
         if c is None:
             rows.append(VariantRow(**base))
             continue
-        judged_fmt = formatting.lift_format(metric.metric_type, c.scale)
-        other_fmt = formatting.lift_format(metric.metric_type, c.scale.other)
+        judged_fmt = _column(metric, c.scale, unit)
+        other_fmt = _column(metric, c.scale.other, unit)
         judged, other = c.judged, c.on(c.scale.other)
         adjusted_level, adjusted_ci = _adjusted(c, judged_fmt, doc.interval_level)
         risk_treatment, risk_control = _risk(metric, c)
@@ -414,8 +443,8 @@ def variant_rows(doc: ResultDocument, metric: MetricResult) -> list[VariantRow]:
                 other_lift=_estimate(other, other_fmt),
                 other_ci=_interval(other, other_fmt),
                 other_note="" if other is not None else (c.relative_reason or ""),
-                p_value=formatting.p_value(c.p_value),
-                p_value_adjusted=formatting.p_value(c.p_value_adjusted),
+                p_value=formatting.p_value(c.p_value, significant=P_DIGITS),
+                p_value_adjusted=formatting.p_value(c.p_value_adjusted, significant=P_DIGITS),
                 chance_to_win=chance_bar(c, doc.analysis.chance_to_win_threshold),
                 risk_treatment=risk_treatment,
                 risk_control=risk_control,
@@ -448,27 +477,34 @@ def forest_point(c: Comparison, scale: Scale | None = None) -> dict:
     }
 
 
-def lift_axis(metric: MetricResult, scale: Scale, interval_header: str) -> charts.LiftAxis:
+def lift_axis(
+    metric: MetricResult, scale: Scale, interval_header: str, unit: str = ""
+) -> charts.LiftAxis:
     if scale is Scale.RELATIVE:
         return charts.LiftAxis(f"relative lift vs control, {interval_header}", percent=True)
     if _is_rate(metric):
         return charts.LiftAxis(
             f"difference vs control, {interval_header}", factor=100.0, suffix=" pp"
         )
-    return charts.LiftAxis(f"difference vs control, {interval_header}")
+    suffix = formatting.unit_suffix(unit)
+    return charts.LiftAxis(f"difference vs control, {interval_header}", suffix=suffix)
 
 
-def metric_card(doc: ResultDocument, metric: MetricResult, sentences: dict[int, str]) -> MetricCard:
+def metric_card(
+    doc: ResultDocument, metric: MetricResult, facts: dict[int, LibraryFacts]
+) -> MetricCard:
     bayesian = any(c.method is Method.BAYESIAN for c in metric.comparisons)
     scale = next((c.scale for c in metric.comparisons), doc.analysis.scale)
     interval_header = formatting.interval_name(doc.interval_level, bayesian=bayesian)
     guardrail = any(c.non_inferiority is not None for c in metric.comparisons)
     thresholds = [c.non_inferiority.threshold for c in metric.comparisons if c.non_inferiority]
     method = next((c.method for c in metric.comparisons), Method.FIXED_HORIZON)
+    known = facts.get(metric.metric)
+    unit = known.unit if known else ""
     return MetricCard(
         metric=metric.metric,
         name=metric.name,
-        sentence=sentences.get(metric.metric) or metric.description or "",
+        sentence=(known.sentence if known else "") or metric.description or "",
         notes=formatting.metric_notes(metric),
         role=metric.role,
         is_conversion=_is_rate(metric),
@@ -484,17 +520,17 @@ def metric_card(doc: ResultDocument, metric: MetricResult, sentences: dict[int, 
         margin=formatting.percent(metric.non_inferiority_margin)
         if metric.non_inferiority_margin is not None
         else "",
-        rows=variant_rows(doc, metric),
+        rows=variant_rows(doc, metric, unit),
         figure=charts.forest_figure(
             forest_points(metric),
             improves_upward(metric.expected_direction, metric.higher_is_better),
-            axis=lift_axis(metric, scale, interval_header),
+            axis=lift_axis(metric, scale, interval_header, unit),
             margin=thresholds[0] if thresholds and thresholds[0] is not None else None,
         ),
         chart_id=f"forest-{metric.metric}",
         method=formatting.label(method),
         timeline_figure=charts.lift_over_time_figure(
-            lift_series(doc, metric.metric), axis=lift_axis(metric, scale, interval_header)
+            lift_series(doc, metric.metric), axis=lift_axis(metric, scale, interval_header, unit)
         ),
         timeline_note=_timeline_note(doc),
     )
@@ -533,8 +569,8 @@ def _timeline_note(doc: ResultDocument) -> str:
 
 def grouped_cards(doc: ResultDocument) -> list[tuple[str, list[MetricCard]]]:
     """Cards under "Primary", "Secondary", "Guardrail" (in that order, empty groups left out)."""
-    sentences = definition_sentences([m.metric for m in doc.metrics])
-    cards = [metric_card(doc, m, sentences) for m in doc.metrics]
+    facts = library_facts([m.metric for m in doc.metrics])
+    cards = [metric_card(doc, m, facts) for m in doc.metrics]
     return [
         (title, [c for c in cards if c.role == role])
         for role, title in ROLE_TITLES.items()
@@ -595,6 +631,10 @@ def scorecard(doc: ResultDocument) -> Scorecard:
     margins = [x for _, c in pairs if (x := _relative_margin(c)) is not None]
     limits = charts.shared_limits(list(points.values()), margins)
     interval_header = formatting.interval_name(doc.interval_level, bayesian=bayesian)
+    relative = [c.on(Scale.RELATIVE) for _, c in pairs]
+    intervals = [(e.ci.low, e.ci.high) for e in relative if e is not None]
+    fmt = formatting.lift_column(MetricType.NUMERIC, Scale.RELATIVE, intervals)
+    axis = charts.RELATIVE_AXIS.for_values(intervals)
     groups = []
     for role, title in ROLE_TITLES.items():
         rows = []
@@ -602,7 +642,6 @@ def scorecard(doc: ResultDocument) -> Scorecard:
             better = improves_upward(metric.expected_direction, metric.higher_is_better)
             for i, c in enumerate(metric.comparisons):
                 relative = c.on(Scale.RELATIVE)
-                fmt = formatting.lift_format(metric.metric_type, Scale.RELATIVE)
                 rows.append(
                     ScorecardRow(
                         metric=metric.metric,
@@ -614,10 +653,13 @@ def scorecard(doc: ResultDocument) -> Scorecard:
                             points[(metric.metric, c.variant)],
                             limits,
                             better,
+                            axis=axis,
                             margin=_relative_margin(c),
                         ),
-                        p_value=formatting.p_value(c.p_value),
-                        p_value_adjusted=formatting.p_value(c.p_value_adjusted),
+                        p_value=formatting.p_value(c.p_value, significant=P_DIGITS),
+                        p_value_adjusted=formatting.p_value(
+                            c.p_value_adjusted, significant=P_DIGITS
+                        ),
                         chance_to_win=formatting.percent(c.chance_to_win),
                         verdict=Badge.of(c.verdict, c.variant),
                         first=i == 0,
