@@ -89,8 +89,9 @@ def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds else float("inf")
 
 
-def raw_insert_rate(events: list[dict], batch: int, environment_key: str) -> float:
-    """store.insert_columns alone: the events are validated into columns before the clock."""
+def raw_insert_rate(events: list[dict], batch: int, environment_key: str) -> tuple[float, float]:
+    """store.insert_columns alone, and the CPU seconds it took (this process, the engine's
+    threads included): the events are validated into columns before the clock."""
     from liftlab.eventstore import open_store
     from liftlab.ingest.columns import to_event_columns
     from liftlab.ingest.pipeline import now_ms
@@ -103,10 +104,58 @@ def raw_insert_rate(events: list[dict], batch: int, environment_key: str) -> flo
         batches.append(columns)
     store = open_store()
     store.ensure_schema()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), own_cpu()
     for columns in batches:
         store.insert_columns(columns)
-    return rate(len(events), time.perf_counter() - started)
+    return rate(len(events), time.perf_counter() - started), own_cpu() - cpu
+
+
+def request_python(events: list[dict], size: int) -> tuple[float, float, float]:
+    """Where one native request's CPU goes, in-process: the CPU seconds per request of the
+    thread that computes it outside the store (Django, authentication, the rules query,
+    decoding, validation: all of it holding the GIL), inside ``store.insert_columns`` (of
+    which the engine's part releases the GIL), and the request's wall time.
+
+    Django's test client, one request at a time, against this process's real store: the
+    store is only timed (its ``insert_columns`` wrapped), nothing is replaced.
+    """
+    import django
+    from django.test import Client
+
+    from liftlab.eventstore import open_store
+
+    django.setup()
+    _, secret = subprocess.run(
+        [sys.executable, "-c", CREATE_ENVIRONMENT], capture_output=True, text=True, check=True
+    ).stdout.split()
+    store = open_store()
+    store.ensure_schema()
+    insert = store.insert_columns
+    inside = 0.0
+
+    def timed(columns):
+        nonlocal inside
+        start = time.thread_time()
+        try:
+            return insert(columns)
+        finally:
+            inside += time.thread_time() - start
+
+    bodies = [json.dumps(chunk).encode() for chunk in in_batches(events, size)]
+    client, auth = Client(), {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    warm_up = json.dumps([{"event": "warm_up", "identifier": "bench"}])
+    assert client.post("/api/v1/events/", warm_up, "application/json", **auth).status_code == 202
+    store.insert_columns = timed  # an instance attribute: the view's store is this one
+    try:
+        started, wall = time.thread_time(), time.perf_counter()
+        for body in bodies:
+            answer = client.post("/api/v1/events/", body, "application/json", **auth)
+            assert answer.status_code == 202, answer.content
+        total, wall = time.thread_time() - started, time.perf_counter() - wall
+    finally:
+        del store.insert_columns
+    count = len(bodies)
+    return (total - inside) / count, inside / count, wall / count
 
 
 def import_rate(events: list[dict], folder: Path) -> float:
@@ -217,9 +266,13 @@ class Cpu:
         self.client = own_cpu() - client
         self.requests = requests
 
-    def per_request(self) -> str:
+    def per_request(self, events: int) -> str:
         server, client = (1000 * t / self.requests for t in (self.server, self.client))
-        return f"server {server:.1f} ms, client {client:.1f} ms of CPU per request"
+        per_event = 1e6 * self.server / events
+        return (
+            f"server {server:.1f} ms, client {client:.1f} ms of CPU per request "
+            f"(server {per_event:.0f} µs per event)"
+        )
 
 
 def new_environment(env: dict[str, str]) -> str:
@@ -328,9 +381,8 @@ def main() -> None:
     cpu: dict[str, Cpu] = {}  # of the last round
     for round_ in range(args.rounds):
         # Fresh ids each time, so every path stores every event.
-        measured: dict[str, float | None] = {
-            "raw": raw_insert_rate(with_new_ids(events), args.batch, f"bench-raw-{round_}")
-        }
+        raw, raw_cpu = raw_insert_rate(with_new_ids(events), args.batch, f"bench-raw-{round_}")
+        measured: dict[str, float | None] = {"raw": raw}
         if not args.no_import:
             measured["import"] = import_rate(with_new_ids(events), work)
         home = work / f"server-{round_}"
@@ -350,7 +402,6 @@ def main() -> None:
             server.wait(timeout=30)
         rates.append(measured)
         print(f"{round_ + 1:<7}" + "".join(cell(measured, name) for name in paths))
-    print_cpu(cpu, os.cpu_count() or 1)
     if args.rounds > 1:
         median = {}
         for name in paths:
@@ -369,14 +420,28 @@ def main() -> None:
             )
         )
 
+    print_cpu(cpu, raw_cpu, args.events, os.cpu_count() or 1)
+    if "native-100" in loads:
+        outside, inside, wall = request_python(with_new_ids(events[:20_000]), 100)
+        raw = statistics.median(r["raw"] for r in rates)
+        bound = 100 / outside
+        print(
+            f"One native 100-event request, in-process: {1000 * outside:.1f} ms of CPU outside "
+            f"the store (holding the GIL), {1000 * inside:.1f} ms inside it, {1000 * wall:.1f} "
+            f"ms wall; so at most {bound:,.0f} events/s on one GIL ({bound / raw:.0%} of raw), "
+            "however INSERTs are shared"
+        )
 
-def print_cpu(cpu: dict[str, Cpu], cores: int) -> None:
-    """Where the HTTP loads' time went (last round): the server's CPU per request, whose
-    Python part holds one GIL, and the client's, which shares the machine's cores."""
+
+def print_cpu(cpu: dict[str, Cpu], raw_cpu: float, events: int, cores: int) -> None:
+    """Where the time went (last round): raw's CPU per event (engine threads included), each
+    HTTP load's server CPU per request (its Python part holds one GIL) and the client's,
+    which shares the machine's cores."""
     print(f"CPU of the last round ({cores} cores):")
+    print(f"  {'raw':<12} {1e6 * raw_cpu / events:.0f} µs per event (engine threads included)")
     for name, spent in cpu.items():
         if spent.requests:
-            print(f"  {name:<12} {spent.per_request()}")
+            print(f"  {name:<12} {spent.per_request(events)}")
 
 
 def cell(measured: dict[str, float | None], name: str) -> str:
