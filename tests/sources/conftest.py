@@ -1,5 +1,7 @@
-"""One real ``liftlab serve`` per test module, an experiment running in it, and the cutting
-proxy that makes SDKs retry; the experiment helpers live in ``tests.sources.experiments``."""
+"""One real ``liftlab serve`` for the tests of a package (tests/sources, and tests/sdk, which
+imports these fixtures), and the cutting proxy that makes SDKs retry. Each test makes its
+own environment and experiment there (``tests.sources.experiments``), so tests never see
+each other's events."""
 
 from __future__ import annotations
 
@@ -12,15 +14,15 @@ from tests.sources.cutting_proxy import CuttingProxy
 from liftlab.demo.server import stop_server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory) -> Iterator[Served]:
-    """A server for the module's tests (one startup per module keeps the suite short)."""
+    """The package's server: one startup for all its tests keeps the suite short."""
     process, served = start(tmp_path_factory.mktemp("server"))
     yield served
     stop_server(process)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def proxy(server: Served) -> Iterator[CuttingProxy]:
     """A proxy in front of the module's server that cuts every third connection."""
     with CuttingProxy(server.host, server.port, every=3) as running:

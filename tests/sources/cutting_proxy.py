@@ -43,6 +43,8 @@ class CuttingProxy:
         trace: TracebackType | None,
     ) -> None:
         self._stopped.set()
+        with contextlib.suppress(OSError):  # wakes the accept() that close() alone would not
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         self._thread.join(timeout=5)
 
