@@ -4,6 +4,7 @@ against a recording server (how it batches, retries, drops and shuts down)."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from tests.sources.experiments import Running, User, counted, expected, running_experiment, workload
@@ -123,3 +124,15 @@ def test_events_after_close_are_dropped(serve):
     assert client.close(timeout=10)
     assert len(recorder.stored) == 1  # close sent what was queued
     assert client.track("click", "u2") is False and client.tally.dropped == 1
+
+
+def test_an_idle_client_that_was_flushed_stays_idle(serve):
+    recorder = serve()
+    client = Client("ll_ik_k", recorder.url)
+    assert client.flush(timeout=5)  # nothing queued: answered at once
+    began = os.times()
+    time.sleep(0.5)
+    spent = os.times()
+    assert (spent.user + spent.system) - (began.user + began.system) < 0.2  # no busy loop
+    client.track("click", "u1")
+    assert client.close(timeout=10) and len(recorder.stored) == 1

@@ -42,6 +42,7 @@ log = logging.getLogger("liftlab.sdk")
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 EVENTS_PATH = "/api/v1/events/"
 _WAKE = object()  # put on the queue to end a batch's wait early (flush, close)
+_HURRIED_WAIT = 0.05  # while a flush waits: how long an empty queue is waited on
 
 
 def _sdk_version() -> str:
@@ -251,6 +252,12 @@ class Client:
                 self._hurry.clear()
                 self._idle.notify_all()
 
+    def _settle(self) -> None:
+        """A flush asked of an idle client is done: stop hurrying (else the worker spins)."""
+        with self._idle:
+            if not self._pending:
+                self._hurry.clear()
+
     def _run(self) -> None:
         while not (self._closed.is_set() and not self._pending):
             batch = self._collect()
@@ -274,12 +281,14 @@ class Client:
         while len(batch) < self.batch_size:
             try:
                 if self._hurry.is_set():
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=_HURRIED_WAIT)
                 elif deadline is None:
                     item = self._queue.get(timeout=self.flush_interval)
                 else:
                     item = self._queue.get(timeout=max(deadline - time.monotonic(), 0))
             except queue.Empty:
+                if not batch:
+                    self._settle()
                 if batch or self._hurry.is_set() or self._closed.is_set():
                     break
                 continue
