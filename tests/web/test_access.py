@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -18,7 +21,7 @@ from tests.web.documents import for_experiment
 
 from liftlab.accounts.models import Environment, Membership
 from liftlab.audit.models import Action, AuditLogEntry
-from liftlab.experiments.models import ExperimentStatus
+from liftlab.experiments.models import ExperimentStatus, ResultCache
 
 pytestmark = pytest.mark.django_db
 
@@ -182,12 +185,35 @@ def test_superusers_see_every_environment_as_admin(environment):
     assert "Shop" in page and "admin" in page
 
 
-def test_only_running_or_paused_experiments_refresh(environment, metrics, admin):
-    draft = new_experiment(environment, metrics, status="draft")
-    response = client_for(admin).post(action_url(draft, "refresh"), follow=True)
-    assert "Only running or paused experiments can be refreshed (this one is draft)." in (
-        response.content.decode()
+@pytest.mark.parametrize(
+    ("status", "why"),
+    [
+        ("draft", "This one has not started: it has no results yet."),
+        ("paused", "This one is paused: its results stay as they are until it resumes."),
+        ("completed", "This one is completed: its results are final."),
+    ],
+)
+def test_only_running_experiments_refresh_and_the_refusal_says_why(
+    environment, metrics, admin, status, why
+):
+    done = status == "completed"
+    stopped = new_experiment(
+        environment, metrics, status=status, ended_at=timezone.now() if done else None
     )
+    if done:
+        freeze_document(stopped, for_experiment(stopped, metrics, final=True))
+    elif status == "paused":
+        cache_document(stopped, for_experiment(stopped, metrics))
+    before = ResultCache.objects.filter(experiment=stopped).values_list("computed_at", flat=True)
+    before = list(before)
+    response = client_for(admin).post(action_url(stopped, "refresh"), follow=True)
+    assert response.status_code == 200
+    message = re.search(r'class="message message-error"[^>]*>(.*?)</li>', response.content.decode())
+    assert message and unescape(message.group(1)) == (
+        f"Only a running experiment's results can be refreshed. {why}"
+    )
+    after = ResultCache.objects.filter(experiment=stopped).values_list("computed_at", flat=True)
+    assert list(after) == before  # nothing was recomputed
 
 
 def test_an_unreachable_event_store_is_a_503_that_changes_nothing(

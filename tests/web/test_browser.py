@@ -203,7 +203,7 @@ def test_experiment_page_shows_real_results_changes_analysis_and_completes(live_
         assert page.locator(".ctw-bar").is_visible()
         screenshot(page, "experiment-bayesian")
 
-        page.click("summary:has-text('Complete…')")
+        page.click("button:has-text('Complete…')")
         page.click("button:has-text('Complete experiment')")
         page.wait_for_selector(".banner-final")
         assert page.inner_text("h1 .final") == "Final"

@@ -109,7 +109,7 @@ def test_rate_differences_are_drawn_in_percentage_points_with_the_margin_line():
     ticks = [t.text for t in having(root, "tick")]
     assert all(t.endswith(" pp") for t in ticks)
     assert "+1.0 pp [−0.2 pp, +2.2 pp]" in root.find(f"{SVG}desc").text
-    assert ticks == ["0 pp", "+1 pp", "+2 pp"]  # tick labels: the decimals of their step
+    assert ticks == ["0.0 pp", "+0.5 pp", "+1.0 pp", "+1.5 pp", "+2.0 pp"]  # decimals of the step
 
 
 def test_on_a_shared_axis_an_interval_beyond_it_is_clipped_with_an_arrow_and_its_value_printed():

@@ -132,13 +132,14 @@ def _text(x: float, y: float, words: str, css: str = "", anchor: str = "middle")
 
 
 def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values (1, 2, 5 × 10ⁿ apart) that cover ``low``…``high``."""
+    """Round tick values (1, 2, 5 × 10ⁿ apart, the spacing giving closest to ``count``
+    intervals) inside ``low``…``high``."""
     span = high - low
     if span <= 0:
         return [low]
     raw = span / count
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = min((m * magnitude for m in (1, 2, 5, 10)), key=lambda st: abs(span / st - count))
     first = -(-low // step) * step
     ticks, value = [], first
     while value <= high + step * 1e-9:

@@ -35,7 +35,13 @@ from liftlab.web.access import Access, environment_access
 logger = logging.getLogger(__name__)
 REFRESH = "refresh"
 ACTIONS = (*services.TRANSITIONS, REFRESH)
-REFRESHABLE = (ExperimentStatus.RUNNING, ExperimentStatus.PAUSED)
+NOT_RUNNING = "Only a running experiment's results can be refreshed."
+NOT_REFRESHABLE = {
+    ExperimentStatus.DRAFT: f"{NOT_RUNNING} This one has not started: it has no results yet.",
+    ExperimentStatus.PAUSED: f"{NOT_RUNNING} This one is paused: its results stay as they are "
+    "until it resumes.",
+    ExperimentStatus.COMPLETED: f"{NOT_RUNNING} This one is completed: its results are final.",
+}
 DONE = {
     "start": "The experiment is running.",
     "pause": "The experiment is paused; its results stay as they are until it resumes.",
@@ -60,12 +66,8 @@ def _age(document: dict | None) -> str:
 
 def _refresh(request: HttpRequest, experiment: Experiment) -> None:
     """Recompute now, within the API's throttle (whose explanation is shown when it applies)."""
-    if experiment.status not in REFRESHABLE:
-        messages.error(
-            request,
-            "Only running or paused experiments can be refreshed "
-            f"(this one is {experiment.status}).",
-        )
+    if experiment.status != ExperimentStatus.RUNNING:
+        messages.error(request, NOT_REFRESHABLE.get(experiment.status, NOT_RUNNING))
         return
     document = results_for(experiment, refresh=True)
     messages.info(request, document.get("refresh") or "Results recomputed from the latest events.")
