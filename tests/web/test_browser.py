@@ -291,3 +291,234 @@ def test_a_harmed_guardrail_and_an_old_snapshot_render_in_chromium(live_server, 
             "section.decisions"
         )
         screenshot(page, "experiment-version-1")
+
+
+# The results page on any screen: stored documents for the cases a team decides from (three
+# arms with a guardrail loss, a sample-ratio mismatch, final results), at a desktop width, a
+# phone's width and after resizes, checked for overlap, the decision's place, console errors and
+# axe-core's serious or critical findings; the empty-cache load time is printed, not asserted.
+
+WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture
+def decision_pages(live_server, transactional_db) -> dict[str, str]:
+    """URLs of three stored result documents as a product team would meet them."""
+    admin = make_user("ada", password=PASSWORD)
+    environment = Environment.objects.create(name="Shop")
+    Membership.objects.create(environment=environment, user=admin, role=Role.ADMIN)
+    metrics = {
+        "checkout": Metric.objects.create(
+            environment=environment,
+            name="Checkout",
+            metric_type="conversion",
+            aggregation="occurrence",
+            definition={"version": 1, "event": "purchase", "value": None, "filters": []},
+        ),
+        "latency": Metric.objects.create(
+            environment=environment,
+            name="Latency",
+            metric_type="numeric",
+            aggregation="sum",
+            higher_is_better=False,
+            unit="ms",
+            definition={"version": 1, "event": "page_load", "value": "ms", "filters": []},
+        ),
+    }
+    three = {"control": 5000, "treatment": 5012, "treatment_b": 4990}
+    arms = new_experiment(environment, metrics, name="Three carts", flag="three")
+    arms.variants = [
+        {"key": k, "weight": w} for k, w in zip(three, (0.34, 0.33, 0.33), strict=True)
+    ]
+    arms.save()
+    cache_document(
+        arms,
+        documents.build(
+            arms.pk,
+            [
+                documents.checkout(metrics["checkout"].pk, three),
+                documents.latency(metrics["latency"].pk, three),
+            ],
+            n=three,
+            weights=[0.34, 0.33, 0.33],
+            days=True,
+        ),
+    )
+    skewed = new_experiment(environment, metrics, name="Skewed cart", flag="skewed")
+    cache_document(skewed, documents.for_experiment(skewed, metrics, mismatch=True))
+    done = new_experiment(
+        environment,
+        metrics,
+        status="completed",
+        name="Done cart",
+        flag="done",
+        ended_at=timezone.now(),
+    )
+    freeze_document(done, documents.for_experiment(done, metrics, final=True))
+
+    def page(experiment: Experiment) -> str:
+        kwargs = {"key": environment.key, "pk": experiment.pk}
+        return live_server.url + reverse("web:experiment", kwargs=kwargs)
+
+    return {
+        "list": live_server.url + reverse("web:experiments", kwargs={"key": environment.key}),
+        "three-arms": page(arms),
+        "srm": page(skewed),
+        "final": page(done),
+    }
+
+
+def overlapping_cards(page) -> list[str]:
+    """Pairs of cards whose boxes intersect, and charts that leave their box: their card's,
+    or the sideways-scrolling region they are in (which clips them and shows a cue), itself
+    inside the card."""
+    return page.evaluate(
+        """() => {
+          const cards = [...document.querySelectorAll('main .card')];
+          const box = e => e.getBoundingClientRect();
+          const title = e => (e.querySelector('h2,h3')?.textContent || '').trim();
+          const name = e => (e.id || e.className) + ' ' + title(e);
+          const found = [];
+          for (let i = 0; i < cards.length; i++) {
+            for (let j = i + 1; j < cards.length; j++) {
+              const a = box(cards[i]), b = box(cards[j]);
+              const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+              const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+              if (w > 0.5 && h > 0.5) found.push(name(cards[i]) + ' × ' + name(cards[j]));
+            }
+          }
+          const outside = (c, card) => c.top < card.top - 0.5 || c.bottom > card.bottom + 0.5 ||
+            c.left < card.left - 0.5 || c.right > card.right + 0.5;
+          for (const region of document.querySelectorAll('main .card .table-scroll')) {
+            if (outside(box(region), box(region.closest('.card'))))
+              found.push('scrolling table outside ' + name(region.closest('.card')));
+          }
+          for (const chart of document.querySelectorAll('main .card svg')) {
+            const holder = chart.closest('.table-scroll') || chart.closest('.card');
+            const c = box(chart), card = box(holder);
+            if (c.height === 0 || holder.classList.contains('table-scroll')) continue;
+            if (outside(c, card))
+              found.push('chart outside ' + name(chart.closest('.card')));
+          }
+          return found;
+        }"""
+    )
+
+
+def decision_in_first_screen(page) -> bool:
+    """Whether each treatment's decision badge is inside the viewport before any scrolling."""
+    height = page.viewport_size["height"]
+    badges = page.locator("section.decisions .decision .badge")
+    return badges.count() > 0 and all(
+        b["y"] >= 0 and b["y"] + b["height"] <= height
+        for b in (badges.nth(i).bounding_box() for i in range(badges.count()))
+    )
+
+
+def serious_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in SERIOUS
+    ]
+
+
+def load_time(page, url: str) -> dict:
+    """Load ``url`` with an empty browser cache (cleared through the DevTools protocol) and
+    read the browser's own navigation timing (ms) and the bytes it moved."""
+    page.context.new_cdp_session(page).send("Network.clearBrowserCache")
+    page.goto(url, wait_until="load")
+    return page.evaluate(
+        """() => {
+          const nav = performance.getEntriesByType('navigation')[0];
+          const rest = performance.getEntriesByType('resource');
+          return {load_ms: Math.round(nav.loadEventEnd), bytes: nav.transferSize +
+                  rest.reduce((sum, r) => sum + r.transferSize, 0), requests: 1 + rest.length};
+        }"""
+    )
+
+
+def check_screen(page, name: str, errors: list[str]) -> None:
+    """The checks every page state passes at the current size; a screenshot of it."""
+    assert overlapping_cards(page) == [], name
+    assert serious_violations(page) == [], name
+    assert errors == [], name
+    screenshot(page, name)
+
+
+@pytest.mark.parametrize("screen", WIDTHS)
+def test_the_results_page_reads_on_any_screen_without_overlap_errors_or_serious_axe_findings(
+    decision_pages, screen
+):
+    width, height = WIDTHS[screen]
+    with chromium_page(width, height) as page:
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        base = decision_pages["list"].split("/environments/")[0]
+        sign_in(page, base)
+        for state in ("three-arms", "srm", "final"):
+            timing = load_time(page, decision_pages[state])
+            print(
+                f"\n{state} at {width} px, empty cache: loaded in {timing['load_ms']} ms "
+                f"({timing['requests']} requests, {timing['bytes']:,} bytes)"
+            )
+            assert decision_in_first_screen(page), state
+            check_screen(page, f"results-{state}-{width}", errors)
+        page.goto(decision_pages["three-arms"])
+        listing = page.locator("section.scorecard tr.score-row")
+        assert listing.count() == 4
+        assert "Loss (treatment_b)" in listing.nth(3).inner_text()
+        page.goto(decision_pages["list"])
+        check_screen(page, f"experiments-list-{width}", errors)
+
+
+def test_after_resizes_and_a_rotation_the_charts_rescale_and_no_card_overlaps(decision_pages):
+    with chromium_page(*WIDTHS["desktop"]) as page:
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        sign_in(page, decision_pages["list"].split("/environments/")[0])
+        page.goto(decision_pages["three-arms"])
+        forest = page.locator(".metric-card svg.forest").first
+        wide = forest.bounding_box()["width"]
+        for width, height in ((390, 844), (844, 390), (1024, 768), (1440, 900)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(50)  # one frame for the layout to settle
+            assert overlapping_cards(page) == [], (width, height)
+            box = forest.bounding_box()
+            assert 0 < box["width"] <= width, (width, height)
+            if width == 390:
+                assert box["width"] < wide  # rescaled to the phone, not cut off
+                screenshot(page, "results-three-arms-resized-390")
+        assert forest.bounding_box()["width"] == pytest.approx(wide, abs=1)
+        assert errors == []
+        screenshot(page, "results-three-arms-resized-back-1440")
+
+
+def test_the_complete_confirmation_closes_on_escape_and_paused_experiments_offer_no_refresh(
+    decision_pages,
+):
+    with chromium_page(*WIDTHS["phone"]) as page:
+        sign_in(page, decision_pages["list"].split("/environments/")[0])
+        page.goto(decision_pages["three-arms"])
+        assert page.locator("button:has-text('Refresh results')").count() == 1
+        page.click("button:has-text('Complete…')")
+        dialog = page.locator("#complete-confirm")
+        assert dialog.is_visible()
+        assert dialog.locator("button:has-text('Complete experiment')").is_visible()
+        screenshot(page, "complete-confirmation-390")
+        page.keyboard.press("Escape")
+        assert not dialog.is_visible()
+        page.reload()
+        assert page.inner_text("h1 .status") == "Running"  # Escape completed nothing
+        page.click("button:has-text('Pause')")
+        page.wait_for_selector(".message-success")
+        assert page.locator("button:has-text('Refresh results')").count() == 0
+        assert page.locator("button:has-text('Resume')").count() == 1
+        page.keyboard.press("Tab")  # the skip link is the first stop, and it is shown
+        skip = page.locator("a.skip-link")
+        assert skip.evaluate("e => e === document.activeElement") and skip.is_visible()
