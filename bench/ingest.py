@@ -158,6 +158,76 @@ def request_python(events: list[dict], size: int) -> tuple[float, float, float]:
     return (total - inside) / count, inside / count, wall / count
 
 
+def grouping(events: list[dict], size: int, clients: int) -> tuple[int, int, float]:
+    """How requests share INSERTs, in-process: ``clients`` threads post ``size``-event
+    requests through Django's test client; the requests, the INSERTs the store ran for
+    them (its group commit's calls, counted), and events/s."""
+    import threading
+
+    from django.db import connections
+    from django.test import Client
+
+    from liftlab.eventstore import open_store
+
+    _, secret = subprocess.run(
+        [sys.executable, "-c", CREATE_ENVIRONMENT], capture_output=True, text=True, check=True
+    ).stdout.split()
+    store = open_store()
+    groups = store._groups  # counted, not replaced
+    commit, inserts = groups._commit, []
+
+    def counted(columns):
+        inserts.append(columns.size)
+        return commit(columns)
+
+    bodies = iter([json.dumps(chunk).encode() for chunk in in_batches(events, size)])
+    taking = threading.Lock()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+    def client() -> None:
+        session = Client()
+        while True:
+            with taking:
+                body = next(bodies, None)
+            if body is None:
+                break
+            answer = session.post("/api/v1/events/", body, "application/json", **auth)
+            assert answer.status_code == 202, answer.content
+        connections.close_all()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    groups._commit = counted
+    try:
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        groups._commit = commit
+    return -(-len(events) // size), len(inserts), rate(len(events), elapsed)
+
+
+def decode_cpu(events: list[dict], size: int, repeats: int) -> dict[str, float]:
+    """CPU seconds (the least of ``repeats``, the two paths interleaved) to decode and
+    validate one ``size``-event body into columns: as dicts, and typed (msgspec)."""
+    from liftlab.ingest import decode_slices
+    from liftlab.ingest.columns import to_event_columns
+    from liftlab.ingest.pipeline import now_ms
+    from liftlab.ingest.validation import Rules
+
+    body, rules, now = json.dumps(events[:size]).encode(), Rules(), now_ms()
+    best = {"dicts": float("inf"), "typed": float("inf")}
+    for _ in range(repeats):
+        for path in best:
+            started = time.process_time()
+            for part in decode_slices(body, typed=path == "typed"):
+                to_event_columns(part, "bench", now, rules)
+            best[path] = min(best[path], time.process_time() - started)
+    return best
+
+
 def import_rate(events: list[dict], folder: Path) -> float:
     """``liftlab events import`` of an NDJSON file (its own batch size), timed around it."""
     from liftlab.cli import main
@@ -375,6 +445,12 @@ def main() -> None:
         f"{args.events:,} events per path; raw and native-5000 in batches of {args.batch:,}; "
         f"{args.clients} HTTP clients; work folder {work}"
     )
+    for size, repeats in ((5000, 60), (100, 2000)):
+        spent = decode_cpu(events, size, repeats)
+        print(
+            f"decode and validate {size:,} events (CPU, least of {repeats}): "
+            f"as dicts {1000 * spent['dicts']:.2f} ms, typed {1000 * spent['typed']:.2f} ms"
+        )
     paths = ["raw", *([] if args.no_import else ["import"]), *loads]
     print(f"{'round':<7}" + "".join(f"{name:>13}" for name in paths))
     rates: list[dict[str, float | None]] = []
@@ -430,6 +506,12 @@ def main() -> None:
             f"the store (holding the GIL), {1000 * inside:.1f} ms inside it, {1000 * wall:.1f} "
             f"ms wall; so at most {bound:,.0f} events/s on one GIL ({bound / raw:.0%} of raw), "
             "however INSERTs are shared"
+        )
+        requests_, inserts, grouped = grouping(with_new_ids(events[:40_000]), 100, args.clients)
+        print(
+            f"In-process, {args.clients} threads of 100-event requests: {requests_} requests "
+            f"stored by {inserts} INSERTs ({100 * requests_ / inserts:,.0f} events each on "
+            f"average), {grouped:,.0f} events/s"
         )
 
 
