@@ -5,6 +5,8 @@ against a running ``liftlab serve``: results count exactly the variants the flag
 from __future__ import annotations
 
 import json
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -26,8 +28,8 @@ from tests.sources.experiments import (
     workload,
 )
 
-from liftlab.sdk import Client
-from liftlab.sdk.openfeature import TrackingProvider
+from liftlab.sdk import Client, RetryPolicy
+from liftlab.sdk.openfeature import ExperimentFlags, TrackingProvider
 
 
 @pytest.fixture
@@ -66,8 +68,11 @@ def evaluate_and_buy(domain: str, flag: str, users: list[User], evaluations: int
     return served
 
 
-def test_the_hook_and_track_through_any_provider(server, domain):
-    running, users = running_experiment(server), workload(40)
+@pytest.mark.parametrize("exposure_event", [None, "checkout_viewed"])
+def test_the_hook_and_track_through_any_provider(server, domain, exposure_event):
+    # Which flags have an experiment, and their exposure event, the server says.
+    fields = {"exposure_event": exposure_event} if exposure_event else {}
+    running, users = running_experiment(server, **fields), workload(40)
     other_flag = InMemoryFlag("on", {"on": "yes", "off": "no"})
     inner = InMemoryProvider(
         {
@@ -78,7 +83,7 @@ def test_the_hook_and_track_through_any_provider(server, domain):
         }
     )
     client = Client(running.secret, server.base, batch_size=20, flush_interval=0.05)
-    api.set_provider(TrackingProvider(inner, client, flags={running.flag}), domain)
+    api.set_provider(TrackingProvider(inner, client), domain)
     served = evaluate_and_buy(domain, running.flag, users)
     flags = api.get_client(domain)
     flags.get_string_value("no-experiment", "off", EvaluationContext("user-0"))  # not recorded
@@ -156,8 +161,9 @@ def test_what_the_hook_records(serve, domain):
             )
         },
     )({})
-    api.set_provider(TrackingProvider(provider, client), domain)
-    api.set_provider(TrackingProvider(unnamed, client), domain + "-unnamed")
+    every = lambda flag: True  # noqa: E731 - the flags that have an experiment: all here
+    api.set_provider(TrackingProvider(provider, client, flags=every), domain)
+    api.set_provider(TrackingProvider(unnamed, client, flags=every), domain + "-unnamed")
     for user in ("a", "b", "a"):
         api.get_client(domain).get_boolean_value("beta", False, EvaluationContext(user))
         api.get_client(domain).get_boolean_value("paused", False, EvaluationContext(user))
@@ -170,3 +176,17 @@ def test_what_the_hook_records(serve, domain):
         ("b", "beta", "on"),
         ("c", "gamma", "true"),
     ]
+
+
+def test_while_the_server_does_not_answer_no_evaluation_waits_long(domain):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    client = Client("ll_ik_k", nowhere, retry=RetryPolicy(attempts=1))
+    flags = ExperimentFlags(client, first_wait=0.3)
+    api.set_provider(TrackingProvider(InMemoryProvider({}), client, flags=flags), domain)
+    began = time.monotonic()
+    for user in range(20):
+        api.get_client(domain).get_boolean_value("beta", False, EvaluationContext(f"u{user}"))
+    assert time.monotonic() - began < 2
+    assert client.tally.accepted == 0 and client.close(timeout=5)

@@ -37,9 +37,10 @@ def _post(served: Served, url: str, body: dict | None = None) -> dict:
     return response.json()
 
 
-def running_experiment(served: Served) -> Running:
+def running_experiment(served: Served, **fields: str) -> Running:
     """A fresh environment (so tests never see each other's events) with an ingestion key
-    and an experiment started an hour ago, judged on the count and the sum of ``purchase``."""
+    and an experiment started an hour ago, judged on the count and the sum of ``purchase``;
+    ``fields`` are more of the experiment's (``exposure_event``)."""
     base = f"{served.base}/api/v1"
     environment = _post(served, f"{base}/environments/", {"name": f"sdk {uuid.uuid4().hex[:8]}"})
     root = f"{base}/environments/{environment['key']}"
@@ -53,6 +54,7 @@ def running_experiment(served: Served) -> Running:
             "feature_name": flag,
             "variants": [{"key": key, "weight": 0.5} for key in VARIANTS],
             "control_variant": VARIANTS[0],
+            **fields,
         },
     )
     # Revenue sums the events' value column: each source maps its own field to it.

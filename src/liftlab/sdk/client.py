@@ -41,6 +41,7 @@ log = logging.getLogger("liftlab.sdk")
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 EVENTS_PATH = "/api/v1/events/"
+FLAGS_PATH = "/api/v1/experiment-flags/"
 _WAKE = object()  # put on the queue to end a batch's wait early (flush, close)
 _HURRIED_WAIT = 0.05  # while a flush waits: how long an empty queue is waited on
 
@@ -120,6 +121,7 @@ class Client:
         if when_full not in ("drop", "wait"):
             raise ValueError("when_full must be 'drop' or 'wait'")
         self.url = host.rstrip("/") + EVENTS_PATH
+        self.flags_url = host.rstrip("/") + FLAGS_PATH
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.when_full = when_full
@@ -134,8 +136,7 @@ class Client:
         self._session.headers.update(
             {"Authorization": f"Bearer {ingestion_key}", "Content-Type": "application/json"}
         )
-        if compress:
-            self._session.headers["Content-Encoding"] = "gzip"
+        self._post_headers = {"Content-Encoding": "gzip"} if compress else {}
         self._pending = 0  # queued and not yet answered
         self._idle = threading.Condition()
         self._hurry = threading.Event()  # a flush or close is waiting: send what there is
@@ -173,11 +174,20 @@ class Client:
             }
         )
 
-    def expose(self, flag: str, variant: str, identifier: str, **fields: Any) -> bool:
-        """Queue an exposure of ``identifier`` to ``flag``'s ``variant`` (``$flag_exposure``)."""
+    def expose(
+        self,
+        flag: str,
+        variant: str,
+        identifier: str,
+        *,
+        event: str = EXPOSURE_EVENT,
+        **fields: Any,
+    ) -> bool:
+        """Queue an exposure of ``identifier`` to ``flag``'s ``variant``, as ``event`` (the
+        experiment's exposure event; ``$flag_exposure`` unless it declares another)."""
         return self.send(
             {
-                "event": EXPOSURE_EVENT,
+                "event": event,
                 "identifier": identifier,
                 "feature_name": flag,
                 "value": variant,
@@ -187,6 +197,24 @@ class Client:
                 **fields,
             }
         )
+
+    def experiment_flags(self) -> dict[str, str]:
+        """The flags of the environment's running and paused experiments, each with the
+        exposure event its experiment reads; a DeliveryError if the server does not say."""
+        try:
+            response = self._session.get(self.flags_url, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise DeliveryError(f"{self.flags_url}: {type(exc).__name__}: {exc}", 0) from exc
+        if not response.ok:
+            raise DeliveryError(
+                f"{self.flags_url}: HTTP {response.status_code} {response.text[:300]}",
+                0,
+                response.status_code,
+            )
+        try:
+            return {row["flag"]: row["exposure_event"] for row in response.json()["flags"]}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DeliveryError(f"{self.flags_url}: an answer of another shape", 0) from exc
 
     def send(self, event: Mapping[str, Any]) -> bool:
         """Queue a native event as is (absent fields left out, an ``event_id`` added if it
@@ -332,7 +360,9 @@ class Client:
                 if self._abandon.wait(self.retry.wait(attempt - 1, asked)):
                     break
             try:
-                response = self._session.post(self.url, data=body, timeout=self.timeout)
+                response = self._session.post(
+                    self.url, data=body, headers=self._post_headers, timeout=self.timeout
+                )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 problem, asked = f"{type(exc).__name__}: {exc}", None
                 continue

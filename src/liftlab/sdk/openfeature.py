@@ -1,27 +1,30 @@
 """OpenFeature for liftlab: exposures from flag evaluations, metric events from ``track()``.
 
     client = liftlab.sdk.Client("ll_ik_…", "https://liftlab.example.com")
-    api.set_provider(TrackingProvider(FlagsmithProvider(flagsmith), client, flags={"checkout"}))
+    api.set_provider(TrackingProvider(FlagsmithProvider(flagsmith), client))
     flags = api.get_client()
     flags.get_string_value("checkout", "control", EvaluationContext("user-42"))  # an exposure
     flags.track("purchase", EvaluationContext("user-42"), TrackingEventDetails(value=42.0))
 
-``ExposureHook`` records, after each successful evaluation of a flag that has an experiment
-(``flags``: the flag keys, or a predicate), an exposure of the context's targeting key to the
-variant it got: the provider's ``variant`` when it names one, else the value as text
-(``true``/``false`` for booleans). Each identity, flag and variant is sent once per process
-(the last ``remember`` of them are kept: one sent again past that changes nothing, since
-assignment is by first exposure). ``TrackingProvider`` wraps any provider: it resolves
-through it, adds the hook, and gives it a ``track()`` that sends a metric event (the
-details' value as the event's value, its attributes as properties) before passing the call
-on to the wrapped provider's own ``track``.
+``ExposureHook`` records, after each successful evaluation of a flag that has an experiment,
+an exposure of the context's targeting key to the variant it got: the provider's
+``variant`` when it names one, else the value as text (``true``/``false`` for booleans).
+Which flags have one, and under which exposure event, the server says
+(``ExperimentFlags``, refreshed every minute), unless ``flags`` names them. Each identity,
+flag and variant is sent once per process (the last ``remember`` of them are kept: one sent
+again past that changes nothing, since assignment is by first exposure).
+``TrackingProvider`` wraps any provider: it resolves through it, adds the hook, and gives it
+a ``track()`` that sends a metric event (the details' value as the event's value, its
+attributes as properties) before passing the call on to the wrapped provider's own.
 
 Needs ``openfeature-sdk`` (``pip install 'liftlab[openfeature]'``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -33,19 +36,63 @@ from openfeature.hook import Hook, HookContext, HookHints
 from openfeature.provider import AbstractProvider, FeatureProvider, Metadata
 from openfeature.track import TrackingEventDetails
 
-from liftlab.sdk.client import Client
+from liftlab.sdk.client import Client, DeliveryError
+from liftlab.vocabulary import EXPOSURE_EVENT
 
-Flags = Iterable[str] | Callable[[str], bool] | None
 FLUSH_ON_SHUTDOWN_SECONDS = 10.0
+log = logging.getLogger("liftlab.sdk")
 
 
-def _predicate(flags: Flags) -> Callable[[str], bool]:
-    if flags is None:
-        return lambda flag: True
+class ExperimentFlags:
+    """The flags that have an experiment, as the server says (``GET
+    /api/v1/experiment-flags/``): asked at once, then every ``refresh`` seconds, by a daemon
+    thread. No evaluation waits on the network but those in the first ``first_wait`` seconds,
+    until the first answer; a failed refresh keeps the last answer (and is logged)."""
+
+    def __init__(self, client: Client, refresh: float = 60.0, first_wait: float = 5.0) -> None:
+        self.client = client
+        self.refresh = refresh
+        self.first_wait = first_wait
+        self._events: dict[str, str] = {}
+        self._ready = threading.Event()  # the first request is over, answered or not
+        self._until = time.monotonic() + first_wait
+        self._stopped = threading.Event()
+        threading.Thread(target=self._run, name="liftlab-flags", daemon=True).start()
+
+    def exposure_event(self, flag: str) -> str | None:
+        """The exposure event of ``flag``'s experiment, or None if it has none."""
+        if not self._ready.is_set():
+            self._ready.wait(max(self._until - time.monotonic(), 0))
+        return self._events.get(flag)
+
+    def close(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self._events = self.client.experiment_flags()
+            except DeliveryError as error:
+                log.warning("the flags that have an experiment are unknown: %s", error)
+            self._ready.set()
+            if self._stopped.wait(self.refresh):
+                return
+
+
+Flags = Iterable[str] | Callable[[str], bool] | ExperimentFlags | None
+
+
+def _exposure_events(
+    flags: Iterable[str] | Callable[[str], bool] | ExperimentFlags,
+) -> Callable[[str], str | None]:
+    """A flag's exposure event, or None for a flag without an experiment."""
+    if isinstance(flags, ExperimentFlags):
+        return flags.exposure_event
     if callable(flags):
-        return flags
-    chosen = frozenset(flags)
-    return chosen.__contains__
+        chosen = flags
+        return lambda flag: EXPOSURE_EVENT if chosen(flag) else None
+    keys = frozenset(flags)
+    return lambda flag: EXPOSURE_EVENT if flag in keys else None
 
 
 def variant_of(details: FlagEvaluationDetails[Any]) -> str:
@@ -58,12 +105,14 @@ def variant_of(details: FlagEvaluationDetails[Any]) -> str:
 
 
 class ExposureHook(Hook):
-    """Sends an exposure through ``client`` after each evaluation of one of ``flags``
-    (every flag when None) that did not fail, is not disabled and has a targeting key."""
+    """Sends an exposure through ``client`` after each evaluation of a flag that has an
+    experiment (``flags``: the server's list when None, else the keys or a predicate), did
+    not fail, is not disabled and has a targeting key."""
 
     def __init__(self, client: Client, flags: Flags = None, remember: int = 100_000) -> None:
         self.client = client
-        self.has_experiment = _predicate(flags)
+        self.flags = flags if flags is not None else ExperimentFlags(client)
+        self.exposure_event = _exposure_events(self.flags)
         self.remember = remember
         self._sent: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._lock = threading.Lock()
@@ -75,7 +124,8 @@ class ExposureHook(Hook):
         identity = hook_context.evaluation_context.targeting_key
         if details.error_code is not None or details.reason == Reason.DISABLED:
             return  # the default value served: no variant of the experiment was seen
-        if not identity or not self.has_experiment(flag):
+        event = self.exposure_event(flag) if identity else None
+        if event is None:
             return
         seen = (identity, flag, variant_of(details))
         with self._lock:
@@ -85,7 +135,7 @@ class ExposureHook(Hook):
             self._sent[seen] = None
             if len(self._sent) > self.remember:
                 self._sent.popitem(last=False)
-        if not self.client.expose(flag, seen[2], identity):
+        if not self.client.expose(flag, seen[2], identity, event=event):
             with self._lock:  # dropped: the next evaluation tries again
                 self._sent.pop(seen, None)
 
@@ -110,6 +160,8 @@ class TrackingProvider(AbstractProvider):
 
     def shutdown(self) -> None:
         self.provider.shutdown()
+        if isinstance(self.hook.flags, ExperimentFlags):
+            self.hook.flags.close()
         self.client.flush(FLUSH_ON_SHUTDOWN_SECONDS)  # the client is the application's
 
     def attach(

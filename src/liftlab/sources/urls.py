@@ -1,9 +1,9 @@
-"""Included at the root: the paths Segment's and PostHog's SDKs post to, under a host of
-their own (``host=`` in the SDK), with or without a trailing slash."""
+"""Included at the root: the paths Segment's and PostHog's SDKs post to (``host=`` in the
+SDK names liftlab), with or without a trailing slash, and the flags SDKs record exposures of."""
 
-from django.urls import re_path
+from django.urls import path, re_path
 
-from liftlab.sources.views import PostHogView, SegmentView
+from liftlab.sources.views import ExperimentFlagsView, PostHogView, SegmentView
 
 urlpatterns = [
     re_path(
@@ -12,4 +12,9 @@ urlpatterns = [
         name="segment",
     ),
     re_path(r"^(?:batch|capture|e)/?$", PostHogView.as_view(), name="posthog"),
+    path(
+        "api/v1/experiment-flags/",
+        ExperimentFlagsView.as_view({"get": "list"}),
+        name="experiment-flags",
+    ),
 ]

@@ -1,4 +1,5 @@
-"""Segment's tracking API and PostHog's capture API, answered by liftlab.
+"""Segment's tracking API and PostHog's capture API, answered by liftlab; the flags that
+have an experiment, for SDKs.
 
 Each view reads the body as the native endpoint does (``read_body``: the same byte limit),
 inflates gzip, finds the sender's key (``liftlab.sources.auth``), maps every message to a
@@ -8,9 +9,9 @@ message keeps its id and is stored once, and the answer comes only once accepted
 on disk. Answers are what each SDK treats as success (a 200) or as a refusal it does not
 retry (400, 401, 403, 413); a failing event store is a 503, which both retry.
 
-They speak Segment's and PostHog's protocols, not liftlab's, so they stay out of the
-OpenAPI schema (and its contract tests): docs/sources/ describes them, and the tests drive
-them with the vendors' own SDKs.
+The Segment and PostHog views speak those vendors' protocols, not liftlab's, so they stay
+out of the OpenAPI schema (and its contract tests): docs/sources/ describes them, and the
+tests drive them with the vendors' own SDKs. ``ExperimentFlagsView`` is liftlab's own.
 """
 
 from __future__ import annotations
@@ -19,23 +20,26 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
 
 from liftlab.accounts.models import Environment
 from liftlab.api.parsers import PayloadTooLarge
+from liftlab.api.schema import ERROR_BODY
 from liftlab.api.scoping import MethodsFirst
 from liftlab.events.services import ingestion_rules
 from liftlab.events.views import read_body
 from liftlab.eventstore import open_store
+from liftlab.experiments.models import Experiment, ExperimentStatus
 from liftlab.ingest import BodyTooLargeError, IngestResult, Limits, MalformedBodyError, ingest
 from liftlab.ingest.body import gunzip, loads
 from liftlab.ingest.memory import collector_paused
 from liftlab.ingest.pipeline import now_ms
-from liftlab.ingestion_keys.auth import IngestionCredential
+from liftlab.ingestion_keys.auth import AUTHENTICATION, HasIngestionCredential, IngestionCredential
 from liftlab.sources import posthog, segment
 from liftlab.sources.auth import (
     SEND_A_WRITE_KEY,
@@ -153,3 +157,56 @@ class PostHogView(MethodsFirst, APIView):
             raise exceptions.ParseError(str(exc)) from exc
         answer = store_messages(events, sent_at, posthog.to_event, credential.environment, limits)
         return Response({"status": 1, **answer}, status=status.HTTP_200_OK)
+
+
+FLAGS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "flags": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "flag": {"type": "string"},
+                    "exposure_event": {"type": "string"},
+                    "variants": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        }
+    },
+}
+
+
+class ExperimentFlagsView(MethodsFirst, ViewSet):
+    """``GET /api/v1/experiment-flags/``: the flags of the sender's running and paused
+    experiments, so that an SDK records exposures of those flags only, under the exposure
+    event each experiment reads (``liftlab.sdk.openfeature``). A view set's ``list``, as the
+    schema generator expects of a GET."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [HasIngestionCredential]
+
+    @extend_schema(
+        summary="Flags that have an experiment",
+        description="For SDKs, authenticated by an ingestion key (`Authorization: Bearer "
+        "ll_ik_…`): each running or paused experiment's flag, exposure event and variant keys.",
+        responses={
+            200: OpenApiResponse(FLAGS_SCHEMA, "The flags, in the order of their experiments."),
+            401: OpenApiResponse(ERROR_BODY, "No valid ingestion key."),
+            403: OpenApiResponse(ERROR_BODY, "Experimentation is disabled for the environment."),
+        },
+    )
+    def list(self, request: Request) -> Response:
+        experiments = Experiment.objects.alive().filter(
+            environment=request.auth.environment,
+            status__in=[ExperimentStatus.RUNNING, ExperimentStatus.PAUSED],
+        )
+        flags = [
+            {
+                "flag": experiment.feature_name,
+                "exposure_event": experiment.exposure_event,
+                "variants": experiment.variant_keys,
+            }
+            for experiment in experiments
+        ]
+        return Response({"flags": flags})
