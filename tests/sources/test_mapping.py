@@ -115,3 +115,9 @@ def test_page_and_screen_are_events_and_identify_is_nothing():
 def test_a_type_that_is_no_name_is_a_track():
     event = segment.to_event({"type": ["page"], "userId": "u", "event": "e"}, None, RECEIVED)
     assert event["event"] == "e"
+
+
+def test_the_key_posthog_js_puts_in_the_properties_is_not_stored():
+    message = {"event": "x", "distinct_id": "u", "properties": {"token": "ll_ik_s", "plan": "pro"}}
+    assert posthog.project_key(message) == "ll_ik_s"
+    assert posthog.to_event(message, None, RECEIVED)["properties"] == {"plan": "pro"}

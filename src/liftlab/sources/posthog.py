@@ -63,6 +63,8 @@ def to_event(message: Any, sent_at: Any, received_at: datetime) -> Any:
     if not isinstance(message, dict):
         return message
     properties = as_object(message.get("properties")) or {}
+    # posthog-js carries the project key in the properties: a secret, never stored.
+    properties = {name: value for name, value in properties.items() if name not in KEY_FIELDS}
     identifier = message.get("distinct_id", properties.get("distinct_id"))
     event = {
         "event": message.get("event"),
