@@ -75,12 +75,15 @@ def test_experiments_list_shows_decisions_the_sample_ratio_and_guardrail_flags(
     rows = re.findall(r"<tr>(.*?)</tr>", html, flags=re.S)[1:]
     assert len(rows) == 3
     dark, skew, cart = (text(r) for r in rows)  # newest first
-    assert dark.startswith("Dark mode dark Draft") and "Ship" not in dark
-    assert "New cart" in cart and "new-cart" in cart and "Running" in cart and "10,024" in cart
-    assert re.search(r"treatment: Ship ok p = 0\.\d{3} ok$", cart)
+    # the decision, the guardrails and the sample ratio come first, before the details
+    assert dark.startswith("Dark mode — — — — Draft") and "Ship" not in dark
+    assert re.match(
+        r"New cart treatment: Ship ok ok p = 0\.\d{3} updated \d+ days? ago Running", cart
+    )
+    assert "new-cart" in cart and "10,024" in cart
     assert re.search(r'class="badge tone-good">Ship</span>', rows[2])
     assert "Win" not in cart  # a decision, not a metric's verdict
-    assert "treatment: Investigate assignment ⚠ Mismatch p < 0.001" in skew
+    assert skew.startswith("Skewed treatment: Investigate assignment ok ⚠ Mismatch p < 0.001")
 
 
 def test_the_list_flags_a_failed_guardrail_next_to_the_decision(
@@ -97,8 +100,9 @@ def test_the_list_flags_a_failed_guardrail_next_to_the_decision(
     cache_document(experiment, document)
     page = client_for(viewer).get(reverse("web:experiments", kwargs={"key": environment.key}))
     (listed,) = (text(r) for r in re.findall(r"<tr>(.*?)</tr>", page.content.decode(), re.S)[1:])
-    assert "treatment: Ship treatment_b: Do not ship" in listed
-    assert listed.endswith("⚠ Failed Latency (loss, treatment_b)")
+    assert listed.startswith(
+        "New cart treatment: Ship treatment_b: Do not ship ⚠ Failed Latency (loss, treatment_b) ok"
+    )
 
 
 def test_the_decision_comes_first_with_its_reasons(metrics, experiment, viewer):
