@@ -307,25 +307,29 @@ def test_the_terminal_and_the_notes_say_what_was_done_to_the_numbers() -> None:
     )
 
 
-def test_a_running_primary_metric_says_what_it_can_detect_and_when() -> None:
+def two_arms_of_400(analysis: dict) -> tuple[ResultDocument, np.ndarray, np.ndarray]:
+    """A running experiment's document of one primary sum metric over two arms of 400."""
     small_c, small_t = RNG.normal(10, 4, 400), RNG.normal(10, 4, 400)
-    doc = report(
-        [metric("1", "sum", SUM)],
-        {
-            "1": {
-                "control": Moments(400, *_sums(small_c)),
-                "treatment": Moments(400, *_sums(small_t)),
-            }
-        },
-        {"scale": "absolute"},
-    )
+    arms = {"control": Moments(400, *_sums(small_c)), "treatment": Moments(400, *_sums(small_t))}
+    return report([metric("1", "sum", SUM)], {"1": arms}, analysis), small_c, small_t
+
+
+def _sd(*arms: np.ndarray) -> float:
+    """The arms' average variance, as a spread (statsmodels' effect size is in its units)."""
+    return math.sqrt(sum(a.var(ddof=1) for a in arms) / len(arms))
+
+
+def _mde_at_400(sd: float) -> float:
+    """statsmodels' two-sided normal MDE of two arms of 400 identities of spread ``sd``."""
+    return NormalIndPower().solve_power(nobs1=400, alpha=0.05, power=0.8, ratio=1.0) * sd
+
+
+def test_a_running_primary_metric_says_what_it_can_detect_and_when() -> None:
+    doc, small_c, small_t = two_arms_of_400({"scale": "absolute"})
     power = doc.metrics[0].power
     assert power is not None and power.power == 0.8
-    # statsmodels' two-sided normal power, in units of the arms' average variance.
-    sd = math.sqrt((small_c.var(ddof=1) + small_t.var(ddof=1)) / 2)
-    d = NormalIndPower().solve_power(nobs1=400, alpha=0.05, power=0.8, ratio=1.0)
     (treatment,) = power.treatments
-    assert treatment.mde == pytest.approx(d * sd, rel=1e-6)
+    assert treatment.mde == pytest.approx(_mde_at_400(_sd(small_c, small_t)), rel=1e-6)
     assert power.target_mde == pytest.approx(0.05 * abs(small_c.mean()))
     assert power.daily_traffic == pytest.approx(800 / 14)
     # An MDE shrinks as 1/√n: the target needs (mde/target)² × today's 14 days of traffic.
@@ -333,11 +337,6 @@ def test_a_running_primary_metric_says_what_it_can_detect_and_when() -> None:
     assert treatment.days_remaining is not None
     assert abs(treatment.days_remaining - days) <= 1
     assert power.days_to_decision == treatment.days_remaining
-
-
-def _mde_at_400(sd: float) -> float:
-    """statsmodels' two-sided normal MDE of two arms of 400 identities of spread ``sd``."""
-    return NormalIndPower().solve_power(nobs1=400, alpha=0.05, power=0.8, ratio=1.0) * sd
 
 
 def test_a_regression_adjusted_metric_is_planned_with_its_adjusted_variance() -> None:
@@ -349,34 +348,21 @@ def test_a_regression_adjusted_metric_is_planned_with_its_adjusted_variance() ->
     )
     x, y = np.concatenate([x_c, x_t]), np.concatenate([y_c, y_t])
     theta = np.cov(x, y)[0, 1] / np.var(x, ddof=1)
-    adjusted = [y_c - theta * x_c, y_t - theta * x_t]
-    sd = math.sqrt(sum(a.var(ddof=1) for a in adjusted) / 2)
     power = doc.metrics[0].power
     assert power is not None
     (treatment,) = power.treatments
-    assert treatment.mde == pytest.approx(_mde_at_400(sd), rel=1e-6)
-    unadjusted = math.sqrt((y_c.var(ddof=1) + y_t.var(ddof=1)) / 2)
-    assert treatment.mde < 0.8 * _mde_at_400(unadjusted)  # ρ = 0.7: about √(1 − ρ²) = 0.71
+    assert treatment.mde == pytest.approx(_mde_at_400(_sd(y_c - theta * x_c, y_t - theta * x_t)))
+    assert treatment.mde < 0.8 * _mde_at_400(_sd(y_c, y_t))  # ρ = 0.7: about √(1 − ρ²) = 0.71
 
 
 def test_a_bayesian_metric_is_planned_as_the_test_its_threshold_amounts_to() -> None:
     """A chance to win past 0.9 under a flat prior is a two-sided test at 0.2."""
-    small_c, small_t = RNG.normal(10, 4, 400), RNG.normal(10, 4, 400)
-    doc = report(
-        [metric("1", "sum", SUM)],
-        {
-            "1": {
-                "control": Moments(400, *_sums(small_c)),
-                "treatment": Moments(400, *_sums(small_t)),
-            }
-        },
-        {"scale": "absolute", "engine": "bayesian", "chance_to_win_threshold": 0.9},
-    )
+    bayesian = {"scale": "absolute", "engine": "bayesian", "chance_to_win_threshold": 0.9}
+    doc, small_c, small_t = two_arms_of_400(bayesian)
     power = doc.metrics[0].power
     assert power is not None
-    sd = math.sqrt((small_c.var(ddof=1) + small_t.var(ddof=1)) / 2)
     # statsmodels' power at the MDE stated (its solve_power is only good to 10⁻⁵ here).
-    d = power.treatments[0].mde / sd
+    d = power.treatments[0].mde / _sd(small_c, small_t)
     assert NormalIndPower().power(d, nobs1=400, alpha=0.2, ratio=1.0) == pytest.approx(
         0.8, abs=1e-9
     )
