@@ -202,7 +202,10 @@ class Client:
         """The flags of the environment's running and paused experiments, each with the
         exposure event its experiment reads; a DeliveryError if the server does not say."""
         try:
-            response = self._session.get(self.flags_url, timeout=self.timeout)
+            # Not the worker's session: this runs on another thread (liftlab.sdk.openfeature).
+            response = requests.get(
+                self.flags_url, headers=self._session.headers, timeout=self.timeout
+            )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise DeliveryError(f"{self.flags_url}: {type(exc).__name__}: {exc}", 0) from exc
         if not response.ok:
