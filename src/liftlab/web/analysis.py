@@ -6,7 +6,7 @@ analysis`` uses too: the form only turns its fields into the API's ``PATCH`` bod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +14,7 @@ from django.http import HttpRequest, QueryDict
 from rest_framework.exceptions import ValidationError
 
 from liftlab import formatting
+from liftlab.analysis.breakdowns import MAX_BREAKDOWNS, Source
 from liftlab.analysis.settings import AnalysisSettings, Engine, parse_settings
 from liftlab.api.exceptions import error_lines
 from liftlab.experiments.models import Experiment, ExperimentStatus
@@ -29,6 +30,12 @@ NUMBERS = (
     ("prior_sd", ("prior", "sd")),
 )
 CHOICES = (("engine", Engine), ("scale", Scale), ("correction", Correction))
+SOURCE_NAMES = {
+    Source.TRAIT: "a trait",
+    Source.METADATA: "a metadata path",
+    Source.SDK_LANGUAGE: "the SDK's language",
+    Source.SDK_VERSION: "the SDK's version",
+}
 
 
 class FormError(ValueError):
@@ -57,7 +64,24 @@ def submitted_changes(form: QueryDict, stored: AnalysisSettings) -> dict[str, An
             submitted["prior"][path[1]] = value
         else:
             submitted[path[0]] = value
+    submitted["breakdowns"] = submitted_breakdowns(form)
     return {key: value for key, value in submitted.items() if value != current[key]}
+
+
+def submitted_breakdowns(form: QueryDict) -> list[dict[str, Any]]:
+    """The form's breakdown rows as the API's ``breakdowns`` list, in order.
+
+    A row left blank (no source, no property) is no dimension; any other row is passed on as
+    typed (an empty property as none), so the serializer refuses it with the API's words
+    ("analysis.breakdowns.0.property: trait breakdowns name a property").
+    """
+    rows = []
+    for i in range(MAX_BREAKDOWNS):
+        source = form.get(f"breakdown_source_{i}", "").strip()
+        name = form.get(f"breakdown_property_{i}", "").strip()
+        if source or name:
+            rows.append({"source": source, "property": name or None})
+    return rows
 
 
 def submit(request: HttpRequest, experiment: Experiment) -> None:
@@ -110,6 +134,16 @@ class AnalysisForm:
     prior_sd: str
     chance_to_win_threshold: str
     after_start: bool  # a change now is a change after the start, and is shown as such
+    breakdowns: list[BreakdownRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    """One of the form's breakdown rows: a source to pick and a property to type."""
+
+    index: int
+    sources: list[Option]
+    property: str
 
 
 def _options(vocabulary, chosen, names: dict | None = None) -> list[Option]:
@@ -135,4 +169,20 @@ def analysis_form(experiment: Experiment) -> AnalysisForm | None:
         prior_sd="" if settings.prior.sd is None else repr(settings.prior.sd),
         chance_to_win_threshold=repr(settings.chance_to_win_threshold),
         after_start=experiment.status != ExperimentStatus.DRAFT,
+        breakdowns=breakdown_rows(settings),
     )
+
+
+def breakdown_rows(settings: AnalysisSettings) -> list[BreakdownRow]:
+    """Three rows, filled with the stored dimensions in order, the rest blank."""
+    stored = list(settings.breakdowns)
+    rows = []
+    for i in range(MAX_BREAKDOWNS):
+        chosen = stored[i] if i < len(stored) else None
+        sources = [Option("", "none", chosen is None)] + [
+            Option(s.value, SOURCE_NAMES[s], chosen is not None and chosen.source is s)
+            for s in Source
+        ]
+        name = chosen.property if chosen is not None and chosen.property else ""
+        rows.append(BreakdownRow(i, sources, name))
+    return rows
