@@ -29,6 +29,7 @@ METRICS = [
         "description": "Sum of order amounts per exposed user, within a week of exposure, "
         "each user's capped at the 99th percentile: a few big spenders must not drown it.",
         "aggregation": "sum",
+        "unit": "USD",
         "definition": {
             "version": 2,
             "event": "purchase",
@@ -43,6 +44,7 @@ METRICS = [
         "description": "Each user's average order amount (0 for users who did not buy), "
         "capped at the 99th percentile.",
         "aggregation": "mean",
+        "unit": "USD",
         "definition": {
             "version": 2,
             "event": "purchase",
@@ -55,6 +57,7 @@ METRICS = [
         "name": "Pro plan page views",
         "description": "Page views by users on the pro plan.",
         "aggregation": "count",
+        "unit": "count",
         "definition": {
             "version": 1,
             "event": "page_view",
@@ -89,6 +92,7 @@ METRICS = [
         "description": "The 90th percentile of every page view's latency_ms; lower is better.",
         "aggregation": "quantile",
         "higher_is_better": False,
+        "unit": "ms",
         "definition": {
             "version": 2,
             "event": "page_view",
