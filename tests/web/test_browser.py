@@ -298,6 +298,11 @@ def test_a_harmed_guardrail_and_an_old_snapshot_render_in_chromium(live_server, 
 # axe-core's serious or critical findings; the empty-cache load time is printed, not asserted.
 
 WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
+SCREENS = {  # size and the system's colour scheme (the dark theme follows it)
+    "desktop": (*WIDTHS["desktop"], "light"),
+    "phone": (*WIDTHS["phone"], "light"),
+    "desktop-dark": (*WIDTHS["desktop"], "dark"),
+}
 SERIOUS = ("serious", "critical")
 
 
@@ -449,12 +454,14 @@ def check_screen(page, name: str, errors: list[str]) -> None:
     screenshot(page, name)
 
 
-@pytest.mark.parametrize("screen", WIDTHS)
+@pytest.mark.parametrize("screen", SCREENS)
 def test_the_results_page_reads_on_any_screen_without_overlap_errors_or_serious_axe_findings(
     decision_pages, screen
 ):
-    width, height = WIDTHS[screen]
+    width, height, scheme = SCREENS[screen]
     with chromium_page(width, height) as page:
+        page.emulate_media(color_scheme=scheme)
+        suffix = "-dark" if scheme == "dark" else ""
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -463,17 +470,17 @@ def test_the_results_page_reads_on_any_screen_without_overlap_errors_or_serious_
         for state in ("three-arms", "srm", "final"):
             timing = load_time(page, decision_pages[state])
             print(
-                f"\n{state} at {width} px, empty cache: loaded in {timing['load_ms']} ms "
-                f"({timing['requests']} requests, {timing['bytes']:,} bytes)"
+                f"\n{state} at {width} px ({scheme}), empty cache: loaded in "
+                f"{timing['load_ms']} ms ({timing['requests']} requests, {timing['bytes']:,} bytes)"
             )
             assert decision_in_first_screen(page), state
-            check_screen(page, f"results-{state}-{width}", errors)
+            check_screen(page, f"results-{state}-{width}{suffix}", errors)
         page.goto(decision_pages["three-arms"])
         listing = page.locator("section.scorecard tr.score-row")
         assert listing.count() == 4
         assert "Loss (treatment_b)" in listing.nth(3).inner_text()
         page.goto(decision_pages["list"])
-        check_screen(page, f"experiments-list-{width}", errors)
+        check_screen(page, f"experiments-list-{width}{suffix}", errors)
 
 
 def test_after_resizes_and_a_rotation_the_charts_rescale_and_no_card_overlaps(decision_pages):
