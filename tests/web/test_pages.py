@@ -3,11 +3,14 @@ the metric library."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 from html import unescape
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 from django.utils import timezone
 from tests.web.conftest import cache_document, client_for, freeze_document, new_experiment
@@ -391,3 +394,13 @@ def test_a_metric_unit_follows_its_means_and_differences_and_p_values_have_two_d
     assert f" {formatting.p_value(held['p_value'], significant=2)} " in latency
     assert len(formatting.p_value(held["p_value"], significant=2).lstrip("0.")) == 2
     assert row(html, metrics["latency"].pk, "control").startswith("control control 5,000 1,200 ms")
+
+
+def test_the_stylesheet_url_carries_a_hash_of_its_content(environment, viewer):
+    html = client_for(viewer).get(reverse("web:metrics", kwargs={"key": environment.key}))
+    href = re.search(r'<link rel="stylesheet" href="([^"]+)">', html.content.decode()).group(1)
+    path, digest = href.split("?v=")
+    content = Path(finders.find("web/liftlab.css")).read_bytes()
+    assert path == "/static/web/liftlab.css"
+    assert digest == hashlib.sha256(content).hexdigest()[:12]
+    assert "<script" not in html.content.decode()  # and the pages need no script at all
