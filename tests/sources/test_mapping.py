@@ -121,3 +121,7 @@ def test_the_key_posthog_js_puts_in_the_properties_is_not_stored():
     message = {"event": "x", "distinct_id": "u", "properties": {"token": "ll_ik_s", "plan": "pro"}}
     assert posthog.project_key(message) == "ll_ik_s"
     assert posthog.to_event(message, None, RECEIVED)["properties"] == {"plan": "pro"}
+
+
+def test_posthog_identify_is_nothing_as_segment_identify_is():
+    assert posthog.to_event({"event": "$identify", "distinct_id": "u"}, None, RECEIVED) is None

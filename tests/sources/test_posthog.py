@@ -23,6 +23,7 @@ def send(client: Posthog, running: Running, users: list[User]) -> None:
             properties={"$feature_flag": running.flag, "$feature_flag_response": user.variant},
         )
         client.capture("$pageview", distinct_id=user.identifier, properties={"$current_url": "/"})
+        client.set(distinct_id=user.identifier, properties={"plan": "pro"})  # $set: nothing
         for value in user.purchases:
             client.capture("purchase", distinct_id=user.identifier, properties={"value": value})
     client.flush()

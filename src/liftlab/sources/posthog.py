@@ -21,6 +21,8 @@ from liftlab.sources.mapping import (
 )
 
 FEATURE_FLAG_CALLED = "$feature_flag_called"
+# Accepted and stored nowhere, as Segment's identify: they describe people, not behaviour.
+IGNORED_EVENTS = frozenset({"$identify", "$create_alias", "$groupidentify", "$set"})
 KEY_FIELDS = ("api_key", "token")
 
 
@@ -59,9 +61,12 @@ def project_key(body: Any) -> str | None:
 
 
 def to_event(message: Any, sent_at: Any, received_at: datetime) -> Any:
-    """The native event for one PostHog event (a non-object is passed on for ingest to refuse)."""
+    """The native event for one PostHog event; None for one that stores nothing
+    (``$identify``…); a non-object is passed on for ingest to refuse."""
     if not isinstance(message, dict):
         return message
+    if message.get("event") in IGNORED_EVENTS:
+        return None
     properties = as_object(message.get("properties")) or {}
     # posthog-js carries the project key in the properties: a secret, never stored.
     properties = {name: value for name, value in properties.items() if name not in KEY_FIELDS}
