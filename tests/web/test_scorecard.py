@@ -164,3 +164,17 @@ def test_running_results_have_no_permanent_link(metrics, experiment, viewer):
         },
     )
     assert client_for(viewer).get(stamp).status_code == 404
+
+
+def test_a_name_that_starts_like_a_formula_is_text_in_the_csv(metrics, experiment, viewer):
+    metrics["checkout"].name = '=HYPERLINK("http://x")'
+    metrics["checkout"].save()
+    document = for_experiment(experiment, metrics)
+    document["metrics"][0]["name"] = metrics["checkout"].name
+    cache_document(experiment, document)
+    url = reverse(
+        "web:results-csv", kwargs={"key": experiment.environment.key, "pk": experiment.pk}
+    )
+    rows = list(csv.DictReader(io.StringIO(client_for(viewer).get(url).content.decode())))
+    assert rows[0]["metric"] == '\'=HYPERLINK("http://x")'
+    assert rows[1]["metric"] == "Latency" and float(rows[1]["relative_low"]) < 0

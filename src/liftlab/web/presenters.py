@@ -710,8 +710,8 @@ def scorecard_csv(doc: ResultDocument) -> list[list[Any]]:
                     [
                         metric.role,
                         metric.metric,
-                        metric.name,
-                        c.variant,
+                        csv_text(metric.name),
+                        csv_text(c.variant),
                         c.verdict.value,
                         decisions.get(c.variant, ""),
                         c.scale.value,
@@ -726,6 +726,15 @@ def scorecard_csv(doc: ResultDocument) -> list[list[Any]]:
                     ]
                 )
     return rows
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    """A name as a CSV cell that a spreadsheet shows as text: one starting like a formula
+    ("=HYPERLINK(…)", a metric named by anyone with admin rights) gets a leading apostrophe."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def _csv_estimate(estimate: Estimate | None) -> tuple[Any, Any, Any]:

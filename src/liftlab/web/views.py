@@ -170,6 +170,7 @@ def experiment_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
 
 
 @login_required
+@store_errors_as_503
 def experiment_snapshot(request: HttpRequest, key: str, pk: str, stamp: str) -> HttpResponse:
     """The permanent link to a completed experiment's frozen results.
 
