@@ -592,8 +592,7 @@ class ScorecardRow:
     p_value_adjusted: str
     chance_to_win: str
     verdict: Badge
-    first: bool  # the metric's first row: it carries the name, spanning ``span`` rows
-    span: int
+    first: bool  # the metric's first row; the others show its name muted
 
 
 @dataclass(frozen=True)
@@ -663,7 +662,6 @@ def scorecard(doc: ResultDocument) -> Scorecard:
                         chance_to_win=formatting.percent(c.chance_to_win),
                         verdict=Badge.of(c.verdict, c.variant),
                         first=i == 0,
-                        span=len(metric.comparisons),
                     )
                 )
         if rows:
