@@ -125,3 +125,9 @@ def test_the_key_posthog_js_puts_in_the_properties_is_not_stored():
 
 def test_posthog_identify_is_nothing_as_segment_identify_is():
     assert posthog.to_event({"event": "$identify", "distinct_id": "u"}, None, RECEIVED) is None
+
+
+def test_an_event_name_that_is_no_text_is_left_for_ingest_to_refuse():
+    assert posthog.to_event({"event": ["$identify"], "distinct_id": "u"}, None, RECEIVED)[
+        "event"
+    ] == ["$identify"]

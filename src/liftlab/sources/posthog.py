@@ -65,7 +65,8 @@ def to_event(message: Any, sent_at: Any, received_at: datetime) -> Any:
     (``$identify``…); a non-object is passed on for ingest to refuse."""
     if not isinstance(message, dict):
         return message
-    if message.get("event") in IGNORED_EVENTS:
+    name = message.get("event")
+    if isinstance(name, str) and name in IGNORED_EVENTS:
         return None
     properties = as_object(message.get("properties")) or {}
     # posthog-js carries the project key in the properties: a secret, never stored.
