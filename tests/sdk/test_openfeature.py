@@ -190,3 +190,15 @@ def test_while_the_server_does_not_answer_no_evaluation_waits_long(domain):
         api.get_client(domain).get_boolean_value("beta", False, EvaluationContext(f"u{user}"))
     assert time.monotonic() - began < 2
     assert client.tally.accepted == 0 and client.close(timeout=5)
+
+
+def test_a_failing_exposure_never_changes_the_value_served(domain):
+    def broken(flag: str) -> bool:
+        raise RuntimeError("the predicate failed")
+
+    client = Client("ll_ik_k", "http://127.0.0.1:9")
+    provider = InMemoryProvider({"beta": InMemoryFlag("on", {"on": True, "off": False})})
+    api.set_provider(TrackingProvider(provider, client, flags=broken), domain)
+    details = api.get_client(domain).get_boolean_details("beta", False, EvaluationContext("u"))
+    assert (details.value, details.error_code) == (True, None)
+    client.close(timeout=1, drain=False)

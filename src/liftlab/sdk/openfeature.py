@@ -120,6 +120,14 @@ class ExposureHook(Hook):
     def after(
         self, hook_context: HookContext, details: FlagEvaluationDetails[Any], hints: HookHints
     ) -> None:
+        # An after hook that raises makes OpenFeature serve the default value instead of the
+        # one resolved: recording an exposure must never change what the application gets.
+        try:
+            self._record(hook_context, details)
+        except Exception:
+            log.exception("the exposure of %r was not recorded", hook_context.flag_key)
+
+    def _record(self, hook_context: HookContext, details: FlagEvaluationDetails[Any]) -> None:
         flag = hook_context.flag_key
         identity = hook_context.evaluation_context.targeting_key
         if details.error_code is not None or details.reason == Reason.DISABLED:
