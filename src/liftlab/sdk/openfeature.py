@@ -193,13 +193,16 @@ class TrackingProvider(AbstractProvider):
         identity = evaluation_context.targeting_key if evaluation_context else None
         if identity:
             details = tracking_event_details or TrackingEventDetails()
-            self.client.track(
-                tracking_event_name,
-                identity,
-                value=details.value,
-                properties=details.attributes,
-                traits=evaluation_context.attributes if evaluation_context else None,
-            )
+            try:  # track() raises into the application's code: nothing of ours may
+                self.client.track(
+                    tracking_event_name,
+                    identity,
+                    value=details.value,
+                    properties=details.attributes,
+                    traits=evaluation_context.attributes if evaluation_context else None,
+                )
+            except Exception:
+                log.exception("the event %r was not recorded", tracking_event_name)
         self.provider.track(tracking_event_name, evaluation_context, tracking_event_details)
 
     def resolve_boolean_details(
