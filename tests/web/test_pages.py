@@ -217,7 +217,7 @@ def test_bayesian_cards_show_a_chance_to_win_bar_with_its_value_and_credible_int
     held = document["metrics"][1]["comparisons"][0]
     chance = formatting.percent(held["chance_to_win"])
     cell = re.search(
-        r'data-variant="treatment">(?:(?!</tr>).)*?<td class="chance">(.*?)</td>',
+        r'data-variant="treatment">(?:(?!</tr>).)*?<td class="chance"[^>]*>(.*?)</td>',
         html.split(f'id="metric-{metrics["latency"].pk}"')[1],
         re.S,
     ).group(1)
