@@ -145,3 +145,29 @@ def test_lift_over_time_needs_two_days_and_lists_each_day():
         ["2026-11-21", "—"],
         ["2026-11-22", "+5.0% [+1.0%, +9.0%]"],
     ]
+
+
+def test_a_shared_axis_shows_every_lift_and_zero_but_clips_a_very_wide_interval():
+    narrow = point("b", 0.02, 0.01, 0.03)
+    wide = point("c", 0.05, -0.9, 1.4)  # a tiny segment's interval: ±100 % and more
+    low, high = charts.shared_limits([narrow, wide], margins=[0.01])
+    assert low < 0 < 0.05 < high
+    reach = 3 * 0.05  # three times the largest lift
+    assert -reach * 1.2 < low and high < reach * 1.2  # the wide interval does not set the axis
+    assert charts.shared_limits([point("b", None, None, None)]) == (-0.05, 0.05)
+
+
+def test_strips_on_one_axis_put_zero_at_the_same_place_whatever_their_interval():
+    limits = (-0.2, 0.4)
+    strips = [
+        parsed(charts.Chart(charts.strip(p, limits, True)))
+        for p in (point("b", 0.02, 0.01, 0.03), point("c", 0.3, 0.1, 0.5, "good", "Win"))
+    ]
+    zeros = {having(root, "zero")[0].get("x1") for root in strips}
+    assert len(zeros) == 1
+    assert [t.text for t in having(strips[1], "clipped-value")] == []  # the lift is in sight
+    arrows = [e for e in strips[1].iter(f"{SVG}polygon") if "mark" not in e.get("class")]
+    assert len(arrows) == 1  # only the upper end (+50 %) runs past the axis
+    assert charts.strip(point("d", None, None, None), limits, True) is None
+    axis = parsed(charts.Chart(charts.strip_axis(limits)))
+    assert [t.text for t in having(axis, "tick")] == ["−20%", "0%", "+20%", "+40%"]
