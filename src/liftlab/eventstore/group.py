@@ -13,9 +13,10 @@ how many of *its* events were new. Each caller returns only when the INSERT hold
 events has returned (so "accepted" still means on disk).
 
 A failure stays with the batch that caused it: when a group's INSERT fails, each of its
-batches is inserted again alone, so a batch the engine refuses (or a store that is down)
-fails its own caller and no neighbour's. An id of the failed INSERT that did reach the
-table is then found by the duplicate check and reported as a duplicate, never stored twice.
+batches is inserted again alone, so a batch the engine refuses fails its own caller and no
+neighbour's (a store that is down fails each caller with an error of its own, after one
+attempt per batch). An id of the failed INSERT that did reach the table is then found by
+the duplicate check and reported as a duplicate, never stored twice.
 """
 
 from __future__ import annotations
