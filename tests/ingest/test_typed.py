@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -134,3 +135,31 @@ def test_a_mistyped_event_sends_the_whole_body_down_the_dict_path():
     assert all(type(event) is dict for event in part)
     _, rejected = to_event_columns(part, "env", NOW, Rules())
     assert rejected == [{"index": 1, "error": "event must be a string"}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'[{"event": "a", "identifier": "u", "value": 1e400}]',  # json reads inf: rejected
+        b'[{"event": "a", "identifier": "u", "properties": {"x": -1e400}}]',
+        b'[{"event": "a", "identifier": "u", "value": NaN}]',
+        b'[{"event": "\\ud800", "identifier": "u"}]',  # a lone surrogate escape
+        b'[{"event": "a\xff", "identifier": "u"}]',  # not UTF-8
+        b'\xef\xbb\xbf[{"event": "a", "identifier": "u"}]',  # a byte order mark
+        b'[{"event": "a", "event": "b", "identifier": "u"}]',  # the last of repeated keys
+        b'[{"event": "a", "identifier": "u", "value": 123456789012345678901234567890}]',
+        b'[{"event": "a", "identifier": "u", "properties": {"n": 12345678901234567890123}}]',
+        b'[{"event": "a", "identifier": "u", "properties": '
+        + b'{"a": ' * 300
+        + b"1"
+        + b"}" * 301
+        + b"]",
+        b'[{"event": "a", "identifier": "u"},]',
+        b'[{"event": "a", "identifier": "u"}] []',
+        b'{"events": [{"event": "a", "identifier": "u"}], "events": []}',
+        b"[]",
+        b"   ",
+    ],
+)
+def test_hostile_texts_become_the_same_on_both_paths(body):
+    assert outcome(body, typed=True) == outcome(body, typed=False)
