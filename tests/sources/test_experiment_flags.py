@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 from tests.sources.experiments import running_experiment
 
-from liftlab.sdk import Client, DeliveryError
+from liftlab.sdk import Client, DeliveryError, FlagExperiment
 
 
 def test_the_flags_of_running_and_paused_experiments_only(server):
@@ -31,20 +31,25 @@ def test_the_flags_of_running_and_paused_experiments_only(server):
         "flags": [
             {
                 "flag": running.flag,
+                "experiment": running.experiment,
                 "exposure_event": "$flag_exposure",
                 "variants": ["control", "treatment"],
             }
         ]
     }
     client = Client(running.secret, server.base)
-    assert client.experiment_flags() == {running.flag: "$flag_exposure"}
+    assert client.experiment_flags() == {
+        running.flag: FlagExperiment(running.experiment, "$flag_exposure")
+    }
     client.close()
 
 
 def test_another_environment_sees_its_own_and_no_key_sees_nothing(server):
     first, second = running_experiment(server), running_experiment(server)
     client = Client(second.secret, server.base)
-    assert client.experiment_flags() == {second.flag: "$flag_exposure"}
+    assert client.experiment_flags() == {
+        second.flag: FlagExperiment(second.experiment, "$flag_exposure")
+    }
     client.close()
     assert first.flag != second.flag
     anonymous = requests.get(f"{server.base}/api/v1/experiment-flags/", timeout=30)

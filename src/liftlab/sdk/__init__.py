@@ -7,6 +7,6 @@
     client.close()  # at shutdown: sends what is queued
 """
 
-from liftlab.sdk.client import Client, DeliveryError, RetryPolicy, Tally
+from liftlab.sdk.client import Client, DeliveryError, FlagExperiment, RetryPolicy, Tally
 
-__all__ = ["Client", "DeliveryError", "RetryPolicy", "Tally"]
+__all__ = ["Client", "DeliveryError", "FlagExperiment", "RetryPolicy", "Tally"]

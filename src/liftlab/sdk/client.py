@@ -67,6 +67,14 @@ class DeliveryError(Exception):
 
 
 @dataclass(frozen=True)
+class FlagExperiment:
+    """The experiment a flag has: its id, and the exposure event it reads."""
+
+    experiment: int
+    exposure_event: str
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """``attempts`` posts at most per batch; the n-th retry waits about ``first_wait · 2ⁿ``
     (between half and all of it, so that many clients cut off together do not come back
@@ -198,9 +206,10 @@ class Client:
             }
         )
 
-    def experiment_flags(self) -> dict[str, str]:
-        """The flags of the environment's running and paused experiments, each with the
-        exposure event its experiment reads; a DeliveryError if the server does not say."""
+    def experiment_flags(self) -> dict[str, FlagExperiment]:
+        """The flags of the environment's running and paused experiments, each with its
+        experiment and the exposure event it reads; a DeliveryError if the server does not
+        say."""
         try:
             # Not the worker's session: this runs on another thread (liftlab.sdk.openfeature).
             response = requests.get(
@@ -215,7 +224,10 @@ class Client:
                 response.status_code,
             )
         try:
-            return {row["flag"]: row["exposure_event"] for row in response.json()["flags"]}
+            return {
+                row["flag"]: FlagExperiment(row["experiment"], row["exposure_event"])
+                for row in response.json()["flags"]
+            }
         except (ValueError, KeyError, TypeError) as exc:
             raise DeliveryError(f"{self.flags_url}: an answer of another shape", 0) from exc
 

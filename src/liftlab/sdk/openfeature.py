@@ -11,8 +11,10 @@ an exposure of the context's targeting key to the variant it got: the provider's
 ``variant`` when it names one, else the value as text (``true``/``false`` for booleans).
 Which flags have one, and under which exposure event, the server says
 (``ExperimentFlags``, refreshed every minute), unless ``flags`` names them. Each identity,
-flag and variant is sent once per process (the last ``remember`` of them are kept: one sent
-again past that changes nothing, since assignment is by first exposure).
+flag and variant is sent once per process and experiment (the last ``remember`` of them are
+kept: one sent again past that changes nothing, since assignment is by first exposure). The
+experiment counts: when a flag's experiment ends and another starts on it, an identity already
+exposed is exposed again, for the new one, whose results read only its own exposures.
 ``TrackingProvider`` wraps any provider: it resolves through it, adds the hook, and gives it
 a ``track()`` that sends a metric event (the details' value as the event's value, its
 attributes as properties) before passing the call on to the wrapped provider's own.
@@ -36,7 +38,7 @@ from openfeature.hook import Hook, HookContext, HookHints
 from openfeature.provider import AbstractProvider, FeatureProvider, Metadata
 from openfeature.track import TrackingEventDetails
 
-from liftlab.sdk.client import Client, DeliveryError
+from liftlab.sdk.client import Client, DeliveryError, FlagExperiment
 from liftlab.vocabulary import EXPOSURE_EVENT
 
 FLUSH_ON_SHUTDOWN_SECONDS = 10.0
@@ -53,17 +55,17 @@ class ExperimentFlags:
         self.client = client
         self.refresh = refresh
         self.first_wait = first_wait
-        self._events: dict[str, str] = {}
+        self._flags: dict[str, FlagExperiment] = {}
         self._ready = threading.Event()  # the first request is over, answered or not
         self._until = time.monotonic() + first_wait
         self._stopped = threading.Event()
         threading.Thread(target=self._run, name="liftlab-flags", daemon=True).start()
 
-    def exposure_event(self, flag: str) -> str | None:
-        """The exposure event of ``flag``'s experiment, or None if it has none."""
+    def experiment(self, flag: str) -> FlagExperiment | None:
+        """``flag``'s experiment, or None if it has none."""
         if not self._ready.is_set():
             self._ready.wait(max(self._until - time.monotonic(), 0))
-        return self._events.get(flag)
+        return self._flags.get(flag)
 
     def close(self) -> None:
         self._stopped.set()
@@ -71,7 +73,7 @@ class ExperimentFlags:
     def _run(self) -> None:
         while True:
             try:
-                self._events = self.client.experiment_flags()
+                self._flags = self.client.experiment_flags()
             except DeliveryError as error:
                 log.warning("the flags that have an experiment are unknown: %s", error)
             self._ready.set()
@@ -82,17 +84,22 @@ class ExperimentFlags:
 Flags = Iterable[str] | Callable[[str], bool] | ExperimentFlags | None
 
 
-def _exposure_events(
+# Flags named by the application rather than the server: their experiment is not known, so
+# exposures are remembered as of this one (an experiment's id is never 0).
+NAMED = FlagExperiment(0, EXPOSURE_EVENT)
+
+
+def _experiments(
     flags: Iterable[str] | Callable[[str], bool] | ExperimentFlags,
-) -> Callable[[str], str | None]:
-    """A flag's exposure event, or None for a flag without an experiment."""
+) -> Callable[[str], FlagExperiment | None]:
+    """A flag's experiment, or None for a flag without one."""
     if isinstance(flags, ExperimentFlags):
-        return flags.exposure_event
+        return flags.experiment
     if callable(flags):
         chosen = flags
-        return lambda flag: EXPOSURE_EVENT if chosen(flag) else None
+        return lambda flag: NAMED if chosen(flag) else None
     keys = frozenset(flags)
-    return lambda flag: EXPOSURE_EVENT if flag in keys else None
+    return lambda flag: NAMED if flag in keys else None
 
 
 def variant_of(details: FlagEvaluationDetails[Any]) -> str:
@@ -112,9 +119,9 @@ class ExposureHook(Hook):
     def __init__(self, client: Client, flags: Flags = None, remember: int = 100_000) -> None:
         self.client = client
         self.flags = flags if flags is not None else ExperimentFlags(client)
-        self.exposure_event = _exposure_events(self.flags)
+        self.experiment = _experiments(self.flags)
         self.remember = remember
-        self._sent: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._sent: OrderedDict[tuple[str, str, str, int], None] = OrderedDict()
         self._lock = threading.Lock()
 
     def after(
@@ -132,10 +139,10 @@ class ExposureHook(Hook):
         identity = hook_context.evaluation_context.targeting_key
         if details.error_code is not None or details.reason == Reason.DISABLED:
             return  # the default value served: no variant of the experiment was seen
-        event = self.exposure_event(flag) if identity else None
-        if event is None:
+        experiment = self.experiment(flag) if identity else None
+        if experiment is None:
             return
-        seen = (identity, flag, variant_of(details))
+        seen = (identity, flag, variant_of(details), experiment.experiment)
         with self._lock:
             if seen in self._sent:
                 self._sent.move_to_end(seen)
@@ -143,7 +150,7 @@ class ExposureHook(Hook):
             self._sent[seen] = None
             if len(self._sent) > self.remember:
                 self._sent.popitem(last=False)
-        if not self.client.expose(flag, seen[2], identity, event=event):
+        if not self.client.expose(flag, seen[2], identity, event=experiment.exposure_event):
             with self._lock:  # dropped: the next evaluation tries again
                 self._sent.pop(seen, None)
 

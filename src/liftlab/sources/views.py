@@ -168,6 +168,7 @@ FLAGS_SCHEMA = {
                 "type": "object",
                 "properties": {
                     "flag": {"type": "string"},
+                    "experiment": {"type": "integer"},
                     "exposure_event": {"type": "string"},
                     "variants": {"type": "array", "items": {"type": "string"}},
                 },
@@ -189,7 +190,7 @@ class ExperimentFlagsView(MethodsFirst, ViewSet):
     @extend_schema(
         summary="Flags that have an experiment",
         description="For SDKs, authenticated by an ingestion key (`Authorization: Bearer "
-        "ll_ik_…`): each running or paused experiment's flag, exposure event and variant keys.",
+        "ll_ik_…`): each running or paused experiment's flag, id, exposure event and variant keys.",
         responses={
             200: OpenApiResponse(FLAGS_SCHEMA, "The flags, in the order of their experiments."),
             401: OpenApiResponse(ERROR_BODY, "No valid ingestion key."),
@@ -204,6 +205,7 @@ class ExperimentFlagsView(MethodsFirst, ViewSet):
         flags = [
             {
                 "flag": experiment.feature_name,
+                "experiment": experiment.pk,
                 "exposure_event": experiment.exposure_event,
                 "variants": experiment.variant_keys,
             }
