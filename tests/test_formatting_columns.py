@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from liftlab import formatting
+from liftlab import formatting, numerals
 from liftlab.stats import Scale
 
 
@@ -32,7 +32,7 @@ def test_fixed_keeps_its_decimals_and_never_signs_zero():
 def test_a_column_of_relative_lifts_has_the_decimals_its_narrowest_interval_supports(
     intervals, decimals
 ):
-    assert formatting.interval_decimals(intervals, 100.0, at_least=1) == decimals
+    assert numerals.interval_decimals(intervals, 100.0, at_least=1) == decimals
 
 
 def test_one_interval_is_written_with_one_precision():
@@ -77,4 +77,4 @@ def test_p_values_to_two_significant_digits(p, shown):
 
 @pytest.mark.parametrize(("hours", "words"), [(24, "1 day"), (168, "7 days"), (36, "36 h")])
 def test_windows_are_days_when_they_are_whole_days(hours, words):
-    assert formatting.window(hours) == words
+    assert numerals.window(hours) == words

@@ -13,45 +13,20 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from liftlab import numerals
 from liftlab.analysis.contract import MetricPower, MetricResult, SegmentMetric
 from liftlab.analysis.definition import CapType, MetricType
 from liftlab.analysis.settings import AnalysisSettings, Engine
+from liftlab.numerals import (
+    MAX_DECIMALS,
+    MISSING,
+    decimals_of,
+    digits,
+    fixed,
+    is_missing,
+    with_sign,
+)
 from liftlab.stats import Correction, Scale
-
-MISSING = "—"
-MINUS = "−"  # U+2212: the typographic minus, as wide as the plus sign
-SIGNIFICANT_DIGITS = 3
-MAX_DECIMALS = 6
-
-
-def _is_missing(value: float | None) -> bool:
-    return value is None or not math.isfinite(value)
-
-
-def _decimals(value: float) -> int:
-    """Decimals that show ``SIGNIFICANT_DIGITS`` digits: 1.23, 12.3, 1,235, 0.0123."""
-    if value == 0:
-        return 0
-    magnitude = math.floor(math.log10(abs(value)))
-    return max(0, SIGNIFICANT_DIGITS - 1 - magnitude)
-
-
-def _digits(value: float, at_least: int = 0) -> str:
-    """``|value|`` to three significant digits; scientific once that needs too many decimals."""
-    # The digits are decided after rounding: 0.9999 shows as 1.00, not 1.000.
-    decimals = max(at_least, _decimals(float(f"{value:.{SIGNIFICANT_DIGITS - 1}e}")))
-    if decimals > MAX_DECIMALS:
-        return f"{abs(value):.{SIGNIFICANT_DIGITS - 1}e}"
-    return f"{round(abs(value), decimals):,.{decimals}f}"
-
-
-def _with_sign(text: str, value: float, signed: bool) -> str:
-    """Prefix the sign, unless the shown digits are all zero (no "−0.0%")."""
-    if not any(ch in "123456789" for ch in text.split("e")[0]):
-        return text
-    if value < 0:
-        return MINUS + text
-    return ("+" + text) if signed else text
 
 
 def thousands(value: int | None) -> str:
@@ -61,23 +36,23 @@ def thousands(value: int | None) -> str:
 
 def number(value: float | None, *, signed: bool = False) -> str:
     """A measurement to three significant digits, with separators: 1.23, 1,235, +0.0456."""
-    if _is_missing(value):
+    if is_missing(value):
         return MISSING
-    return _with_sign(_digits(value), value, signed)
+    return with_sign(digits(value), value, signed)
 
 
 def percent(value: float | None, *, signed: bool = False) -> str:
     """A share or a relative change as a percentage: 12.3%, +4.56%, −0.123%."""
-    if _is_missing(value):
+    if is_missing(value):
         return MISSING
-    return _with_sign(_digits(value * 100, at_least=1) + "%", value, signed)
+    return with_sign(digits(value * 100, at_least=1) + "%", value, signed)
 
 
 def points(value: float | None) -> str:
     """A difference of two rates, in percentage points: +1.2 pp."""
-    if _is_missing(value):
+    if is_missing(value):
         return MISSING
-    return _with_sign(_digits(value * 100, at_least=1) + " pp", value, True)
+    return with_sign(digits(value * 100, at_least=1) + " pp", value, True)
 
 
 def interval(bounds: list[float] | tuple[float, float] | None, fmt) -> str:
@@ -85,7 +60,7 @@ def interval(bounds: list[float] | tuple[float, float] | None, fmt) -> str:
 
     Empty when there is none: it is shown under its estimate, which already says "—".
     """
-    if not bounds or any(_is_missing(b) for b in bounds):
+    if not bounds or any(is_missing(b) for b in bounds):
         return ""
     low, high = bounds
     return f"[{fmt(low)}, {fmt(high)}]"
@@ -97,7 +72,7 @@ def p_value(value: float | None, *, significant: int | None = None) -> str:
     Above it, three decimals; or, given ``significant``, that many significant digits
     (0.029, 0.58, 0.0017), which is what a reader compares against α.
     """
-    if _is_missing(value):
+    if is_missing(value):
         return MISSING
     if value < 0.001:
         return "< 0.001"
@@ -108,39 +83,6 @@ def p_value(value: float | None, *, significant: int | None = None) -> str:
     if rounded >= 1.0:
         return f"{1.0:.{significant - 1}f}"
     return f"{rounded:.{decimals}f}"
-
-
-# Figures read together (a lift, its interval, a table column) share one number of decimals,
-# chosen from the narrowest interval among them: two significant digits of its width.
-WIDTH_DIGITS = 2
-MOST_DECIMALS = 4
-
-
-def fixed(value: float | None, decimals: int, *, signed: bool = False, suffix: str = "") -> str:
-    """``value`` with exactly ``decimals`` decimals and separators, then ``suffix``: +1.20 pp.
-
-    No sign on a value whose shown digits are all zero ("0.0%", not "+0.0%" or "−0.0%").
-    """
-    if _is_missing(value):
-        return MISSING
-    return _with_sign(f"{abs(value):,.{decimals}f}", value, signed) + suffix
-
-
-def interval_decimals(
-    intervals: Iterable[tuple[float | None, float | None]], factor: float = 1.0, at_least: int = 0
-) -> int:
-    """Decimals for figures shown with these intervals (in display units, ``factor`` × value):
-    enough for two significant digits of the narrowest width, so no figure claims more
-    precision than its interval has (no "−0.0241%" beside "[−9.1%, +8.2%]")."""
-    widths = [
-        abs(high - low) * factor
-        for low, high in intervals
-        if not _is_missing(low) and not _is_missing(high) and high != low
-    ]
-    if not widths:
-        return max(at_least, 1)
-    decimals = WIDTH_DIGITS - 1 - math.floor(math.log10(min(widths)))
-    return min(max(decimals, at_least), MOST_DECIMALS)
 
 
 def unit_suffix(unit: str) -> str:
@@ -154,22 +96,14 @@ def lift_column(
     intervals: Iterable[tuple[float | None, float | None]],
     unit: str = "",
 ) -> Callable[[float | None], str]:
-    """One format for a column of lifts and their intervals: relative lifts in %, rate
-    differences in percentage points, other differences in the metric's unit; every figure
-    with the decimals the narrowest interval of the column supports."""
-    if scale is Scale.RELATIVE:
-        factor, suffix, at_least = 100.0, "%", 1
-    elif metric_type == MetricType.CONVERSION:
-        factor, suffix, at_least = 100.0, " pp", 1
-    else:
-        factor, suffix, at_least = 1.0, unit_suffix(unit), 0
-    decimals = interval_decimals(intervals, factor, at_least)
-
-    def shown(value: float | None) -> str:
-        scaled = None if value is None else value * factor
-        return fixed(scaled, decimals, signed=True, suffix=suffix)
-
-    return shown
+    """One format for a column of lifts and their intervals (``numerals.lift_column``), in
+    the metric's unit where it is a difference of means."""
+    return numerals.lift_column(
+        intervals,
+        relative=scale is Scale.RELATIVE,
+        rate=metric_type == MetricType.CONVERSION,
+        suffix=unit_suffix(unit),
+    )
 
 
 def value_column(
@@ -179,8 +113,8 @@ def value_column(
     the same decimals for every row, the metric's unit after a mean (1,195 ms, 12.30 USD)."""
     rate = metric_type == MetricType.CONVERSION
     factor = 100.0 if rate else 1.0
-    finite = [abs(v) * factor for v in values if not _is_missing(v)]
-    decimals = min(_decimals(max(finite)) if finite and max(finite) else 1, MAX_DECIMALS)
+    finite = [abs(v) * factor for v in values if not is_missing(v)]
+    decimals = min(decimals_of(max(finite)) if finite and max(finite) else 1, MAX_DECIMALS)
     if rate:
         decimals = max(decimals, 1)
     suffix = "%" if rate else unit_suffix(unit)
@@ -189,14 +123,6 @@ def value_column(
         return fixed(None if value is None else value * factor, decimals, suffix=suffix)
 
     return shown
-
-
-def window(hours: int) -> str:
-    """An attribution window as people say it: whole days in days ("7 days"), else hours."""
-    if hours % 24 == 0:
-        days = hours // 24
-        return f"{days} day{'s' if days != 1 else ''}"
-    return f"{hours} h"
 
 
 def p_statement(value: float | None) -> str:
@@ -223,7 +149,7 @@ ALWAYS_VALID = "always-valid (sequential) intervals"
 
 def level(value: float | None) -> str:
     """A confidence (or credible) level or a threshold, as people write it: 95 %, 97.5 %."""
-    if _is_missing(value):
+    if is_missing(value):
         return MISSING
     return f"{round(value * 100, 2):g} %"
 
@@ -353,7 +279,7 @@ def _power_note(power: MetricPower) -> str:
 
 
 def _narrower(value: float | None) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return f"{MISSING} narrower"
     if value < 0:  # type: ignore[operator]
         return f"{percent(-value)} wider"  # type: ignore[operator]

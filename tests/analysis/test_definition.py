@@ -294,7 +294,7 @@ def test_metric_type_follows_aggregation() -> None:
         (
             "count",
             base(filters=[{"property": "plan", "op": "eq", "value": "pro"}], window={"hours": 72}),
-            "count of `purchase` where plan = pro, within 72 h of exposure",
+            "count of `purchase` where plan = pro, within 3 days of exposure",
         ),
         ("occurrence", base(), "identities with at least one `purchase`"),
         ("sum", base(value="amount"), "sum of `amount` of `purchase`"),
@@ -655,7 +655,7 @@ def test_check_metric_refuses_an_unknown_aggregation() -> None:
         (
             "quantile",
             v2(value="amount", quantile={"q": 0.5, "level": "identity"}, window={"hours": 24}),
-            "p50 per identity of the total `amount` of `purchase`, within 24 h of exposure",
+            "p50 per identity of the total `amount` of `purchase`, within 1 day of exposure",
         ),
         ("ratio", ratio(), "sum of `amount` of `order` per count of `order`"),
         (
@@ -675,7 +675,7 @@ def test_check_metric_refuses_an_unknown_aggregation() -> None:
         (
             "count",
             v2(cap={"type": "absolute", "value": 20}, window={"hours": 72}),
-            "count of `purchase`, capped at 20 per identity, within 72 h of exposure",
+            "count of `purchase`, capped at 20 per identity, within 3 days of exposure",
         ),
         (
             "ratio",

@@ -29,6 +29,7 @@ from liftlab.analysis.filters import (
     describe_filter,
     error,
 )
+from liftlab.numerals import window
 
 DEFINITION_VERSION = 2
 """The version new definitions are written in; version 1 still reads."""
@@ -432,7 +433,7 @@ def _ordinal(number: float) -> str:
 
 
 def describe(definition: MetricDefinition, aggregation: Aggregation | str) -> str:
-    """A readable sentence, e.g. "count of `purchase` where plan = pro, within 72 h of
+    """A readable sentence, e.g. "count of `purchase` where plan = pro, within 3 days of
     exposure", "sum of `amount` of `purchase` per count of `purchase`" or "p90 of `latency_ms`
     of `request`"."""
     aggregation = Aggregation(aggregation)
@@ -448,5 +449,5 @@ def describe(definition: MetricDefinition, aggregation: Aggregation | str) -> st
     if definition.cap is not None:
         text += f", {_describe_cap(definition.cap)}"
     if definition.window is not None:
-        text += f", within {definition.window.hours} h of exposure"
+        text += f", within {window(definition.window.hours)} of exposure"
     return text

@@ -15,6 +15,7 @@ from functools import partial
 
 import numpy as np
 
+from liftlab import numerals
 from liftlab.analysis import arms, slices
 from liftlab.analysis import contract as c
 from liftlab.analysis.definition import Aggregation, MetricType
@@ -514,7 +515,7 @@ def _decision(
     variant: str, metrics: Sequence[c.MetricResult], srm: c.Srm, is_final: bool
 ) -> c.TreatmentDecision:
     judged = [
-        Judged(name=m.name, role=m.role, verdict=x.verdict, summary=describe(x))
+        Judged(name=m.name, role=m.role, verdict=x.verdict, summary=describe(x, m.metric_type))
         for m in metrics
         for x in m.comparisons
         if x.variant == variant
@@ -528,27 +529,24 @@ def _decision(
     return c.TreatmentDecision(variant=variant, decision=decision, reasons=reasons)
 
 
-def describe(x: c.Comparison) -> str:
-    """A comparison in a few words: its lift on the judged scale, interval and evidence."""
+def describe(x: c.Comparison, metric_type: MetricType) -> str:
+    """A comparison in a few words: its lift on the judged scale, interval and evidence, the
+    numbers written as the pages write them (one number of decimals, from the interval)."""
     estimate = x.judged
     if estimate is None or estimate.estimate is None:
         return x.reason
-    fmt = _percent if x.scale is Scale.RELATIVE else _plain
     interval = x.ci_adjusted or estimate.ci
+    fmt = numerals.lift_column(
+        [(interval.low, interval.high)],
+        relative=x.scale is Scale.RELATIVE,
+        rate=metric_type is MetricType.CONVERSION,
+    )
     text = f"{fmt(estimate.estimate)} [{fmt(interval.low)}, {fmt(interval.high)}]"
     if x.chance_to_win is not None:
         return f"{text}, chance to win {x.chance_to_win:.1%}"
     if x.p_value_adjusted is not None:
         return f"{text}, adjusted {_p(x.p_value_adjusted)}"
     return text
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.2%}"
-
-
-def _plain(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.4g}"
 
 
 def _p(value: float | None) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from liftlab import formatting
+from liftlab import formatting, numerals
 
 WIDTH = 640
 LEFT, RIGHT, TOP = 96, 16, 12
@@ -80,7 +80,7 @@ class LiftAxis:
     def for_values(self, intervals: Iterable[tuple[float | None, float | None]]) -> LiftAxis:
         """This axis printing figures with the decimals these intervals support."""
         at_least = 1 if self.percent or self.factor != 1.0 else 0
-        decimals = formatting.interval_decimals(intervals, self._display_factor, at_least)
+        decimals = numerals.interval_decimals(intervals, self._display_factor, at_least)
         return replace(self, decimals=decimals)
 
     def tick_decimals(self, step: float) -> int:

@@ -327,11 +327,7 @@ def library_facts(metric_ids: list[int]) -> dict[int, LibraryFacts]:
 
 def sentence(metric: Metric) -> str:
     """The definition in words, its window in days when it is whole days ("within 7 days")."""
-    definition = parse_definition(metric.definition)
-    if definition.window is None:
-        return describe(definition, metric.aggregation)
-    text = describe(definition.model_copy(update={"window": None}), metric.aggregation)
-    return f"{text}, within {formatting.window(definition.window.hours)} of exposure"
+    return describe(parse_definition(metric.definition), metric.aggregation)
 
 
 Format = Callable[[float | None], str]
