@@ -28,7 +28,12 @@ from liftlab.ingest import (
     ingest_slices,
 )
 from liftlab.ingest.memory import collector_paused
-from liftlab.ingestion_keys.auth import AUTHENTICATION, HasIngestionCredential
+from liftlab.ingest.validation import Rules
+from liftlab.ingestion_keys.auth import (
+    AUTHENTICATION,
+    HasIngestionCredential,
+    IngestionCredential,
+)
 
 _TEXT = {"type": "string"}
 EVENT_SCHEMA = {
@@ -114,7 +119,7 @@ class EventsView(MethodsFirst, APIView):
                 limits,
                 typed=True,
             )
-            rules = ingestion_rules(self.environment)
+            rules = request_rules(request.auth)
             # Slices are validated as they are parsed; a failing store is a 503
             # (liftlab.api.exceptions): nothing stored, retry the batch.
             return ingest_slices(slices, self.environment.key, open_store(), rules=rules)
@@ -122,6 +127,14 @@ class EventsView(MethodsFirst, APIView):
             raise exceptions.ParseError(str(exc)) from exc
         except BodyTooLargeError as exc:
             raise PayloadTooLarge(str(exc)) from exc
+
+
+def request_rules(credential: IngestionCredential) -> Rules:
+    """The environment's rules, from the exposure events read with its ingestion key when they
+    were (``liftlab.ingestion_keys.auth``: the same request, the same query), else read now."""
+    if credential.exposure_events is None:
+        return ingestion_rules(credential.environment)
+    return Rules.for_exposures(credential.exposure_events, Limits.from_env())
 
 
 def read_body(request, limits: Limits) -> bytes:
