@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import requests
 from tests.serving.conftest import Served
+from tests.sources.cutting_proxy import CuttingProxy
 
 VARIANTS = ("control", "treatment")
 
@@ -118,3 +120,23 @@ def expected(users: list[User]) -> dict[str, dict[str, float]]:
         row["purchases"] += len(user.purchases)
         row["revenue"] += sum(user.purchases)
     return table
+
+
+# How a test sends users' exposures and purchases for an experiment to a base URL through an
+# SDK, collecting the errors the SDK reports.
+SendThrough = Callable[[Running, list[User], str, list], None]
+
+
+def counts_exactly(
+    send_through: SendThrough, served: Served, proxy: CuttingProxy | None = None
+) -> None:
+    """What an SDK sends for 60 users of a fresh running experiment is counted exactly, with
+    no error reported: straight to the server, or through ``proxy``, which cuts answers, so
+    the SDK sends batches again (which must not double count)."""
+    running, users, errors = running_experiment(served), workload(60), []
+    cut_before = proxy.cut if proxy else 0
+    send_through(running, users, proxy.base if proxy else served.base, errors)
+    assert errors == []
+    if proxy:
+        assert proxy.cut > cut_before  # answers were lost, so batches were sent again
+    assert counted(running) == expected(users)

@@ -9,7 +9,15 @@ import pytest
 import requests
 from segment.analytics import Client
 from segment.analytics.request import APIError
-from tests.sources.experiments import Running, User, counted, expected, running_experiment, workload
+from tests.sources.experiments import (
+    Running,
+    User,
+    counted,
+    counts_exactly,
+    expected,
+    running_experiment,
+    workload,
+)
 
 from liftlab.vocabulary import EXPOSURE_EVENT
 
@@ -50,20 +58,16 @@ def sdk(secret: str, host: str, errors: list) -> Client:
     )
 
 
+def through(running: Running, users: list[User], base: str, errors: list) -> None:
+    send(sdk(running.secret, base, errors), running, users)
+
+
 def test_what_the_sdk_sends_is_counted_exactly(server):
-    running, users, errors = running_experiment(server), workload(60), []
-    send(sdk(running.secret, server.base, errors), running, users)
-    assert errors == []
-    assert counted(running) == expected(users)
+    counts_exactly(through, server)
 
 
 def test_retries_after_lost_answers_never_double_count(server, proxy):
-    running, users, errors = running_experiment(server), workload(60), []
-    cut_before = proxy.cut
-    send(sdk(running.secret, proxy.base, errors), running, users)
-    assert errors == []
-    assert proxy.cut > cut_before  # answers were lost, so batches were sent again
-    assert counted(running) == expected(users)
+    counts_exactly(through, server, proxy)
 
 
 @pytest.mark.parametrize("revoked", [False, True])

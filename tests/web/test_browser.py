@@ -221,9 +221,8 @@ def test_experiment_page_shows_real_results_changes_analysis_and_completes(live_
     assert shop.analysis["engine"] == "bayesian" and shop.analysis_changed_at is not None
 
 
-def test_a_harmed_guardrail_and_an_old_snapshot_render_in_chromium(live_server, transactional_db):
-    """Stored documents (three variants with a guardrail loss; a version-1 snapshot) as a
-    person sees them: the badges name their variant, the old snapshot says it has no decision."""
+def shop_with_two_metrics(unit: str) -> tuple[Environment, dict[str, Metric]]:
+    """An environment administered by ada, with a checkout rate and a latency (in ``unit``)."""
     admin = make_user("ada", password=PASSWORD)
     environment = Environment.objects.create(name="Shop")
     Membership.objects.create(environment=environment, user=admin, role=Role.ADMIN)
@@ -241,27 +240,33 @@ def test_a_harmed_guardrail_and_an_old_snapshot_render_in_chromium(live_server, 
             metric_type="numeric",
             aggregation="sum",
             higher_is_better=False,
+            unit=unit,
             definition={"version": 1, "event": "page_load", "value": "ms", "filters": []},
         ),
     }
+    return environment, metrics
+
+
+def three_arms(environment: Environment, metrics: dict[str, Metric], days: bool = False):
+    """A running three-variant experiment with a stored document (a guardrail loss)."""
     three = {"control": 5000, "treatment": 5012, "treatment_b": 4990}
-    running = new_experiment(environment, metrics, name="Three carts", flag="three")
-    running.variants = [
-        {"key": k, "weight": w} for k, w in zip(three, (0.34, 0.33, 0.33), strict=True)
+    weights = [0.34, 0.33, 0.33]
+    arms = new_experiment(environment, metrics, name="Three carts", flag="three")
+    arms.variants = [{"key": k, "weight": w} for k, w in zip(three, weights, strict=True)]
+    arms.save()
+    parts = [
+        documents.checkout(metrics["checkout"].pk, three),
+        documents.latency(metrics["latency"].pk, three),
     ]
-    running.save()
-    cache_document(
-        running,
-        documents.build(
-            running.pk,
-            [
-                documents.checkout(metrics["checkout"].pk, three),
-                documents.latency(metrics["latency"].pk, three),
-            ],
-            n=three,
-            weights=[0.34, 0.33, 0.33],
-        ),
-    )
+    cache_document(arms, documents.build(arms.pk, parts, n=three, weights=weights, days=days))
+    return arms
+
+
+def test_a_harmed_guardrail_and_an_old_snapshot_render_in_chromium(live_server, transactional_db):
+    """Stored documents (three variants with a guardrail loss; a version-1 snapshot) as a
+    person sees them: the badges name their variant, the old snapshot says it has no decision."""
+    environment, metrics = shop_with_two_metrics(unit="")
+    running = three_arms(environment, metrics)
     old = new_experiment(environment, metrics, status="completed", name="Old cart", flag="old")
     freeze_document(
         old, documents.v1_document(old.pk, metrics["checkout"].pk, metrics["latency"].pk)
@@ -309,46 +314,8 @@ SERIOUS = ("serious", "critical")
 @pytest.fixture
 def decision_pages(live_server, transactional_db) -> dict[str, str]:
     """URLs of three stored result documents as a product team would meet them."""
-    admin = make_user("ada", password=PASSWORD)
-    environment = Environment.objects.create(name="Shop")
-    Membership.objects.create(environment=environment, user=admin, role=Role.ADMIN)
-    metrics = {
-        "checkout": Metric.objects.create(
-            environment=environment,
-            name="Checkout",
-            metric_type="conversion",
-            aggregation="occurrence",
-            definition={"version": 1, "event": "purchase", "value": None, "filters": []},
-        ),
-        "latency": Metric.objects.create(
-            environment=environment,
-            name="Latency",
-            metric_type="numeric",
-            aggregation="sum",
-            higher_is_better=False,
-            unit="ms",
-            definition={"version": 1, "event": "page_load", "value": "ms", "filters": []},
-        ),
-    }
-    three = {"control": 5000, "treatment": 5012, "treatment_b": 4990}
-    arms = new_experiment(environment, metrics, name="Three carts", flag="three")
-    arms.variants = [
-        {"key": k, "weight": w} for k, w in zip(three, (0.34, 0.33, 0.33), strict=True)
-    ]
-    arms.save()
-    cache_document(
-        arms,
-        documents.build(
-            arms.pk,
-            [
-                documents.checkout(metrics["checkout"].pk, three),
-                documents.latency(metrics["latency"].pk, three),
-            ],
-            n=three,
-            weights=[0.34, 0.33, 0.33],
-            days=True,
-        ),
-    )
+    environment, metrics = shop_with_two_metrics(unit="ms")
+    arms = three_arms(environment, metrics, days=True)
     skewed = new_experiment(environment, metrics, name="Skewed cart", flag="skewed")
     cache_document(skewed, documents.for_experiment(skewed, metrics, mismatch=True))
     done = new_experiment(
