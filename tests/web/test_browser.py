@@ -413,9 +413,23 @@ def load_time(page, url: str) -> dict:
     )
 
 
+def scrolling_sideways(page) -> list[str]:
+    """The boxes whose content is wider than they are (a sideways scroll bar): none is
+    needed on a desktop screen, where every column must be in sight."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('main *')]
+            .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)
+                         && e.scrollWidth > e.clientWidth + 1)
+            .map(e => `${e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')
+                        || e.className}: ${e.scrollWidth} > ${e.clientWidth}`)"""
+    )
+
+
 def check_screen(page, name: str, errors: list[str]) -> None:
     """The checks every page state passes at the current size; a screenshot of it."""
     assert overlapping_cards(page) == [], name
+    if page.viewport_size["width"] >= WIDTHS["desktop"][0]:
+        assert scrolling_sideways(page) == [], name
     assert serious_violations(page) == [], name
     assert errors == [], name
     screenshot(page, name)
