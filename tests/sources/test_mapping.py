@@ -131,3 +131,24 @@ def test_an_event_name_that_is_no_text_is_left_for_ingest_to_refuse():
     assert posthog.to_event({"event": ["$identify"], "distinct_id": "u"}, None, RECEIVED)[
         "event"
     ] == ["$identify"]
+
+
+def test_a_batch_context_is_every_message_s_under_its_own():
+    library = {"name": "analytics-go", "version": "3.3.0"}
+    body = {
+        "context": {"library": library, "traits": {"plan": "pro"}},
+        "batch": [
+            {"userId": "u1", "event": "a"},
+            {"userId": "u2", "event": "b", "context": {"library": {"name": "own", "version": "1"}}},
+            "not a message",
+        ],
+    }
+    messages, _ = segment.batch_messages(body, "batch")
+    first, second = (segment.to_event(m, None, RECEIVED) for m in messages[:2])
+    assert (first["sdk_language"], first["sdk_version"], first["traits"]) == (
+        "analytics-go",
+        "3.3.0",
+        {"plan": "pro"},
+    )
+    assert (second["sdk_language"], second["traits"]) == ("own", {"plan": "pro"})
+    assert messages[2] == "not a message"  # left for ingest to refuse, with its reason

@@ -33,7 +33,9 @@ def batch_messages(body: Any, path_type: str) -> tuple[list[Any], Any]:
     """The messages of a request body and its ``sentAt``: ``/v1/batch`` carries a list under
     ``batch``; the single-message endpoints carry one message whose type is the path's.
 
-    A body of another shape is a ShapeError naming what is wrong.
+    A batch's own ``context`` (the library, traits, …) is every message's, under what the
+    message says itself, as Segment's batch API applies it. A body of another shape is a
+    ShapeError naming what is wrong.
     """
     if not isinstance(body, dict):
         raise ShapeError('body must be a JSON object (a Segment message or {"batch": [...]})')
@@ -41,8 +43,17 @@ def batch_messages(body: Any, path_type: str) -> tuple[list[Any], Any]:
         messages = body.get("batch")
         if not isinstance(messages, list):
             raise ShapeError("batch: must be an array of messages")
+        shared = as_object(body.get("context"))
+        if shared:
+            messages = [_with_context(message, shared) for message in messages]
         return messages, body.get("sentAt")
     return [{**body, "type": path_type}], body.get("sentAt")
+
+
+def _with_context(message: Any, shared: dict[str, Any]) -> Any:
+    if not isinstance(message, dict):
+        return message
+    return {**message, "context": {**shared, **(as_object(message.get("context")) or {})}}
 
 
 def to_event(message: Any, sent_at: Any, received_at: datetime) -> dict[str, Any] | None:
