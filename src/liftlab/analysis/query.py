@@ -226,6 +226,9 @@ class ResultsQuery(_Common):
         self._columns: list[str] = []
         self.plans = [self._plan(i, m) for i, m in enumerate(spec.metrics)]
         self.percentile = any(is_percentile_capped(p.metric) for p in self.plans)
+        # A percentile cap or a quantile ranks every identity's numbers; without one, a slice
+        # needs only the sums of its identities' products, which may be summed in groups.
+        self.ranks = self.percentile or any(p.metric.quantile for p in self.plans)
 
     def _plan(self, index: int, metric: MetricSpec) -> Plan:
         return Plan(index, metric, tuple(self._source(part) for part in metric.parts))

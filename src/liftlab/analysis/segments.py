@@ -16,14 +16,25 @@ The query is the results query (``query.ResultsQuery``) with (dimension, segment
 2. ``top_segments`` ranks the values of each dimension by assigned identities (a scalar
    subquery over the exposures' rows, computed once); an identity's ``segments`` are its raw
    values, those outside the top as ``OTHER``.
-3. ``exposures`` and ``per_variant`` count and sum each identity once per dimension
-   (``ARRAY JOIN`` of its segments); the metric rows are read and grouped per identity once.
+3. ``exposures`` counts each identity once per dimension (``ARRAY JOIN`` of its segments);
+   the metric rows are read and grouped per identity once. Unless a metric ranks (a
+   percentile cap, a quantile), ``segment_sums`` sums the identities' products per
+   combination of segments and arm, and ``per_variant`` sums those few rows per dimension;
+   with one, ``per_variant`` sums each identity once per dimension.
 """
 
 from __future__ import annotations
 
 from liftlab.analysis.breakdowns import MISSING, OTHER, TOP_SEGMENTS, Breakdown, Source
-from liftlab.analysis.query import ASSIGNED, HASHED, IdentityKey, ResultsQuery
+from liftlab.analysis.query import (
+    ASSIGNED,
+    HASHED,
+    IdentityKey,
+    Plan,
+    ResultsQuery,
+    products,
+    select_list,
+)
 from liftlab.analysis.results import (
     ResultStats,
     Run,
@@ -121,12 +132,37 @@ class SegmentsQuery(ResultsQuery):
         bytes_ = f"arrayMap({byte}, {self._positions()}, arrayEnumerate(raw_segments))"
         return {"segments": f"arraySum({bytes_})"}
 
+    def expansions(self) -> list[str]:
+        """Unless a metric ranks, the identities' sums per combination of segments and arm
+        (``segment_sums``: a few hundred rows), so that each dimension's slices sum those
+        rows rather than every identity once per dimension."""
+        if self.ranks:
+            return []
+        columns = ["segments", "arm", "sum(collided) AS collided"]
+        products_of = super()._sums  # each identity's products, summed per group
+        columns += [column for plan in self.plans for column in products_of(plan)]
+        return [
+            f"""segment_sums AS (
+    SELECT
+    {select_list(columns)}
+    FROM per_identity
+    GROUP BY segments, arm
+)"""
+        ]
+
     def slices(self) -> str:
         dimensions = f"range(1, {self._dimensions + 1})"
         positions = (
             f"arrayMap(k -> bitAnd(bitShiftRight(segments, 8 * (k - 1)), 255), {dimensions})"
         )
-        return f"per_identity ARRAY JOIN {dimensions} AS dimension, {positions} AS position"
+        source = "per_identity" if self.ranks else "segment_sums"
+        return f"{source} ARRAY JOIN {dimensions} AS dimension, {positions} AS position"
+
+    def _sums(self, plan: Plan) -> list[str]:
+        """Over ``segment_sums``, the sums of its rows' sums; else the results query's."""
+        if self.ranks:
+            return super()._sums(plan)
+        return [f"sum({name}) AS {name}" for name, _ in products(plan.index, plan.metric)]
 
     def shown(self) -> list[str]:
         other = self.params.bind(OTHER, "String")

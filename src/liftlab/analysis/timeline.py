@@ -39,7 +39,6 @@ from liftlab.analysis.query import (
     PartSource,
     Plan,
     ResultsQuery,
-    is_percentile_capped,
     products,
     select_list,
 )
@@ -210,12 +209,6 @@ class TimelineQuery(ResultsQuery):
 
     def slices(self) -> str:
         return "per_day"
-
-    @property
-    def ranks(self) -> bool:
-        """Does a metric rank values per day (a percentile cap, a quantile)? Ranks need every
-        identity's numbers on each day; sums need only their sum over each day."""
-        return any(is_percentile_capped(p.metric) or p.metric.quantile for p in self.plans)
 
     def _daily_sum(self, plan: Plan, factors: tuple[str, ...]) -> str:
         """Per day, Σ over the arm's identities assigned that day of the product of
