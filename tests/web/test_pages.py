@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from tests.web.conftest import cache_document, client_for, freeze_document, new_experiment
@@ -397,14 +398,29 @@ def test_a_metric_unit_follows_its_means_and_differences_and_p_values_have_two_d
     assert row(html, metrics["latency"].pk, "control").startswith("control control 5,000 1,200 ms")
 
 
-def test_the_stylesheet_url_carries_a_hash_of_its_content(environment, viewer):
-    html = client_for(viewer).get(reverse("web:metrics", kwargs={"key": environment.key}))
-    href = re.search(r'<link rel="stylesheet" href="([^"]+)">', html.content.decode()).group(1)
-    path, digest = href.split("?v=")
+def test_the_stylesheet_is_served_gzipped_under_its_content_hash_and_cached_for_good(
+    environment, viewer
+):
+    client = client_for(viewer)
+    html = client.get(reverse("web:metrics", kwargs={"key": environment.key})).content.decode()
+    href = re.search(r'<link rel="stylesheet" href="([^"]+)">', html).group(1)
     content = Path(finders.find("web/liftlab.css")).read_bytes()
-    assert path == "/static/web/liftlab.css"
-    assert digest == hashlib.sha256(content).hexdigest()[:12]
-    assert "<script" not in html.content.decode()  # and the pages need no script at all
+    assert href == f"/assets/{hashlib.sha256(content).hexdigest()[:12]}/liftlab.css"
+    assert "<script" not in html  # and the pages need no script at all
+
+    packed = client.get(href, headers={"Accept-Encoding": "gzip, br"})
+    assert packed["Content-Encoding"] == "gzip" and packed["Content-Type"].startswith("text/css")
+    assert gzip.decompress(packed.content) == content
+    assert len(packed.content) * 3 < len(content)
+    assert packed["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Accept-Encoding" in packed["Vary"]
+    assert client.get(href).content == content  # a client that takes no gzip
+    assert Client().get(href).status_code == 200  # the sign-in page is styled too
+    # A page cached before an upgrade names an older hash: it is sent to the current file.
+    old = client.get("/assets/0123456789ab/liftlab.css")
+    assert (old.status_code, old["Location"]) == (302, href)
+    assert client.get(f"/assets/{href.split('/')[2]}/settings.py").status_code == 404
+    assert client.post(href).status_code == 405
 
 
 def test_the_experiment_page_is_gzipped_for_browsers_that_accept_it_the_list_is_not(

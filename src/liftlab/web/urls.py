@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
 from liftlab.accounts.models import ENVIRONMENT_KEY_PATTERN
-from liftlab.web import keys, power, views
+from liftlab.web import assets, keys, power, views
 
 app_name = "web"
 
@@ -21,6 +21,9 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="web:login"), name="logout"),
     path("", views.environment_list, name="environments"),
+    re_path(
+        r"^assets/(?P<digest>[0-9a-f]{1,64})/(?P<name>[a-z0-9.]+)$", assets.serve, name="asset"
+    ),
     re_path(ENVIRONMENT + "$", views.experiment_list, name="experiments"),
     re_path(ENVIRONMENT + "metrics/$", views.metric_library, name="metrics"),
     re_path(ENVIRONMENT + "power/$", power.calculator, name="power"),
