@@ -1,4 +1,4 @@
-"""``POST /api/v1/events/`` reads its key, environment and exposure events in one query.
+"""The ingestion endpoints read the key, environment and exposure events in one query.
 
 The query replaces two ORM queries per batch; nothing is cached, so each batch sees the
 database as it is: a revoked or rotated-away key, an environment with experimentation off,
@@ -7,12 +7,15 @@ an experiment created or deleted a moment before.
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from liftlab.accounts.models import Environment
 from liftlab.experiments.models import Experiment
@@ -119,3 +122,35 @@ def test_a_key_of_the_right_shape_but_wrong_secret_is_refused(environment):
     forged = secret[:-4] + ("AAAA" if not secret.endswith("AAAA") else "BBBB")
     assert authenticate_with_exposures(forged) is None
     assert send(forged, json.dumps(batch(1)).encode()).status_code == 401
+
+
+@pytest.mark.parametrize("vendor", ["segment", "posthog"])
+def test_segment_and_posthog_batches_cost_one_query_too(environment, vendor):
+    """Their keys are read by the same query, and the rules come with them."""
+    secret = SECRETS[environment.key]
+    experiment(environment, "saw_paywall")
+    if vendor == "segment":
+        path, headers = "/v1/batch", {"HTTP_AUTHORIZATION": basic(secret)}
+
+        def body(event: str) -> dict:
+            message = {"type": "track", "event": event, "userId": "u1"}
+            return {"batch": [{**message, "messageId": str(uuid.uuid4())}]}
+    else:
+        path, headers = "/batch/", {}
+
+        def body(event: str) -> dict:
+            message = {"event": event, "distinct_id": "u1", "uuid": str(uuid.uuid4())}
+            return {"api_key": secret, "batch": [message]}
+
+    def post(event: str):
+        return APIClient().post(path, body(event), format="json", **headers)
+
+    assert post("signup").json()["accepted"] == 1
+    with CaptureQueriesContext(connection) as queries:
+        response = post("saw_paywall")
+    assert NEEDS_A_FLAG in first_error(response)  # the experiment's rules were applied
+    assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+def basic(secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{secret}:".encode()).decode()

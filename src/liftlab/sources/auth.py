@@ -19,8 +19,12 @@ from rest_framework.authentication import BaseAuthentication
 
 from liftlab.accounts.models import ENVIRONMENT_KEY_PATTERN, Environment
 from liftlab.api.scoping import EXPERIMENTATION_DISABLED
-from liftlab.ingestion_keys.auth import INVALID_KEY, LEGACY_OFF, IngestionCredential
-from liftlab.ingestion_keys.services import authenticate
+from liftlab.ingestion_keys.auth import (
+    INVALID_KEY,
+    LEGACY_OFF,
+    IngestionCredential,
+    authenticate_with_exposures,
+)
 
 SEND_A_WRITE_KEY = (
     "Send an ingestion key (ll_ik_…) as the write key: HTTP Basic auth, the key as the "
@@ -32,13 +36,12 @@ SEND_AN_API_KEY = "Send an ingestion key (ll_ik_…) as api_key in the body."
 def credential_of(secret: object, missing: str) -> IngestionCredential:
     """The environment ``secret`` sends for, or a 401 saying why not (``missing`` when there
     is no key at all); a 403 if the environment does not experiment: the native endpoint's
-    answers for the same keys."""
+    answers for the same keys. An ingestion key comes with its environment's exposure
+    events, from the native endpoint's one query."""
     if not isinstance(secret, str) or not secret:
         raise exceptions.NotAuthenticated(missing)
-    key = authenticate(secret)
-    if key is not None:
-        credential = IngestionCredential(key.environment, key)
-    else:
+    credential = authenticate_with_exposures(secret)
+    if credential is None:
         environment = None
         if re.fullmatch(ENVIRONMENT_KEY_PATTERN, secret):
             environment = Environment.objects.filter(key=secret).first()

@@ -27,12 +27,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
-from liftlab.accounts.models import Environment
 from liftlab.api.parsers import PayloadTooLarge
 from liftlab.api.schema import ERROR_BODY
 from liftlab.api.scoping import MethodsFirst
-from liftlab.events.services import ingestion_rules
-from liftlab.events.views import read_body
+from liftlab.events.views import read_body, request_rules
 from liftlab.eventstore import open_store
 from liftlab.experiments.models import Experiment, ExperimentStatus
 from liftlab.ingest import BodyTooLargeError, IngestResult, Limits, MalformedBodyError, ingest
@@ -75,7 +73,11 @@ def read_document(request: Request, limits: Limits) -> Any:
 
 
 def store_messages(
-    messages: list[Any], sent_at: Any, to_event: Mapper, environment: Environment, limits: Limits
+    messages: list[Any],
+    sent_at: Any,
+    to_event: Mapper,
+    credential: IngestionCredential,
+    limits: Limits,
 ) -> dict[str, Any]:
     """Map and store a request's messages; rejections are indexed by message, as sent.
 
@@ -97,7 +99,10 @@ def store_messages(
         with collector_paused():
             try:
                 result = ingest(
-                    events, environment.key, open_store(), rules=ingestion_rules(environment)
+                    events,
+                    credential.environment.key,
+                    open_store(),
+                    rules=request_rules(credential),
                 )
             except MalformedBodyError as exc:  # more months than one request may span
                 raise exceptions.ParseError(str(exc)) from exc
@@ -133,7 +138,7 @@ class SegmentView(MethodsFirst, APIView):
             messages, sent_at = segment.batch_messages(document, kind)
         except ShapeError as exc:
             raise exceptions.ParseError(str(exc)) from exc
-        answer = store_messages(messages, sent_at, segment.to_event, credential.environment, limits)
+        answer = store_messages(messages, sent_at, segment.to_event, credential, limits)
         return Response({"success": True, **answer}, status=status.HTTP_200_OK)
 
 
@@ -155,7 +160,7 @@ class PostHogView(MethodsFirst, APIView):
             events, sent_at = posthog.batch_events(document)
         except ShapeError as exc:
             raise exceptions.ParseError(str(exc)) from exc
-        answer = store_messages(events, sent_at, posthog.to_event, credential.environment, limits)
+        answer = store_messages(events, sent_at, posthog.to_event, credential, limits)
         return Response({"status": 1, **answer}, status=status.HTTP_200_OK)
 
 
