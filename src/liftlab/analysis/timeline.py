@@ -213,15 +213,28 @@ class TimelineQuery(ResultsQuery):
     def _daily_sum(self, plan: Plan, factors: tuple[str, ...]) -> str:
         """Per day, Σ over the arm's identities assigned that day of the product of
         ``factors``: ``sumForEach`` of each identity's array of products, 0 on the days it is
-        not assigned (no row per identity and day, unlike ``per_day``)."""
-        arrays = [plan.number(f) for f in factors if not NUMBERS[f][1]]
-        lambda_names = [f"v{k}" for k in range(len(arrays))]
-        names = iter(lambda_names)
-        product = " * ".join(plan.number(f) if NUMBERS[f][1] else next(names) for f in factors)
-        parameters = ", ".join(["d", *lambda_names])
-        inputs = ", ".join([f"range({self.days})", *(f"days_{a}" for a in arrays)])
-        masked = f"if(d >= first_day AND d < until_day, {product}, 0)"
-        return f"sumForEach(arrayMap(({parameters}) -> {masked}, {inputs}))"
+        not assigned (no row per identity and day, unlike ``per_day``).
+
+        The days outside [first_day, until_day) are cut out and filled with zeros by array
+        slices (no lambda per day and product): a lambda evaluating the mask at each of the
+        days of each product cost about a quarter of the query.
+        """
+        arrays = [f"days_{plan.number(f)}" for f in factors if not NUMBERS[f][1]]
+        scalars = [plan.number(f) for f in factors if NUMBERS[f][1]]
+        names = [f"v{k}" for k in range(len(arrays))]
+        if not arrays:
+            per_day = f"arrayWithConstant({self.days}, {' * '.join(scalars)})"
+        elif len(arrays) == 1 and not scalars:
+            per_day = arrays[0]
+        else:
+            product = " * ".join([*scalars, *names])
+            per_day = f"arrayMap(({', '.join(names)}) -> {product}, {', '.join(arrays)})"
+        assigned = (
+            "arrayConcat(arrayWithConstant(toUInt32(first_day), 0), "
+            f"arraySlice({per_day}, first_day + 1, until_day - first_day), "
+            f"arrayWithConstant(toUInt32({self.days} - until_day), 0))"
+        )
+        return f"sumForEach({assigned})"
 
     def arm_days(self) -> str:
         columns = ["arm", "sum(collided) AS collisions"]
