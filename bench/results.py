@@ -284,10 +284,13 @@ def cpu_seconds() -> float:
 def best(repeat: int, runs: dict[str, Callable[[], object]]) -> dict[str, tuple[float, float]]:
     """Best wall and best CPU time (chDB runs in this process) of each run over ``repeat``
     rounds. Rounds run every contender once, so a slow spell of the shared machine hits them
-    all alike instead of one."""
+    all alike instead of one, and every other round runs them in reverse order: a contender
+    run right after the heaviest ones (the ten per-metric queries read 60 M rows) was up to
+    a third slower than the same query run first, so a fixed order skewed the ratios."""
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
-    for _ in range(repeat):
-        for name, run in runs.items():
+    for round_ in range(repeat):
+        contenders = list(runs.items())
+        for name, run in reversed(contenders) if round_ % 2 else contenders:
             wall, cpu = time.perf_counter(), cpu_seconds()
             run()
             times[name].append((time.perf_counter() - wall, cpu_seconds() - cpu))
