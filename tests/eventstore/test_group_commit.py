@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from liftlab.eventstore import EventColumns, EventStoreError, InsertOutcome
 from liftlab.eventstore.group import GroupCommit
@@ -42,17 +43,22 @@ def wait_for(condition) -> None:
         time.sleep(0.005)
 
 
+def outcome_of(
+    groups: GroupCommit, key: frozenset, columns: EventColumns
+) -> InsertOutcome | EventStoreError:
+    """What a caller of ``groups`` gets: its outcome, or the error it is raised."""
+    try:
+        return groups.insert(key, columns)
+    except EventStoreError as exc:
+        return exc
+
+
 def run_grouped(store, env_key: str, first: EventColumns, rest: list[EventColumns]):
     """``first`` alone, then ``rest`` queued behind it: the outcomes (or errors) of each."""
     held = Held(store)
     groups = GroupCommit(held)
     key = frozenset({env_key})
-
-    def insert(columns: EventColumns) -> InsertOutcome | EventStoreError:
-        try:
-            return groups.insert(key, columns)
-        except EventStoreError as exc:
-            return exc
+    insert = partial(outcome_of, groups, key)
 
     with ThreadPoolExecutor(len(rest) + 1) as pool:
         leading = pool.submit(insert, first)
@@ -117,12 +123,7 @@ def test_a_store_that_fails_gives_every_caller_of_the_group_its_own_error(env_ke
 
     groups = GroupCommit(failing)
     key = frozenset({env_key})
-
-    def insert(columns: EventColumns) -> InsertOutcome | EventStoreError:
-        try:
-            return groups.insert(key, columns)
-        except EventStoreError as exc:
-            return exc
+    insert = partial(outcome_of, groups, key)
 
     with ThreadPoolExecutor(4) as pool:
         leading = pool.submit(insert, columns_of(events(env_key, 3)))
