@@ -90,9 +90,9 @@ def _key_query() -> str:
 
 def authenticate_with_exposures(presented: str) -> IngestionCredential | None:
     """The credential of the active key ``presented`` is, with its environment and exposure
-    events, from one query; None when it is not an active key. The same checks as
-    ``liftlab.ingestion_keys.services.authenticate``: the key's shape before the database, its
-    hash compared in constant time, its use recorded."""
+    events, from one query; None when it is not an active key. The key's shape is checked
+    before the database, its hash compared in constant time, and its use recorded
+    (``liftlab.ingestion_keys.services.record_use``)."""
     prefix = tokens.prefix_of(presented)
     if prefix is None:
         return None
@@ -156,6 +156,26 @@ class IngestionKeyAuthentication(BaseAuthentication):
         return f'{BEARER} realm="liftlab ingestion"'
 
 
+def legacy_credential(presented: str, unknown: str) -> IngestionCredential:
+    """The environment whose own key ``presented`` is, if it still accepts it; a 401 saying
+    ``unknown`` when no environment has that key, or that legacy ingestion is off."""
+    environment = None
+    if re.fullmatch(ENVIRONMENT_KEY_PATTERN, presented):
+        environment = Environment.objects.filter(key=presented).first()
+    if environment is None:
+        raise exceptions.AuthenticationFailed(unknown)
+    if not environment.legacy_environment_key_ingestion:
+        raise exceptions.AuthenticationFailed(LEGACY_OFF)
+    return IngestionCredential(environment)
+
+
+def experimenting(credential: IngestionCredential) -> IngestionCredential:
+    """The credential, or a 403 if its environment has experimentation switched off."""
+    if not credential.environment.experimentation_enabled:
+        raise exceptions.PermissionDenied(EXPERIMENTATION_DISABLED)
+    return credential
+
+
 class LegacyEnvironmentKeyAuthentication(BaseAuthentication):
     """``X-Environment-Key``, for environments whose legacy setting is still on."""
 
@@ -163,14 +183,9 @@ class LegacyEnvironmentKeyAuthentication(BaseAuthentication):
         presented = request.headers.get(LEGACY_HEADER)
         if not presented:
             return None
-        environment = None
-        if re.fullmatch(ENVIRONMENT_KEY_PATTERN, presented):
-            environment = Environment.objects.filter(key=presented).first()
-        if environment is None:
-            raise exceptions.AuthenticationFailed(f"Unknown environment key. {SEND_A_KEY}")
-        if not environment.legacy_environment_key_ingestion:
-            raise exceptions.AuthenticationFailed(LEGACY_OFF)
-        return AnonymousUser(), IngestionCredential(environment)
+        return AnonymousUser(), legacy_credential(
+            presented, f"Unknown environment key. {SEND_A_KEY}"
+        )
 
 
 AUTHENTICATION = [IngestionKeyAuthentication, LegacyEnvironmentKeyAuthentication]
@@ -182,8 +197,7 @@ class HasIngestionCredential(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         if not isinstance(request.auth, IngestionCredential):
             raise exceptions.NotAuthenticated(SEND_A_KEY)
-        if not request.auth.environment.experimentation_enabled:
-            raise exceptions.PermissionDenied(EXPERIMENTATION_DISABLED)
+        experimenting(request.auth)
         return True
 
 

@@ -1,4 +1,4 @@
-"""Creating, rotating and revoking ingestion keys (each audited), and checking one on ingestion.
+"""Creating, rotating and revoking ingestion keys (each audited), and recording their use.
 
 The API, the pages and ``liftlab keys`` all go through these functions, so the rules (a valid
 name, admins only, an audit entry without the secret) are the same everywhere. Callers check
@@ -141,26 +141,6 @@ def set_legacy_ingestion(environment: Environment, enabled: bool, actor) -> bool
             after=dict(EnvironmentSerializer(environment).data),
         )
     return True
-
-
-def authenticate(presented: str) -> IngestionKey | None:
-    """The active key ``presented`` is (with its environment), or None.
-
-    No cache: every batch reads the key's row (one indexed query, which also fetches the
-    environment), so a revoked or rotated-away key is refused from its very next request.
-    """
-    prefix = tokens.prefix_of(presented)
-    if prefix is None:
-        return None
-    key = (
-        IngestionKey.objects.select_related("environment")
-        .filter(prefix=prefix, revoked_at__isnull=True)
-        .first()
-    )
-    if key is None or not tokens.matches(presented, key.secret_hash):
-        return None
-    record_use(key)
-    return key
 
 
 # prefix → monotonic time this process last wrote the key's last_used_at (the prefix, not the

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
-from liftlab.accounts.models import ENVIRONMENT_KEY_PATTERN, Environment
-from liftlab.api.scoping import EXPERIMENTATION_DISABLED
 from liftlab.ingestion_keys.auth import (
     INVALID_KEY,
-    LEGACY_OFF,
     IngestionCredential,
     authenticate_with_exposures,
+    experimenting,
+    legacy_credential,
 )
 
 SEND_A_WRITE_KEY = (
@@ -40,19 +38,8 @@ def credential_of(secret: object, missing: str) -> IngestionCredential:
     events, from the native endpoint's one query."""
     if not isinstance(secret, str) or not secret:
         raise exceptions.NotAuthenticated(missing)
-    credential = authenticate_with_exposures(secret)
-    if credential is None:
-        environment = None
-        if re.fullmatch(ENVIRONMENT_KEY_PATTERN, secret):
-            environment = Environment.objects.filter(key=secret).first()
-        if environment is None:
-            raise exceptions.AuthenticationFailed(INVALID_KEY)
-        if not environment.legacy_environment_key_ingestion:
-            raise exceptions.AuthenticationFailed(LEGACY_OFF)
-        credential = IngestionCredential(environment)
-    if not credential.environment.experimentation_enabled:
-        raise exceptions.PermissionDenied(EXPERIMENTATION_DISABLED)
-    return credential
+    credential = authenticate_with_exposures(secret) or legacy_credential(secret, INVALID_KEY)
+    return experimenting(credential)
 
 
 def basic_username(authorization: str) -> str | None:
