@@ -93,6 +93,16 @@ def in_batches(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+def run_threads(threads: list[threading.Thread]) -> float:
+    """Start the clients together and wait for all: the seconds they took."""
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds else float("inf")
 
@@ -203,15 +213,9 @@ def grouping(events: list[dict], size: int, clients: int) -> tuple[int, int, flo
             assert answer.status_code == 202, answer.content
         connections.close_all()
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
     groups._commit = counted
     try:
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        elapsed = run_threads([threading.Thread(target=client) for _ in range(clients)])
     finally:
         groups._commit = commit
     return -(-len(events) // size), len(inserts), rate(len(events), elapsed)
@@ -418,12 +422,7 @@ def http_rate(
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     with cpu.measuring(len(requests_)):
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        elapsed = run_threads(threads)
     assert not failures, failures[:3]
     assert sum(accepted) == len(events), f"{sum(accepted)} of {len(events)} accepted"
     return rate(len(events), elapsed)

@@ -626,8 +626,7 @@ def scorecard(doc: ResultDocument) -> Scorecard:
     margins = [x for _, c in pairs if (x := _relative_margin(c)) is not None]
     limits = charts.shared_limits(list(points.values()), margins)
     interval_header = formatting.interval_name(doc.interval_level, bayesian=bayesian)
-    relative = [c.on(Scale.RELATIVE) for _, c in pairs]
-    intervals = [(e.ci.low, e.ci.high) for e in relative if e is not None]
+    intervals = [(e.ci.low, e.ci.high) for _, c in pairs if (e := c.on(Scale.RELATIVE)) is not None]
     fmt = formatting.lift_column(MetricType.NUMERIC, Scale.RELATIVE, intervals)
     axis = charts.RELATIVE_AXIS.for_values(intervals)
     groups = []
