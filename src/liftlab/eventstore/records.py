@@ -73,8 +73,9 @@ def repeated_time(moment: datetime, count: int) -> pa.TimestampArray:
 class EventColumns(NamedTuple):
     """Events column by column, in ``COLUMNS`` order: the fast way into ``store.insert``.
 
-    Text columns are lists of str; ``timestamp`` and ``collected_at`` are Arrow
-    ``timestamp[ms, UTC]`` arrays; ``event_id`` holds each id's 16 bytes (``UUID.bytes``).
+    Text columns are lists of str (or Arrow string arrays, which the store makes of them
+    before an INSERT); ``timestamp`` and ``collected_at`` are Arrow ``timestamp[ms, UTC]``
+    arrays; ``event_id`` holds each id's 16 bytes (``UUID.bytes``).
     """
 
     environment_key: Sequence[str]
@@ -113,9 +114,9 @@ class EventColumns(NamedTuple):
         if len(parts) == 1:
             return parts[0]
         columns = []
-        for position, name in enumerate(COLUMNS):
+        for position in range(len(COLUMNS)):
             pieces = [part[position] for part in parts]
-            if name in ("timestamp", "collected_at"):
+            if isinstance(pieces[0], pa.Array):
                 columns.append(pa.concat_arrays(pieces))
             else:
                 joined: list = []

@@ -133,6 +133,7 @@ class ClickHouseEventStore:
         if sum(map(len, columns.event_id)) != 16 * columns.size:
             raise ValueError("every event_id must be 16 bytes")  # before it can join a group
         self._ready()
+        columns = arrow_batch.with_arrow_texts(columns)
         return self._groups.insert(frozenset(columns.environment_key), columns)
 
     def _insert_group(self, columns: EventColumns) -> Sequence[int]:
