@@ -31,7 +31,9 @@ each HTTP load's server and client CPU per request (from /proc); and, in-process
 Django's test client against the real store (only timed, never replaced), one native
 100-event request's CPU outside and inside the store — the Python that holds the GIL,
 which bounds 100-event requests however INSERTs are shared — and how 8 threads of such
-requests share INSERTs (the group commit's INSERTs counted).
+requests share INSERTs (the group commit's INSERTs counted). And the bound the INSERTs alone
+set on 100-event requests: 8 clients can put at most 800 events in one INSERT, so raw's
+rate with INSERTs of 800 is the most they could reach with no HTTP or Python at all.
 """
 
 from __future__ import annotations
@@ -504,9 +506,19 @@ def main() -> None:
         )
 
     print_cpu(cpu, raw_cpu, args.events, os.cpu_count() or 1)
+    raw = statistics.median(r["raw"] for r in rates)
+    if any(LOADS[name][1] == 100 for name in loads):
+        group = 100 * args.clients
+        bound, _ = raw_insert_rate(with_new_ids(events[:40_000]), group, "bench-group-bound")
+        print(
+            f"{args.clients} clients of 100 events put at most {group:,} events in one INSERT "
+            f"(each is answered once its INSERT returns, and one environment's INSERTs run one "
+            f"at a time): INSERTs of {group:,} events, one after another, with nothing else "
+            f"running: {bound:,.0f} events/s ({bound / raw:.0%} of raw), before any HTTP, "
+            "decoding or validation"
+        )
     if "native-100" in loads:
         outside, inside, wall = request_python(with_new_ids(events[:20_000]), 100)
-        raw = statistics.median(r["raw"] for r in rates)
         bound = 100 / outside
         print(
             f"One native 100-event request, in-process: {1000 * outside:.1f} ms of CPU outside "
