@@ -29,8 +29,8 @@ Where the time goes, printed around the table: the CPU of decoding and validatin
 and 100 events as dicts and typed (msgspec); for the last round, raw's CPU per event and
 each HTTP load's server and client CPU per request (from /proc); and, in-process through
 Django's test client against the real store (only timed, never replaced), one native
-100-event request's CPU outside and inside the store — the Python that holds the GIL,
-which bounds 100-event requests however INSERTs are shared — and how 8 threads of such
+100-event and one 5,000-event request's CPU outside and inside the store — the Python that
+holds the GIL, which bounds the requests however INSERTs are shared — and how 8 threads of such
 requests share INSERTs (the group commit's INSERTs counted). And the bound the INSERTs alone
 set on 100-event requests: 8 clients can put at most 800 events in one INSERT, so raw's
 rate with INSERTs of 800 is the most they could reach with no HTTP or Python at all.
@@ -517,15 +517,17 @@ def main() -> None:
             f"running: {bound:,.0f} events/s ({bound / raw:.0%} of raw), before any HTTP, "
             "decoding or validation"
         )
-    if "native-100" in loads:
-        outside, inside, wall = request_python(with_new_ids(events[:20_000]), 100)
-        bound = 100 / outside
+    native = {"native-100": 100, "native-5000": args.batch}
+    for size in [size for name, size in native.items() if name in loads]:
+        outside, inside, wall = request_python(with_new_ids(events[: 200 * size]), size)
+        bound = size / outside
         print(
-            f"One native 100-event request, in-process: {1000 * outside:.1f} ms of CPU outside "
-            f"the store (holding the GIL), {1000 * inside:.1f} ms inside it, {1000 * wall:.1f} "
-            f"ms wall; so at most {bound:,.0f} events/s on one GIL ({bound / raw:.0%} of raw), "
-            "however INSERTs are shared"
+            f"One native {size:,}-event request, in-process: {1000 * outside:.1f} ms of CPU "
+            f"outside the store (holding the GIL), {1000 * inside:.1f} ms inside it, "
+            f"{1000 * wall:.1f} ms wall; so at most {bound:,.0f} events/s on one GIL "
+            f"({bound / raw:.0%} of raw), however INSERTs are shared"
         )
+    if "native-100" in loads:
         requests_, inserts, grouped = grouping(with_new_ids(events[:40_000]), 100, args.clients)
         print(
             f"In-process, {args.clients} threads of 100-event requests: {requests_} requests "
