@@ -32,8 +32,9 @@ Django's test client against the real store (only timed, never replaced), one na
 100-event and one 5,000-event request's CPU outside and inside the store — the Python that
 holds the GIL, which bounds the requests however INSERTs are shared — and how 8 threads of such
 requests share INSERTs (the group commit's INSERTs counted). And the bound the INSERTs alone
-set on 100-event requests: 8 clients can put at most 800 events in one INSERT, so raw's
-rate with INSERTs of 800 is the most they could reach with no HTTP or Python at all.
+set on 100-event requests, measured in each round next to raw (``raw-800``): 8 clients can
+put at most 800 events in one INSERT, so raw's rate with INSERTs of 800 is the most they
+could reach with no HTTP or Python at all.
 """
 
 from __future__ import annotations
@@ -460,7 +461,11 @@ def main() -> None:
             f"decode and validate {size:,} events (CPU, least of {repeats}): "
             f"as dicts {1000 * spent['dicts']:.2f} ms, typed {1000 * spent['typed']:.2f} ms"
         )
-    paths = ["raw", *([] if args.no_import else ["import"]), *loads]
+    # What the INSERTs alone allow 100-event requests: ``clients`` of them fill one INSERT.
+    group = 100 * args.clients
+    grouped = f"raw-{group}"
+    small = any(LOADS[name][1] == 100 for name in loads)
+    paths = ["raw", *([grouped] if small else []), *([] if args.no_import else ["import"]), *loads]
     print(f"{'round':<7}" + "".join(f"{name:>13}" for name in paths))
     rates: list[dict[str, float | None]] = []
     cpu: dict[str, Cpu] = {}  # of the last round
@@ -468,6 +473,9 @@ def main() -> None:
         # Fresh ids each time, so every path stores every event.
         raw, raw_cpu = raw_insert_rate(with_new_ids(events), args.batch, f"bench-raw-{round_}")
         measured: dict[str, float | None] = {"raw": raw}
+        if small:
+            few = with_new_ids(events[: 50 * group])
+            measured[grouped], _ = raw_insert_rate(few, group, f"bench-raw-{group}-{round_}")
         if not args.no_import:
             measured["import"] = import_rate(with_new_ids(events), work)
         home = work / f"server-{round_}"
@@ -507,15 +515,12 @@ def main() -> None:
 
     print_cpu(cpu, raw_cpu, args.events, os.cpu_count() or 1)
     raw = statistics.median(r["raw"] for r in rates)
-    if any(LOADS[name][1] == 100 for name in loads):
-        group = 100 * args.clients
-        bound, _ = raw_insert_rate(with_new_ids(events[:40_000]), group, "bench-group-bound")
+    if grouped in paths:
         print(
-            f"{args.clients} clients of 100 events put at most {group:,} events in one INSERT "
-            f"(each is answered once its INSERT returns, and one environment's INSERTs run one "
-            f"at a time): INSERTs of {group:,} events, one after another, with nothing else "
-            f"running: {bound:,.0f} events/s ({bound / raw:.0%} of raw), before any HTTP, "
-            "decoding or validation"
+            f"{grouped}: INSERTs of {group:,} events one after another, the most {args.clients} "
+            "clients of 100 events can put in one (each is answered once its INSERT returns, and "
+            "one environment's INSERTs run one at a time): the bound on every 100-event path "
+            "before any HTTP, decoding or validation"
         )
     native = {"native-100": 100, "native-5000": args.batch}
     for size in [size for name, size in native.items() if name in loads]:
