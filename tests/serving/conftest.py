@@ -10,10 +10,12 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 from liftlab.demo.server import serve_on_free_port, stop_server
@@ -68,6 +70,7 @@ def start(folder, options: tuple[str, ...] = (), variables: dict[str, str] | Non
         **(variables or {}),
     )
     env.pop("EVENTSTORE_URL", None)
+    env.update(own_database(env.get("DATABASE_URL", "")))
     setup = subprocess.run(
         [sys.executable, "-c", SETUP], env=env, capture_output=True, text=True, timeout=120
     )
@@ -76,6 +79,17 @@ def start(folder, options: tuple[str, ...] = (), variables: dict[str, str] | Non
     log = str(folder / "server.log")
     process, base = serve_on_free_port(env, log, options)
     return process, Served(base, made["token"], made["environment"], made["sender"], log)
+
+
+def own_database(url: str) -> dict[str, str]:
+    """On PostgreSQL, a new database for the server, as each server on SQLite has its own
+    file: servers started at once (two test workers, two packages) never share users."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return {}
+    name = f"liftlab_serve_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return {"DATABASE_URL": urlunsplit(urlsplit(url)._replace(path=f"/{name}"))}
 
 
 @pytest.fixture
