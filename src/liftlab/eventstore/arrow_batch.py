@@ -8,6 +8,8 @@ object per id. pyarrow is a dependency already, and clickhouse-connect's Arrow p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -29,20 +31,19 @@ def with_arrow_texts(columns: EventColumns) -> EventColumns:
     """
     return EventColumns(
         *(
-            column
-            if name in _CHECKED or isinstance(column, pa.Array)
-            else pa.array(column, pa.string())
+            column if name in _CHECKED else _strings(column)
             for name, column in zip(COLUMNS, columns, strict=True)
         )
     )
 
 
+def _strings(column: pa.Array | Sequence[str]) -> pa.Array:
+    return column if isinstance(column, pa.Array) else pa.array(column, pa.string())
+
+
 def to_arrow(columns: EventColumns) -> pa.Table:
     """One Arrow table holding the events (event_id as its 16 bytes)."""
-    arrays = [
-        column if isinstance(column, pa.Array) else pa.array(column, pa.string())
-        for column in columns[:-1]
-    ]
+    arrays = [_strings(column) for column in columns[:-1]]
     ids = pa.py_buffer(b"".join(columns.event_id))
     if ids.size != 16 * columns.size:
         raise ValueError("every event_id must be 16 bytes")

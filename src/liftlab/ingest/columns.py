@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from liftlab.eventstore import EventColumns, StoredEvent
-from liftlab.eventstore.records import TIMESTAMP, repeated_time, timestamps
+from liftlab.eventstore.records import MICROSECONDS, TIMESTAMP, repeated_time, timestamps
 from liftlab.ingest import validation as v
 from liftlab.ingest.typed import TypedEvent
 from liftlab.ingest.validation import FIELDS, Rejected, Rules, Unreadable
@@ -227,9 +227,10 @@ def _iso_column(texts: list[str]) -> pa.TimestampArray | None:
     except ValueError:
         return None
     zones = set(map(_TZINFO, moments))
-    if None not in zones or zones == {None}:
+    kind = _NAIVE if zones == {None} else None if None in zones else MICROSECONDS
+    if kind is not None:  # all naive or all with an offset: one cast reads them
         try:
-            parsed = pa.array(texts, pa.string()).cast(_ZONED if None not in zones else _NAIVE)
+            parsed = pa.array(texts, pa.string()).cast(kind)
             return parsed.cast(TIMESTAMP, safe=False)  # a naive time is read as UTC
         except (pa.ArrowException, OverflowError):
             pass
@@ -239,7 +240,6 @@ def _iso_column(texts: list[str]) -> pa.TimestampArray | None:
 
 
 _TZINFO = attrgetter("tzinfo")
-_ZONED = pa.timestamp("us", tz="UTC")
 _NAIVE = pa.timestamp("us")
 
 
