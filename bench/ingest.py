@@ -533,11 +533,11 @@ def main() -> None:
             f"({bound / raw:.0%} of raw), however INSERTs are shared"
         )
     if "native-100" in loads:
-        requests_, inserts, grouped = grouping(with_new_ids(events[:40_000]), 100, args.clients)
+        requests_, inserts, shared = grouping(with_new_ids(events[:40_000]), 100, args.clients)
         print(
             f"In-process, {args.clients} threads of 100-event requests: {requests_} requests "
             f"stored by {inserts} INSERTs ({100 * requests_ / inserts:,.0f} events each on "
-            f"average), {grouped:,.0f} events/s"
+            f"average), {shared:,.0f} events/s"
         )
 
 
